@@ -1,0 +1,556 @@
+"""Load a community dataset that meets the data contract, and write derived tables safely.
+
+The contract (``data/raw/README.md``, DESIGN.md §3): one CSV (UTF-8) or Parquet file per table
+in a dataset folder. ``members`` and ``events`` are required; ``activities``, ``experiments``
+and ``assignments`` are optional (the A/B notebook needs the last two).
+
+Choices made here, once, so every analysis sees the same data:
+
+- **Time zone**: naive timestamps are read in the dataset's zone (default ``Asia/Shanghai``);
+  aware ones are converted to it. Every timestamp column comes back tz-aware.
+- **Events dated before the member joined** are dropped and counted in ``Community.notes``
+  (``pre_join_events="drop"``, the default). They usually come from a member who re-joined with
+  the same id, or from clock skew between systems; keeping them would give negative cohort
+  periods and activity "before birth" in survival data. Pass ``pre_join_events="error"`` to
+  refuse such data instead, or ``"keep"`` to analyse them anyway.
+- **Events after an explicit exit** (``left_at``) are kept: the exit time stays the churn time.
+- Missing ``channel`` or ``group_id`` values become ``"unknown"`` (counted in ``notes``): an
+  export with a few blank channels should not stop a report.
+- ``assignments.unit_id`` is always text (it holds member ids or group ids); compare it with
+  ``members.member_id.astype(str)``.
+- ``events.event_type`` (and ``activity_id``) are categoricals to keep 10^7-row logs small: group
+  them with ``observed=True``.
+- Files under ``data/raw/`` are only ever read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .errors import AnalysisWarning, DataError
+
+#: required and optional columns of each table (DESIGN.md §3)
+SCHEMA: dict[str, dict[str, tuple[str, ...]]] = {
+    "members": {"required": ("member_id", "joined_at", "channel", "group_id"),
+                "optional": ("left_at", "referrer_id")},
+    "events": {"required": ("member_id", "ts", "event_type"),
+               "optional": ("group_id", "activity_id", "amount")},
+    "activities": {"required": ("activity_id", "activity_type", "starts_at", "ends_at"),
+                   "optional": ("name", "group_id")},
+    "experiments": {"required": ("experiment_id", "unit", "starts_at", "ends_at"),
+                    "optional": ("name", "activity_id", "control_arm", "planned_split")},
+    "assignments": {"required": ("experiment_id", "unit_id", "arm"),
+                    "optional": ("assigned_at",)},
+}
+TIME_COLUMNS = {"members": ("joined_at", "left_at"), "events": ("ts",),
+                "activities": ("starts_at", "ends_at"), "experiments": ("starts_at", "ends_at"),
+                "assignments": ("assigned_at",)}
+REQUIRED_TABLES = ("members", "events")
+UNKNOWN = "unknown"
+_FIX_ENCODING = ("re-save the file as UTF-8: in Excel 'Save as → CSV UTF-8', or on the command "
+                 "line `iconv -f GB18030 -t UTF-8 in.csv > out.csv`")
+
+
+@dataclass(frozen=True)
+class Community:
+    """A validated community dataset.
+
+    Attributes
+    ----------
+    members : DataFrame
+        ``member_id, joined_at, channel, group_id`` [, ``left_at``, ``referrer_id``, attributes…]
+    events : DataFrame
+        ``member_id, ts, event_type`` [, ``activity_id``, ``amount``, …], sorted by ``ts``.
+    activities, experiments, assignments : DataFrame
+        Empty frames with the contract's columns when the file is absent.
+    source : Path
+        The folder the tables were read from.
+    timezone : str
+        The zone every timestamp is expressed in.
+    notes : tuple of str
+        What the loader changed or dropped (shown in reports).
+    """
+
+    members: pd.DataFrame
+    events: pd.DataFrame
+    activities: pd.DataFrame
+    experiments: pd.DataFrame
+    assignments: pd.DataFrame
+    source: Path
+    timezone: str = config.TIMEZONE
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        """Dataset name (the folder's name)."""
+        return self.source.name
+
+    @property
+    def observed_until(self) -> pd.Timestamp:
+        """End of observation: the last event timestamp (DESIGN.md §5)."""
+        return self.events["ts"].max()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: ``table, rows, columns``."""
+        rows = [(t, len(getattr(self, t)), ", ".join(map(str, getattr(self, t).columns)))
+                for t in config.TABLES]
+        return pd.DataFrame(rows, columns=["table", "rows", "columns"])
+
+
+# ----------------------------------------------------------------------------- reading files
+def find_table_file(folder: Path, table: str) -> Path | None:
+    """Return ``folder/<table>.parquet`` or ``.csv`` (or ``.csv.gz``), whichever exists."""
+    for ext in (".parquet", ".csv", ".csv.gz"):
+        p = folder / f"{table}{ext}"
+        if p.exists():
+            return p
+    return None
+
+
+def check_utf8(path: Path, chunk_size: int = 1 << 24) -> None:
+    """Raise a DataError if ``path`` is not UTF-8 text, saying when it looks like GBK/GB18030.
+
+    Decodes incrementally, so memory stays flat on large exports.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, line = 0, 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad_at = exc.start
+                line += chunk[:bad_at].count(b"\n")
+                sample = chunk[max(0, bad_at - 40): bad_at + 40]
+                gbk = _looks_like_gb18030(sample)
+                what = ("it looks like GBK/GB18030 (the default of Excel and many Chinese "
+                        "exports)" if gbk else "the encoding is not recognised")
+                raise DataError(
+                    f"file is not UTF-8 text: byte 0x{chunk[bad_at]:02X} at byte {offset + bad_at} "
+                    f"(line {line}) cannot be decoded; {what}",
+                    file=path, rows=[line], fix=_FIX_ENCODING) from None
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise DataError("file is not UTF-8 text: it ends inside a multi-byte character",
+                            file=path, fix=_FIX_ENCODING) from None
+
+
+def _looks_like_gb18030(sample: bytes) -> bool:
+    """True if ``sample`` decodes as GB18030 and yields CJK characters."""
+    for trim_start in range(0, 4):
+        for trim_end in range(0, 4):
+            piece = sample[trim_start: len(sample) - trim_end]
+            try:
+                text = piece.decode("gb18030")
+            except UnicodeDecodeError:
+                continue
+            return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return False
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read one raw table (CSV or Parquet) without interpreting values.
+
+    CSV identifiers are read as text so leading zeros survive (``"007"``); integer-looking
+    ``member_id`` columns are converted back to integers by :func:`load_community` when every
+    value is an integer, which keeps large event logs compact.
+    """
+    if path.suffix == ".parquet":
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise DataError(f"cannot read Parquet file ({exc})", file=path,
+                            fix="re-export the table; check that the file is complete") from None
+    if path.suffix == ".csv":
+        check_utf8(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8-sig", usecols=columns)
+    except UnicodeDecodeError:
+        raise DataError("file is not UTF-8 text", file=path, fix=_FIX_ENCODING) from None
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty (no header row)", file=path,
+                        fix="export the table again with its header row") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse CSV ({exc})", file=path,
+                        fix="check quoting and the number of fields on the line named") from None
+
+
+# ----------------------------------------------------------------------------- coercion
+def parse_timestamps(values: pd.Series, *, tz: str, file, column: str,
+                     frame: pd.DataFrame) -> pd.Series:
+    """Parse ISO 8601 values to tz-aware timestamps in ``tz``; name unparseable rows."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(tz)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    text = values.astype("string").str.strip()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False) \
+        if not text.str.contains(r"[+-]\d\d:?\d\d$|Z$", regex=True, na=False).any() \
+        else pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    bad = parsed.isna() & text.notna()
+    if bad.any():
+        raise DataError.for_rows(
+            "unparseable timestamp", file=file, column=column, frame=frame, mask=bad,
+            fix="write timestamps as ISO 8601, e.g. 2026-03-02 08:15:00 or "
+                "2026-03-02T08:15:00+08:00 (naive values are read in the dataset's time zone)")
+    if parsed.dt.tz is None:
+        return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.dt.tz_convert(tz)
+
+
+def _as_ids(values: pd.Series) -> pd.Series:
+    """Integers when every non-null id is an integer without leading zeros, else text."""
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("int64")
+    text = values.astype("string").str.strip()
+    if text.notna().all() and text.str.fullmatch(r"-?(0|[1-9]\d{0,17})").all():
+        return text.astype("int64")
+    return text.astype(object).where(text.notna(), None)
+
+
+def _require_columns(df: pd.DataFrame, table: str, file) -> None:
+    missing = [c for c in SCHEMA[table]["required"] if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"required column(s) {missing} missing from table '{table}'; found {list(df.columns)}",
+            file=file, column=missing[0],
+            fix=f"rename or add the column; '{table}' needs {list(SCHEMA[table]['required'])} "
+                "(see data/raw/README.md)")
+
+
+def _require_non_null(df: pd.DataFrame, column: str, file, fix: str) -> None:
+    bad = df[column].isna()
+    if bad.any():
+        raise DataError.for_rows("missing value", file=file, column=column, frame=df,
+                                 mask=bad, fix=fix)
+
+
+# ----------------------------------------------------------------------------- the loader
+def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.TIMEZONE,
+                   pre_join_events: Literal["drop", "error", "keep"] = "drop") -> Community:
+    """Read and validate a community dataset.
+
+    Parameters
+    ----------
+    path : str or Path
+        Dataset name under ``data/raw/`` (e.g. ``"demo"``) or a folder path.
+    tz : str
+        Time zone of naive timestamps, and of every returned timestamp.
+    pre_join_events : {"drop", "error", "keep"}
+        What to do with events dated before the member's ``joined_at`` (see module docstring).
+
+    Returns
+    -------
+    Community
+        Validated tables; timestamps tz-aware in ``tz``.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the column, up to five offending rows, and the fix.
+
+    Examples
+    --------
+    >>> ds = load_community("demo")                       # doctest: +SKIP
+    >>> ds.members.columns[:4].tolist()                   # doctest: +SKIP
+    ['member_id', 'joined_at', 'channel', 'group_id']
+    """
+    folder = config.dataset_dir(path)
+    if not folder.is_dir():
+        hint = ("run `make data` to generate the demo community"
+                if Path(path).name == config.DEMO_DATASET else
+                "put one file per table (members.csv, events.csv, …) in data/raw/<name>/ "
+                "or pass the folder's path")
+        raise DataError(f"dataset folder not found (looked for {folder})", file=folder, fix=hint)
+    notes: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, Path | None] = {}
+    for table in config.TABLES:
+        f = find_table_file(folder, table)
+        files[table] = f
+        if f is None:
+            if table in REQUIRED_TABLES:
+                raise DataError(f"required table '{table}' not found in {folder} "
+                                f"(looked for {table}.parquet, {table}.csv, {table}.csv.gz)",
+                                file=folder / f"{table}.csv",
+                                fix=f"export the {table} table to {folder}/{table}.csv")
+            tables[table] = _empty(table, tz)
+            continue
+        df = read_table(f)
+        _require_columns(df, table, f)
+        if df.empty and table in REQUIRED_TABLES:
+            raise DataError(f"required table '{table}' has a header but no rows", file=f,
+                            fix="export the table again with its data")
+        for col in TIME_COLUMNS[table]:
+            if col in df.columns:
+                df[col] = parse_timestamps(df[col], tz=tz, file=f, column=col, frame=df)
+        tables[table] = df
+
+    members = _validate_members(tables["members"], files["members"], notes)
+    events = _validate_events(tables["events"], members, files["events"], notes, pre_join_events)
+    activities = _validate_activities(tables["activities"], files["activities"])
+    experiments = _validate_experiments(tables["experiments"], files["experiments"])
+    assignments = _validate_assignments(tables["assignments"], experiments, members,
+                                        files["assignments"], files["experiments"])
+    return Community(members=members, events=events, activities=activities,
+                     experiments=experiments, assignments=assignments, source=folder,
+                     timezone=tz, notes=tuple(notes))
+
+
+def _empty(table: str, tz: str) -> pd.DataFrame:
+    cols = list(SCHEMA[table]["required"])
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    for c in TIME_COLUMNS[table]:
+        if c in df.columns:
+            df[c] = pd.Series(dtype=f"datetime64[ns, {tz}]")
+    return df
+
+
+def _validate_members(df: pd.DataFrame, file, notes: list[str]) -> pd.DataFrame:
+    _require_non_null(df, "member_id", file, "every member needs an id; drop or fill the rows")
+    _require_non_null(df, "joined_at", file, "every member needs a join time")
+    df["member_id"] = _as_ids(df["member_id"])
+    dup = df["member_id"].duplicated(keep=False)
+    if dup.any():
+        raise DataError.for_rows("duplicate member_id", file=file, column="member_id", frame=df,
+                                 mask=dup, show=["joined_at"],
+                                 fix="keep one row per member (e.g. the first join) and move "
+                                     "re-joins to events")
+    for col in ("channel", "group_id"):
+        blank = df[col].isna()
+        if blank.any():
+            notes.append(f"members: {int(blank.sum())} blank '{col}' value(s) set to '{UNKNOWN}'")
+            df[col] = df[col].fillna(UNKNOWN)
+        df[col] = df[col].astype(str)
+    if "left_at" in df.columns:
+        early = df["left_at"].notna() & (df["left_at"] < df["joined_at"])
+        if early.any():
+            raise DataError.for_rows("left_at before joined_at", file=file, column="left_at",
+                                     frame=df, mask=early, show=["member_id", "joined_at"],
+                                     fix="correct the exit or join time of these members")
+    else:
+        df["left_at"] = pd.Series(pd.NaT, index=df.index, dtype=df["joined_at"].dtype)
+    if "referrer_id" in df.columns:
+        ref = df["referrer_id"]
+        if pd.api.types.is_integer_dtype(df["member_id"]):
+            df["referrer_id"] = pd.to_numeric(ref, errors="coerce").astype("Int64")
+        else:
+            df["referrer_id"] = ref.astype("string").str.strip().astype(object).where(ref.notna(), None)
+        selfref = (df["referrer_id"].astype("string") == df["member_id"].astype("string")).fillna(False)
+        if selfref.any():
+            raise DataError.for_rows("member refers themself", file=file, column="referrer_id",
+                                     frame=df, mask=selfref, show=["member_id"],
+                                     fix="blank the referrer_id of these rows")
+    return df.reset_index(drop=True)
+
+
+def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[str],
+                     pre_join_events: str) -> pd.DataFrame:
+    _require_non_null(df, "member_id", file, "drop events without a member")
+    _require_non_null(df, "ts", file, "drop events without a timestamp or fill it in")
+    _require_non_null(df, "event_type", file, "give every event a type (message, reaction, …)")
+    ids = _as_ids(df["member_id"])
+    if ids.dtype != members["member_id"].dtype:  # e.g. numeric events, text members
+        ids = ids.astype(str)
+        if members["member_id"].dtype != object:
+            members["member_id"] = members["member_id"].astype(str)
+    df["member_id"] = ids
+    pos = pd.Index(members["member_id"]).get_indexer(df["member_id"])
+    unknown = pos < 0
+    if unknown.any():
+        raise DataError.for_rows("event of an unknown member (member_id not in members)",
+                                 file=file, column="member_id", frame=df, mask=unknown,
+                                 show=["ts", "event_type"],
+                                 fix="add the members to the members table, or drop their events")
+    if "amount" in df.columns:
+        amount = pd.to_numeric(df["amount"], errors="coerce")
+        bad = amount.isna() & df["amount"].notna()
+        if bad.any():
+            raise DataError.for_rows("amount is not a number", file=file, column="amount",
+                                     frame=df, mask=bad, show=["member_id", "event_type"],
+                                     fix="write amounts as plain numbers, e.g. 88.50 (no currency sign)")
+        neg = amount < 0
+        if neg.any():
+            raise DataError.for_rows("negative amount", file=file, column="amount", frame=df,
+                                     mask=neg, show=["member_id", "event_type"],
+                                     fix="record refunds as their own event_type (e.g. 'refund') "
+                                         "with a positive amount, or drop them")
+        df["amount"] = amount.astype("float64")
+    joined = members["joined_at"].to_numpy()[pos]
+    early = df["ts"].to_numpy() < joined
+    if early.any():
+        if pre_join_events == "error":
+            raise DataError.for_rows("event before the member joined", file=file, column="ts",
+                                     frame=df, mask=early, show=["member_id"],
+                                     fix="correct joined_at, or load with pre_join_events='drop'")
+        if pre_join_events == "drop":
+            notes.append(f"events: {int(early.sum())} event(s) dated before the member joined "
+                         "were dropped")
+            warnings.warn(f"{int(early.sum())} event(s) before the member's joined_at dropped "
+                          f"from {file}", AnalysisWarning, stacklevel=3)
+            df = df.loc[~early]
+    df["event_type"] = df["event_type"].astype(str).str.strip().astype("category")
+    if "activity_id" in df.columns:
+        df["activity_id"] = df["activity_id"].astype("string").astype("category")
+    order = np.argsort(df["ts"].to_numpy(), kind="stable")
+    return df.iloc[order].reset_index(drop=True)
+
+
+def _validate_activities(df: pd.DataFrame, file) -> pd.DataFrame:
+    if file is None or df.empty:
+        return df
+    df["activity_id"] = df["activity_id"].astype(str)
+    dup = df["activity_id"].duplicated(keep=False)
+    if dup.any():
+        raise DataError.for_rows("duplicate activity_id", file=file, column="activity_id",
+                                 frame=df, mask=dup, fix="keep one row per activity")
+    bad = df["ends_at"] < df["starts_at"]
+    if bad.any():
+        raise DataError.for_rows("ends_at before starts_at", file=file, column="ends_at",
+                                 frame=df, mask=bad, show=["activity_id", "starts_at"],
+                                 fix="swap or correct the times")
+    return df
+
+
+def parse_split(text: str | None) -> dict[str, float] | None:
+    """Parse ``"control:0.5,treatment:0.5"`` into ``{"control": 0.5, "treatment": 0.5}``.
+
+    Weights are normalised to sum to 1. Returns None for a blank value.
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+        return None
+    out: dict[str, float] = {}
+    for part in str(text).split(","):
+        arm, _, w = part.partition(":")
+        out[arm.strip()] = float(w)
+    total = sum(out.values())
+    if total <= 0 or any(v < 0 for v in out.values()):
+        raise ValueError(f"weights must be positive: {text!r}")
+    return {k: v / total for k, v in out.items()}
+
+
+def _validate_experiments(df: pd.DataFrame, file) -> pd.DataFrame:
+    if file is None or df.empty:
+        return df
+    df["experiment_id"] = df["experiment_id"].astype(str)
+    dup = df["experiment_id"].duplicated(keep=False)
+    if dup.any():
+        raise DataError.for_rows("duplicate experiment_id", file=file, column="experiment_id",
+                                 frame=df, mask=dup, fix="keep one row per experiment")
+    df["unit"] = df["unit"].astype(str).str.strip().str.lower()
+    bad = ~df["unit"].isin(["member", "group"])
+    if bad.any():
+        raise DataError.for_rows("unit must be 'member' or 'group'", file=file, column="unit",
+                                 frame=df, mask=bad, show=["experiment_id"],
+                                 fix="set unit to the level at which arms were assigned")
+    bad = df["ends_at"] <= df["starts_at"]
+    if bad.any():
+        raise DataError.for_rows("ends_at not after starts_at", file=file, column="ends_at",
+                                 frame=df, mask=bad, show=["experiment_id", "starts_at"],
+                                 fix="correct the experiment window")
+    if "control_arm" not in df.columns:
+        df["control_arm"] = "control"
+    df["control_arm"] = df["control_arm"].fillna("control").astype(str)
+    if "planned_split" in df.columns:
+        for i, text in enumerate(df["planned_split"]):
+            try:
+                parse_split(text)
+            except ValueError as exc:
+                raise DataError.for_rows(f"planned_split is not 'arm:weight,…' ({exc})",
+                                         file=file, column="planned_split", frame=df,
+                                         mask=np.arange(len(df)) == i, show=["experiment_id"],
+                                         fix="write e.g. control:0.5,treatment:0.5") from None
+    return df
+
+
+def _validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: pd.DataFrame,
+                          file, experiments_file) -> pd.DataFrame:
+    if file is None:
+        return df
+    if experiments_file is None:
+        raise DataError("assignments given but no experiments table", file=file,
+                        fix="add experiments.csv describing each experiment_id")
+    for col in ("experiment_id", "unit_id", "arm"):
+        _require_non_null(df, col, file, "every assignment needs an experiment, a unit and an arm")
+        df[col] = df[col].astype(str).str.strip()
+    unknown = ~df["experiment_id"].isin(experiments["experiment_id"])
+    if unknown.any():
+        raise DataError.for_rows("assignment to an unknown experiment", file=file,
+                                 column="experiment_id", frame=df, mask=unknown,
+                                 show=["unit_id", "arm"],
+                                 fix=f"use an experiment_id from {experiments_file.name} "
+                                     f"({', '.join(experiments['experiment_id'][:5])}…) or add it")
+    df = df.drop_duplicates(["experiment_id", "unit_id", "arm"]).reset_index(drop=True)
+    two_arms = df.duplicated(["experiment_id", "unit_id"], keep=False)
+    if two_arms.any():
+        raise DataError.for_rows("unit assigned to two arms of one experiment", file=file,
+                                 column="unit_id", frame=df, mask=two_arms,
+                                 show=["experiment_id", "arm"],
+                                 fix="a unit must stay in one arm: drop the later assignment "
+                                     "(and analyse by first assignment)")
+    unit = df["experiment_id"].map(experiments.set_index("experiment_id")["unit"])
+    is_member_unit = (unit == "member").to_numpy()
+    known = np.where(is_member_unit, df["unit_id"].isin(set(members["member_id"].astype(str))),
+                     df["unit_id"].isin(set(members["group_id"])))
+    if (~known).any():
+        raise DataError.for_rows("unit_id is not a known member (unit=member) or group "
+                                 "(unit=group)", file=file, column="unit_id", frame=df,
+                                 mask=~known, show=["experiment_id"],
+                                 fix="check the experiment's unit and the ids exported")
+    if "assigned_at" in df.columns and not isinstance(df["assigned_at"].dtype, pd.DatetimeTZDtype):
+        df["assigned_at"] = pd.to_datetime(df["assigned_at"])
+    return df
+
+
+# ----------------------------------------------------------------------------- writing
+@contextmanager
+def atomic_path(target: str | Path, *, allow_raw: bool = False):
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    A crash or exception leaves ``target`` untouched (the last good file survives). Refuses to
+    write inside ``data/raw/`` unless ``allow_raw`` (only the demo generator creates raw files).
+
+    Examples
+    --------
+    >>> with atomic_path("reports/x.html") as tmp:          # doctest: +SKIP
+    ...     tmp.write_text("<html>…</html>")
+    """
+    target = Path(target).resolve()
+    if config.RAW_DIR.resolve() in target.parents and not allow_raw:
+        raise PermissionError(f"refusing to write into data/raw/ ({target}): raw data is read-only")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_processed(df: pd.DataFrame, dataset: str | Path, name: str) -> Path:
+    """Write a derived table atomically to ``data/processed/<dataset>/<name>.parquet``.
+
+    Returns the path written.
+    """
+    target = config.processed_dir(dataset) / f"{name}.parquet"
+    with atomic_path(target) as tmp:
+        df.to_parquet(tmp, index=False)
+    return target

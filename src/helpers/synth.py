@@ -1,0 +1,559 @@
+"""A synthetic community with planted ground truth, for demos, tests and benchmarks.
+
+The generator is seeded (same seed, identical files) and vectorised over members: it loops over
+*days* (180 by default), never over members, so 1,000,000 members take minutes, not hours.
+
+The data-generating process (every number below is written to ``truth.json``):
+
+- **Joins** grow over the observation window (density rising linearly from 1/3 to 1); member ids
+  increase with join time. Each member gets an acquisition ``channel`` and a ``group_id``.
+- **Activity**: while a member is "alive", each day they are active with probability ``q_i``
+  (``q_i = clip(q0 · exp(u_g + v_i), 0.25, 0.85)``, ``u_g`` a group random effect and ``v_i`` a
+  member effect); an active day carries ``1 + Poisson(mu_i)`` events of the everyday types
+  (message, reaction, share, check_in) and, with probability ``p_buy_i``, a purchase.
+- **Churn** is a discrete-time proportional-hazards process on days since joining:
+  ``h_i(t) = h0(t) · HR_channel · HR_activity^{A_i(t)}``, where ``A_i(t)`` switches from 0 to 1 the
+  day after the member first takes part in an activity (a *time-varying* covariate: "ever took
+  part" measured at the end is biased by immortal time). Nothing else moves the hazard, so a Cox
+  model with channel and time-varying participation is correctly specified. A churner is active
+  on the churn day (their last active day), except "silent joiners" who churn on the join day and
+  never act. ``explicit_exit_share`` of churners also get an explicit ``left_at``.
+- **Activities**: two community-wide activities a week and one per group every ~2 weeks; an
+  active member takes part with a channel-dependent probability (so channel confounds the
+  participation effect and must be adjusted for).
+- **Experiments** (windows of 14 days): a member-randomised activity lifting the daily activity
+  probability by ``lift`` (relative), a group-randomised activity doing the same for whole
+  groups, and a member-randomised A/A with no effect. Participation in the experiment's activity
+  is drawn among members already active that day, so the relative lift in active days (and in
+  everyday events) equals the planted lift in expectation; ``truth.json`` also gives the expected
+  lift given the realised survival paths (``expected_relative_lift_active_days``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .data import atomic_path
+
+#: channel -> (share of joins, churn hazard ratio vs the baseline, participation multiplier)
+CHANNELS: dict[str, tuple[float, float, float]] = {
+    "海报裂变": (0.24, 1.35, 1.0),   # poster fission: many, low-intent joins
+    "邀请码": (0.14, 0.75, 1.1),     # invite codes: a friend vouches
+    "线下活动": (0.10, 0.60, 1.6),   # offline events: most committed
+    "内容营销": (0.20, 0.90, 1.0),   # content marketing
+    "社交广告": (0.14, 1.60, 0.8),   # paid social ads: highest churn
+    "自然流量": (0.18, 1.00, 1.0),   # organic: the baseline
+}
+BASELINE_CHANNEL = "自然流量"
+REFERRAL_SHARE = {"海报裂变": 0.9, "邀请码": 1.0}
+EVERYDAY_TYPES = ("message", "reaction", "share", "check_in")
+EVERYDAY_PROBS = (0.62, 0.25, 0.05, 0.08)
+ACTIVITY_TYPES = {  # type -> Chinese name stem
+    "lottery": "抽奖", "qa": "有奖问答", "challenge": "打卡挑战", "live": "直播",
+    "sharing_session": "分享会", "check_in": "签到", "offline_meetup": "线下聚会",
+}
+# hour-of-day weights: communities are busiest at lunch and in the evening
+HOUR_WEIGHTS = np.array([2, 1, 1, 1, 1, 1, 2, 4, 6, 6, 6, 7, 9, 8, 6, 6, 6, 6, 7, 9, 11, 12, 10, 5],
+                        dtype=float)
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """One planted experiment."""
+
+    experiment_id: str
+    name: str
+    unit: str  # "member" or "group"
+    start_day: int
+    days: int
+    lift: float  # relative lift on the daily activity probability (0 = A/A)
+    activity_type: str | None  # the activity the treatment arm gets (None for an A/A)
+    split: tuple[float, float] = (0.5, 0.5)  # control, treatment
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Parameters of the synthetic community (all recorded in ``truth.json``)."""
+
+    n_members: int = config.DEMO_MEMBERS
+    days: int = config.DEMO_DAYS
+    start: str = config.DEMO_START
+    n_groups: int = 40
+    seed: int = config.DEMO_SEED
+    timezone: str = config.TIMEZONE
+    q0: float = 0.42  # typical daily activity probability
+    member_sd: float = 0.35  # sd of the member effect on log activity
+    group_sd: float = 0.18  # sd of the group effect on log activity (ICC ~0.05 on active days)
+    events_per_active_day: float = 0.7  # mean extra events on an active day (Poisson)
+    purchase_prob: float = 0.03  # per active day
+    hazard_day0: float = 0.06  # churn probability on the join day (baseline channel)
+    hazard_scale: float = 0.016  # baseline daily hazard after day 0: scale·(1 + t/20)^-0.5
+    participation_hr: float = 0.60  # planted time-varying HR of having taken part in an activity
+    participation_prob: float = 0.12  # per active day with an activity available
+    experiment_participation_prob: float = 0.35
+    silent_share: float = 0.6  # share of day-0 churners who never act at all
+    explicit_exit_share: float = 0.35  # share of churners who leave explicitly (left_at)
+    experiments: tuple[ExperimentPlan, ...] = field(default_factory=lambda: default_experiments(
+        config.DEMO_DAYS))
+
+
+def default_experiments(days: int) -> tuple[ExperimentPlan, ...]:
+    """Three experiments placed in the second half of a ``days``-long window."""
+    d = days / 180
+    return (
+        ExperimentPlan("exp_checkin_member", "打卡挑战（成员随机）", "member",
+                       int(100 * d), 14, 0.12, "challenge"),
+        ExperimentPlan("exp_live_group", "直播分享会（社群随机）", "group",
+                       int(130 * d), 14, 0.15, "live"),
+        ExperimentPlan("exp_reminder_aa", "签到提醒 A/A", "member",
+                       int(155 * d), 14, 0.0, None),
+    )
+
+
+def baseline_hazard(age_days: np.ndarray, cfg: SynthConfig) -> np.ndarray:
+    """Daily churn probability scale of the baseline channel at ``age_days`` since joining."""
+    h = cfg.hazard_scale * (1.0 + age_days / 20.0) ** -0.5
+    return np.where(age_days == 0, cfg.hazard_day0, h)
+
+
+# ----------------------------------------------------------------------------- generation
+def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Simulate a community.
+
+    Parameters
+    ----------
+    cfg : SynthConfig, optional
+        Parameters; keyword ``overrides`` replace single fields (``generate(n_members=500)``).
+        When ``days`` is overridden and ``experiments`` is not, experiments are re-placed.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+        ``members``, ``events``, ``activities``, ``experiments``, ``assignments`` in the raw
+        contract's columns (tz-aware timestamps).
+    truth : dict
+        The planted ground truth (see ``truth.json``).
+    """
+    if cfg is None:
+        if "days" in overrides and "experiments" not in overrides:
+            overrides["experiments"] = default_experiments(overrides["days"])
+        cfg = SynthConfig(**overrides)
+    elif overrides:
+        cfg = SynthConfig(**{**asdict_shallow(cfg), **overrides})
+    rng = np.random.default_rng(cfg.seed)
+    n, D, G = cfg.n_members, cfg.days, cfg.n_groups
+    names = list(CHANNELS)
+    shares = np.array([CHANNELS[c][0] for c in names])
+    hr_channel = np.array([CHANNELS[c][1] for c in names])
+    part_mult = np.array([CHANNELS[c][2] for c in names])
+
+    # --- members: join times (growing), channel, group, latent activity
+    u = rng.random(n)
+    x = (-1 / 3 + np.sqrt(1 / 9 + 8 / 3 * u)) / (4 / 3)  # inverse CDF of density 1/3 + 4x/3 on [0, 1]
+    join_pos = np.sort(np.clip(x, 0, 1 - 1e-9) * D)
+    join_day = join_pos.astype(np.int32)
+    join_sec = ((join_pos - join_day) * 86400).astype(np.int64)
+    channel = rng.choice(len(names), size=n, p=shares / shares.sum())
+    group_sizes = rng.dirichlet(np.full(G, 4.0))
+    group = rng.choice(G, size=n, p=group_sizes)
+    u_group = rng.normal(0, cfg.group_sd, G)
+    v_member = rng.normal(0, cfg.member_sd, n)
+    q = np.clip(cfg.q0 * np.exp(u_group[group] + v_member), 0.25, 0.85)
+    mu = cfg.events_per_active_day * np.exp(0.5 * u_group[group] + rng.normal(0, 0.4, n))
+    p_buy = np.clip(cfg.purchase_prob * np.exp(rng.normal(0, 0.5, n)), 0, 0.2)
+    hr_static = hr_channel[channel]
+    p_part = np.clip(cfg.participation_prob * part_mult[channel], 0, 1)
+
+    # --- activity schedule: community-wide (2 a week) and per group (every ~14 days)
+    acts, comm_act, group_act = _schedule_activities(rng, D, G)
+    exp_plans = list(cfg.experiments)
+    for e in exp_plans:
+        if e.start_day + e.days > D:
+            raise ValueError(f"experiment {e.experiment_id} ends after day {D}")
+    exp_act_code = {}
+    for e in exp_plans:
+        if e.activity_type:
+            exp_act_code[e.experiment_id] = len(acts)
+            acts.append(dict(activity_type=e.activity_type, name=e.name, start_day=e.start_day,
+                             days=e.days, group=-1))
+
+    # --- state
+    churned = np.zeros(n, bool)
+    churn_day = np.full(n, -1, np.int32)
+    first_part = np.full(n, np.iinfo(np.int32).max, np.int32)
+    treated = {e.experiment_id: np.zeros(n, bool) for e in exp_plans}
+    assigned = {e.experiment_id: None for e in exp_plans}
+    window_q = {e.experiment_id: np.zeros(n) for e in exp_plans}  # Σ q over window days
+    window_forced = {e.experiment_id: np.zeros(n) for e in exp_plans}  # churn days in window
+    explicit = np.zeros(n, bool)
+    ev_member, ev_day, ev_kind, ev_act = [], [], [], []  # kind: 0 everyday, 1 join, 2 purchase
+
+    for d in range(D):
+        n_started = int(np.searchsorted(join_day, d, side="right"))
+        for e in exp_plans:
+            if d == e.start_day:
+                _assign(rng, e, d, join_day, explicit, group, G, treated, assigned)
+        idx = np.flatnonzero(~churned[:n_started])
+        if idx.size == 0:
+            continue
+        age = d - join_day[idx]
+        h = baseline_hazard(age, cfg) * hr_static[idx] * np.where(
+            first_part[idx] < d, cfg.participation_hr, 1.0)
+        churn_today = rng.random(idx.size) < -np.expm1(-h)
+        silent = churn_today & (age == 0) & (rng.random(idx.size) < cfg.silent_share)
+        mult = np.ones(idx.size)
+        in_exp = {}
+        for e in exp_plans:
+            if e.start_day <= d < e.start_day + e.days:
+                t = treated[e.experiment_id][idx]
+                in_exp[e.experiment_id] = t
+                mult = mult * (1 + e.lift * t)
+                elig = _eligible_today(e, idx, assigned, group)
+                window_q[e.experiment_id][idx[elig & ~churn_today]] += q[idx[elig & ~churn_today]]
+                window_forced[e.experiment_id][idx[elig & churn_today & ~silent]] += 1
+        active = (rng.random(idx.size) < q[idx] * mult) | churn_today
+        active &= ~silent
+        # regular activities
+        a_today = np.where(comm_act[d] >= 0, comm_act[d], group_act[d, group[idx]])
+        # members on their way out do not join activities on their last day
+        joins = active & ~churn_today & (a_today >= 0) & (rng.random(idx.size) < p_part[idx])
+        _emit(ev_member, ev_day, ev_kind, ev_act, idx[joins], d, 1, a_today[joins])
+        first_part[idx[joins]] = np.minimum(first_part[idx[joins]], d)
+        # experiment activities (treatment arm only)
+        for eid, t in in_exp.items():
+            if eid in exp_act_code:
+                ej = active & ~churn_today & t & (
+                    rng.random(idx.size) < cfg.experiment_participation_prob)
+                _emit(ev_member, ev_day, ev_kind, ev_act, idx[ej], d, 1,
+                      np.full(int(ej.sum()), exp_act_code[eid]))
+                first_part[idx[ej]] = np.minimum(first_part[idx[ej]], d)
+        # everyday events and purchases
+        act_idx = idx[active]
+        counts = 1 + rng.poisson(mu[act_idx])
+        _emit(ev_member, ev_day, ev_kind, ev_act, np.repeat(act_idx, counts), d, 0, -1)
+        buys = act_idx[rng.random(act_idx.size) < p_buy[act_idx]]
+        _emit(ev_member, ev_day, ev_kind, ev_act, buys, d, 2, -1)
+        # churn
+        gone = idx[churn_today]
+        churned[gone] = True
+        churn_day[gone] = d
+        explicit[gone] = rng.random(gone.size) < cfg.explicit_exit_share
+
+    tables = _assemble(rng, cfg, names, join_day, join_sec, channel, group, churn_day, explicit,
+                       acts, exp_plans, assigned, ev_member, ev_day, ev_kind, ev_act)
+    truth = _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, assigned,
+                   churn_day, u_group, q, group)
+    return tables, truth
+
+
+def asdict_shallow(cfg: SynthConfig) -> dict:
+    """Field values of ``cfg`` without converting nested dataclasses to dicts."""
+    return {f: getattr(cfg, f) for f in cfg.__dataclass_fields__}
+
+
+def _emit(members, days, kinds, acts, idx, d, kind, act):
+    if len(idx) == 0:
+        return
+    members.append(np.asarray(idx, np.int32))
+    days.append(np.full(len(idx), d, np.int16))
+    kinds.append(np.full(len(idx), kind, np.int8))
+    acts.append(np.broadcast_to(np.asarray(act, np.int32), (len(idx),)).copy())
+
+
+def _schedule_activities(rng, D: int, G: int):
+    types = list(ACTIVITY_TYPES)
+    acts: list[dict] = []
+    comm_act = np.full(D, -1, np.int32)
+    group_act = np.full((D, G), -1, np.int32)
+    community_types = ["lottery", "qa", "challenge", "live", "check_in"]
+    for week_start in range(0, D, 7):
+        for offset in (2, 5):
+            day = week_start + offset
+            if day >= D:
+                continue
+            kind = community_types[rng.integers(len(community_types))]
+            length = 3 if kind == "challenge" else 1
+            acts.append(dict(activity_type=kind, name=f"{ACTIVITY_TYPES[kind]} 第{len(acts) + 1}期",
+                             start_day=day, days=length, group=-1))
+            comm_act[day: min(D, day + length)] = len(acts) - 1
+    group_types = ["sharing_session", "offline_meetup", "qa"]
+    for g in range(G):
+        for day in range(int(rng.integers(0, 14)), D, 14):
+            kind = group_types[rng.integers(len(group_types))]
+            acts.append(dict(activity_type=kind, name=f"{ACTIVITY_TYPES[kind]}（G{g + 1:02d}）",
+                             start_day=day, days=1, group=g))
+            group_act[day, g] = len(acts) - 1
+    assert all(a["activity_type"] in types for a in acts)
+    return acts, comm_act, group_act
+
+
+def _assign(rng, e: ExperimentPlan, d: int, join_day, explicit, group, G, treated, assigned):
+    """Randomise at the start of the window: members joined before it and not exited, or groups."""
+    p_treat = e.split[1] / sum(e.split)
+    if e.unit == "member":
+        elig = np.flatnonzero((join_day < d) & ~explicit)
+        t = rng.random(elig.size) < p_treat  # Bernoulli: the realised split varies, as in practice
+        treated[e.experiment_id][elig[t]] = True
+        assigned[e.experiment_id] = (elig, t)
+    else:
+        k = int(round(G * p_treat))  # complete randomisation of groups, the usual cluster design
+        tg = np.zeros(G, bool)
+        tg[rng.permutation(G)[:k]] = True
+        treated[e.experiment_id][:] = tg[group]
+        assigned[e.experiment_id] = (np.arange(G), tg)
+
+
+def _eligible_today(e: ExperimentPlan, idx, assigned, group):
+    units, _ = assigned[e.experiment_id]
+    if e.unit == "group":
+        return np.ones(idx.size, bool)
+    mask = np.zeros(int(idx.max()) + 1 if idx.size else 0, bool)
+    mask[units[units <= (idx.max() if idx.size else -1)]] = True
+    return mask[idx]
+
+
+def _assemble(rng, cfg, names, join_day, join_sec, channel, group, churn_day, explicit, acts,
+              exp_plans, assigned, ev_member, ev_day, ev_kind, ev_act):
+    n = cfg.n_members
+    tz = cfg.timezone
+    start = pd.Timestamp(cfg.start, tz=tz)
+    start_ns = start.value
+    day_ns = 86_400 * 10**9
+    member_ids = np.arange(100_001, 100_001 + n, dtype=np.int64)
+    group_ids = np.array([f"G{g + 1:02d}" for g in range(cfg.n_groups)], dtype=object)
+
+    joined_ns = start_ns + join_day.astype(np.int64) * day_ns + join_sec * 10**9
+    joined = pd.to_datetime(joined_ns).tz_localize("UTC").tz_convert(tz)
+    referrer = np.full(n, -1, np.int64)
+    for ch, share in REFERRAL_SHARE.items():
+        rows = np.flatnonzero((channel == names.index(ch)) & (np.arange(n) > 0))
+        rows = rows[rng.random(rows.size) < share]
+        referrer[rows] = (rng.random(rows.size) * rows).astype(np.int64)  # someone who joined earlier
+    left_ns = start_ns + (churn_day.astype(np.int64) + 1) * day_ns \
+        + (rng.random(n) * 12 * 3600).astype(np.int64) * 10**9
+    has_left = explicit & (churn_day >= 0) & (churn_day + 1 < cfg.days)
+    left = pd.Series(pd.to_datetime(np.where(has_left, left_ns, 0)).tz_localize("UTC").tz_convert(tz))
+    left[~has_left] = pd.NaT
+    members = pd.DataFrame({
+        "member_id": member_ids,
+        "joined_at": joined,
+        "channel": np.array(names, dtype=object)[channel],
+        "group_id": group_ids[group],
+        "left_at": left.to_numpy(),
+        "referrer_id": pd.array(np.where(referrer >= 0, member_ids[np.maximum(referrer, 0)], 0),
+                                dtype="Int64"),
+        "platform": np.array(["企业微信", "微信群", "QQ群"], dtype=object)[
+            rng.choice(3, size=n, p=[0.5, 0.35, 0.15])],
+    })
+    members.loc[referrer < 0, "referrer_id"] = pd.NA
+    members["left_at"] = members["left_at"].astype(f"datetime64[ns, {tz}]")
+
+    m = np.concatenate(ev_member) if ev_member else np.zeros(0, np.int32)
+    dd = np.concatenate(ev_day).astype(np.int64) if ev_day else np.zeros(0, np.int64)
+    kind = np.concatenate(ev_kind) if ev_kind else np.zeros(0, np.int8)
+    act = np.concatenate(ev_act) if ev_act else np.zeros(0, np.int32)
+    hours = rng.choice(24, size=m.size, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    sec = hours * 3600 + rng.integers(0, 3600, m.size)
+    on_join_day = dd == join_day[m]
+    js = join_sec[m[on_join_day]]
+    sec[on_join_day] = js + (rng.random(js.size) * (86400 - js)).astype(np.int64)
+    ts_ns = start_ns + dd * day_ns + sec * 10**9
+    etype_codes = np.where(kind == 1, len(EVERYDAY_TYPES), np.where(kind == 2, len(EVERYDAY_TYPES) + 1, 0))
+    everyday = kind == 0
+    etype_codes[everyday] = rng.choice(len(EVERYDAY_TYPES), size=int(everyday.sum()), p=EVERYDAY_PROBS)
+    categories = [*EVERYDAY_TYPES, "activity_join", "purchase"]
+    amount = np.full(m.size, np.nan)
+    buy = kind == 2
+    amount[buy] = np.round(rng.lognormal(np.log(60), 0.7, int(buy.sum())), 2)
+    activity_ids = [f"A{i + 1:04d}" for i in range(len(acts))]
+    order = np.lexsort((m, ts_ns))
+    events = pd.DataFrame({
+        "member_id": member_ids[m[order]],
+        "ts": pd.to_datetime(ts_ns[order]).tz_localize("UTC").tz_convert(tz),
+        "event_type": pd.Categorical.from_codes(etype_codes[order], categories=categories),
+        "activity_id": pd.Categorical.from_codes(act[order], categories=activity_ids),
+        "amount": amount[order],
+    })
+    activities = pd.DataFrame({
+        "activity_id": activity_ids,
+        "activity_type": [a["activity_type"] for a in acts],
+        "name": [a["name"] for a in acts],
+        "starts_at": [start + pd.Timedelta(days=a["start_day"]) for a in acts],
+        "ends_at": [start + pd.Timedelta(days=a["start_day"] + a["days"]) for a in acts],
+        "group_id": [group_ids[a["group"]] if a["group"] >= 0 else None for a in acts],
+    })
+    exp_rows, asg = [], []
+    code_of = {e.experiment_id: i for i, e in enumerate(exp_plans)}
+    for e in exp_plans:
+        act_id = next((activity_ids[i] for i, a in enumerate(acts)
+                       if a["name"] == e.name and a["start_day"] == e.start_day), None)
+        w = np.array(e.split) / sum(e.split)
+        exp_rows.append(dict(
+            experiment_id=e.experiment_id, name=e.name, unit=e.unit,
+            starts_at=start + pd.Timedelta(days=e.start_day),
+            ends_at=start + pd.Timedelta(days=e.start_day + e.days), activity_id=act_id,
+            control_arm="control", planned_split=f"control:{w[0]:g},treatment:{w[1]:g}"))
+        units, t = assigned[e.experiment_id]
+        ids = member_ids[units].astype(str) if e.unit == "member" else group_ids[units]
+        asg.append(pd.DataFrame({"experiment_id": e.experiment_id, "unit_id": ids,
+                                 "arm": np.where(t, "treatment", "control"),
+                                 "assigned_at": start + pd.Timedelta(days=e.start_day),
+                                 "_order": code_of[e.experiment_id]}))
+    experiments = pd.DataFrame(exp_rows)
+    assignments = pd.concat(asg, ignore_index=True).drop(columns="_order")
+    return dict(members=members, events=events, activities=activities, experiments=experiments,
+                assignments=assignments)
+
+
+def _icc_anova(values: np.ndarray, groups: np.ndarray) -> float:
+    """One-way ANOVA estimator of the intra-class correlation (unequal group sizes)."""
+    df = pd.DataFrame({"y": values, "g": groups})
+    stats = df.groupby("g")["y"].agg(["count", "mean", "var"])
+    k, N = len(stats), len(df)
+    n0 = (N - (stats["count"] ** 2).sum() / N) / (k - 1)
+    msb = (stats["count"] * (stats["mean"] - df["y"].mean()) ** 2).sum() / (k - 1)
+    msw = ((stats["count"] - 1) * stats["var"].fillna(0)).sum() / (N - k)
+    return float((msb - msw) / (msb + (n0 - 1) * msw))
+
+
+def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, assigned,
+           churn_day, u_group, q, group) -> dict:
+    members, events, assignments = tables["members"], tables["events"], tables["assignments"]
+    ch_counts = members["channel"].value_counts()
+    ref_share = members.groupby("channel")["referrer_id"].apply(lambda s: float(s.notna().mean()))
+    experiments = {}
+    for e in exp_plans:
+        units, t = assigned[e.experiment_id]
+        a = assignments[assignments["experiment_id"] == e.experiment_id]
+        if e.unit == "member":
+            wq, wf = window_q[e.experiment_id][units], window_forced[e.experiment_id][units]
+        else:
+            wq, wf = window_q[e.experiment_id], window_forced[e.experiment_id]
+        exp_rel = e.lift * wq.sum() / (wq.sum() + wf.sum()) if wq.sum() > 0 else 0.0
+        entry = dict(
+            unit=e.unit, start_day=e.start_day, days=e.days, planned_split=list(e.split),
+            planted_relative_lift_activity_prob=e.lift,
+            expected_relative_lift_active_days=round(float(exp_rel), 5),
+            is_aa=e.lift == 0 and e.activity_type is None,
+            realised_split=a["arm"].value_counts().sort_index().to_dict(),
+            n_units=int(len(a)),
+            affected_metrics=["active_days", "everyday events (message, reaction, share, check_in)"]
+            if e.lift else [],
+        )
+        if e.unit == "group":
+            # ICC of daily-activity propensity among members of control groups (the latent scale
+            # that drives active days); the outcome ICC is lower because of binomial noise.
+            entry["latent_icc_activity_prob"] = round(_icc_anova(q, group), 4)
+        experiments[e.experiment_id] = entry
+    n_churn = int((churn_day >= 0).sum())
+    return {
+        "generator": "helpers.synth", "config": {k: v for k, v in asdict_shallow(cfg).items()
+                                                 if k != "experiments"},
+        "observation": {"start": cfg.start, "days": cfg.days, "timezone": cfg.timezone},
+        "counts": {"members": int(len(members)), "events": int(len(events)),
+                   "churned_latent": n_churn,
+                   "explicit_exits": int(members["left_at"].notna().sum()),
+                   "never_active": int(len(members) - events["member_id"].nunique()),
+                   "activities": int(len(tables["activities"]))},
+        "channels": {
+            c: {"share_planned": CHANNELS[c][0], "churn_hazard_ratio": float(hr_channel[i]),
+                "members": int(ch_counts.get(c, 0)),
+                "referral_share": round(float(ref_share.get(c, 0.0)), 4)}
+            for i, c in enumerate(names)},
+        "baseline_channel": BASELINE_CHANNEL,
+        "participation_hazard_ratio": cfg.participation_hr,
+        "hazard_model": ("daily churn probability 1-exp(-h), h = h0(t)·HR_channel·"
+                         "HR_participation^[took part in an activity before day t]; "
+                         f"h0(0)={cfg.hazard_day0}, h0(t)={cfg.hazard_scale}·(1+t/20)^-0.5"),
+        "groups": {"n": cfg.n_groups, "sd_log_activity": cfg.group_sd,
+                   "latent_icc_log_activity": round(float(np.var(u_group) / (
+                       np.var(u_group) + cfg.member_sd ** 2)), 4)},
+        "experiments": experiments,
+    }
+
+
+# ----------------------------------------------------------------------------- writing
+def write_community(folder: str | Path, *, fmt: str = "csv", cfg: SynthConfig | None = None,
+                    **overrides) -> dict:
+    """Generate a community and write its raw tables plus ``truth.json`` to ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Target folder (created). Each file is written atomically.
+    fmt : {"csv", "parquet"}
+        CSV writes naive local timestamps (as most exports do); Parquet keeps tz-aware ones.
+
+    Returns
+    -------
+    dict
+        The truth, with ``seconds`` (generation time) added under ``timing``.
+    """
+    t0 = time.perf_counter()
+    tables, truth = generate(cfg, **overrides)
+    t_gen = time.perf_counter() - t0
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        target = folder / f"{name}.{fmt}"
+        with atomic_path(target, allow_raw=True) as tmp:
+            if fmt == "parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                out = df.copy()
+                for c in out.columns:
+                    if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+                        out[c] = out[c].dt.tz_localize(None)
+                out.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S", encoding="utf-8")
+    truth["timing"] = {"generate_seconds": round(t_gen, 2),
+                       "write_seconds": round(time.perf_counter() - t0 - t_gen, 2)}
+    with atomic_path(folder / "truth.json", allow_raw=True) as tmp:
+        tmp.write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=_json_default),
+                       encoding="utf-8")
+    return truth
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, ExperimentPlan):
+        return asdict(o)
+    raise TypeError(type(o))
+
+
+def load_truth(folder: str | Path) -> dict:
+    """Read ``truth.json`` of a generated dataset (name under data/raw or a path)."""
+    return json.loads((config.dataset_dir(folder) / "truth.json").read_text(encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.synth [--members N] [--days D] [--seed S] [--format csv|parquet] [--out DIR]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="Generate a synthetic community with planted truth.")
+    p.add_argument("--members", type=int, default=config.DEMO_MEMBERS)
+    p.add_argument("--days", type=int, default=config.DEMO_DAYS)
+    p.add_argument("--groups", type=int, default=40)
+    p.add_argument("--seed", type=int, default=config.DEMO_SEED)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--out", default=str(config.RAW_DIR / config.DEMO_DATASET))
+    a = p.parse_args(argv)
+    truth = write_community(a.out, fmt=a.format, n_members=a.members, days=a.days,
+                            n_groups=a.groups, seed=a.seed)
+    c = truth["counts"]
+    print(f"wrote {a.out}: {c['members']:,} members, {c['events']:,} events "
+          f"in {truth['timing']['generate_seconds']}s (+{truth['timing']['write_seconds']}s writing)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
