@@ -130,3 +130,137 @@ def test_rmst_difference_parameters():
                                  group_col="x")
     with pytest.raises(ParameterError, match="horizon_days"):
         survival.rmst_table(AML, duration_col="time", event_col="status", horizon_days=-1)
+
+
+# --------------------------------------------------------------------------- churn table
+TZ = "Asia/Shanghai"
+
+
+def _ts(s):
+    return pd.Timestamp(s, tz=TZ)
+
+
+def _hand_made(id_kind=int):
+    """Members covering the edge cases the issue lists; observation ends 2026-03-31 12:00."""
+    ids = [1, 2, 3, 4, 5, 6, 7] if id_kind is int else ["a1", "b2", "c3", "d4", "e5", "f6", "g7"]
+    members = pd.DataFrame({
+        "member_id": ids,
+        "joined_at": [_ts("2026-01-01 09:00"), _ts("2026-01-05"), _ts("2026-01-10"),
+                      _ts("2026-02-01"), _ts("2026-03-20"), _ts("2026-01-01"),
+                      _ts("2026-01-15")],
+        "channel": ["a", "b", "a", "b", "a", "b", "a"],
+        "group_id": ["G1"] * 7,
+        "left_at": [pd.NaT, _ts("2026-02-01"), pd.NaT, pd.NaT, pd.NaT, pd.NaT,
+                    _ts("2026-05-01")],  # 7: exit after the end of observation
+        "referrer_id": [None, ids[0], None, None, None, ids[1], None],
+        "city": ["上海", "北京", "上海", "深圳", "北京", "上海", "上海"],
+    })
+    ev = [
+        # 1: never acted (joined long before the end) -> churned at duration 0
+        # 2: left explicitly on 02-01, with an event after the exit (the exit stays the churn time)
+        (ids[1], "2026-01-06", "message"), (ids[1], "2026-02-03", "message"),
+        # 3: active right up to the end -> censored at the end
+        (ids[2], "2026-01-11", "activity_join"), (ids[2], "2026-03-31 12:00", "message"),
+        # 4: last active 20 days before the end: the gap straddles the end -> censored
+        (ids[3], "2026-02-02", "message"), (ids[3], "2026-02-03", "reaction"),
+        (ids[3], "2026-03-11 12:00", "message"),
+        # 5: joined 11 days before the end, never acted -> censored
+        # 6: active early then silent for 58 days -> churned at the last active time
+        (ids[5], "2026-01-02", "message"), (ids[5], "2026-01-20", "activity_join"),
+        (ids[5], "2026-02-01 12:00", "reaction"),
+        # 7: exit after the end is not seen; last activity 30 days 0 h before the end -> churned
+        (ids[6], "2026-01-16", "message"), (ids[6], "2026-03-01 12:00", "message"),
+    ]
+    events = pd.DataFrame(ev, columns=["member_id", "ts", "event_type"])
+    events["ts"] = pd.to_datetime(events["ts"], format="ISO8601").dt.tz_localize(TZ)
+    events["event_type"] = events["event_type"].astype("category")
+    return members, events.sort_values("ts").reset_index(drop=True)
+
+
+def _brute_force(members, events, *, inactivity_days, end, types=None):
+    """Row-by-row reimplementation of DESIGN.md §4, written independently of the helper."""
+    rows = []
+    for _, m in members.iterrows():
+        if m["joined_at"] > end:
+            continue
+        ev = events[(events["member_id"] == m["member_id"]) & (events["ts"] <= end)]
+        act = ev if types is None else ev[ev["event_type"].isin(types)]
+        last = act["ts"].max() if len(act) else None
+        left = m["left_at"] if pd.notna(m["left_at"]) and m["left_at"] <= end else None
+        ref = last if last is not None else m["joined_at"]
+        if left is not None:
+            churned, stop = True, left
+        elif end - ref >= pd.Timedelta(days=inactivity_days):
+            churned, stop = True, ref
+        else:
+            churned, stop = False, end
+        part = ev[ev["event_type"] == "activity_join"]["ts"]
+        early = act[act["ts"] < m["joined_at"] + pd.Timedelta(days=7)]
+        rows.append(dict(member_id=m["member_id"], churned=churned,
+                         duration_days=(stop - m["joined_at"]).total_seconds() / 86400,
+                         n_events=len(act), early_events_7d=len(early),
+                         participated_14d=bool(len(part)) and
+                         part.min() < m["joined_at"] + pd.Timedelta(days=14),
+                         referred=pd.notna(m["referrer_id"])))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("id_kind", [int, str])
+def test_churn_table_matches_brute_force_on_edge_cases(id_kind):
+    members, events = _hand_made(id_kind)
+    before = members.copy()
+    end = _ts("2026-03-31 12:00")
+    ct = survival.churn_table(members, events)
+    pd.testing.assert_frame_equal(members, before)  # inputs untouched
+    bf = _brute_force(members, events, inactivity_days=30, end=end)
+    cols = list(bf.columns)
+    pd.testing.assert_frame_equal(ct[cols].reset_index(drop=True), bf[cols], check_dtype=False)
+    # the edge cases by name
+    r = ct.set_index(ct["member_id"].astype(str).str[-1])
+    assert r.loc["1", "churned"] and r.loc["1", "duration_days"] == 0  # never acted
+    assert r.loc["2", "churn_reason"] == "exit"
+    assert r.loc["2", "duration_days"] == pytest.approx(27)  # exit time, not the later event
+    assert not r.loc["3", "churned"] and r.loc["3", "churn_reason"] == "censored"
+    assert not r.loc["4", "churned"]  # gap straddles the end
+    assert not r.loc["5", "churned"] and r.loc["5", "duration_days"] == pytest.approx(11.5)
+    assert r.loc["6", "churn_reason"] == "inactivity"
+    assert r.loc["7", "churn_reason"] == "inactivity"  # exactly 30 days: churned
+    assert r.loc["3", "participated_14d"] and not r.loc["6", "participated_14d"]
+    assert r.loc["2", "city"] == "北京"  # member attributes carried along
+    assert pd.isna(r.loc["1", "last_active_at"])
+
+
+def test_churn_table_earlier_end_and_active_types_match_brute_force():
+    members, events = _hand_made()
+    end = _ts("2026-02-20")
+    ct = survival.churn_table(members, events, observed_until="2026-02-20", inactivity_days=14,
+                              active_types=["message", "activity_join"])
+    bf = _brute_force(members, events, inactivity_days=14, end=end,
+                      types=["message", "activity_join"])
+    cols = ["member_id", "churned", "duration_days", "n_events", "early_events_7d"]
+    pd.testing.assert_frame_equal(ct[cols].reset_index(drop=True), bf[cols], check_dtype=False)
+    assert 5 not in set(ct["member_id"])  # joined after the end
+
+
+def test_churn_table_random_data_matches_brute_force(small_community):
+    ds = small_community
+    sub = ds.members.iloc[::10]
+    ev = ds.events[ds.events["member_id"].isin(sub["member_id"])]
+    end = ds.events["ts"].max()
+    ct = survival.churn_table(sub, ev, observed_until=end)
+    bf = _brute_force(sub, ev, inactivity_days=30, end=end)
+    cols = list(bf.columns)
+    pd.testing.assert_frame_equal(ct[cols].reset_index(drop=True), bf[cols], check_dtype=False)
+    assert 0 < ct["churned"].mean() < 1
+
+
+def test_churn_table_parameter_errors():
+    members, events = _hand_made()
+    with pytest.raises(ParameterError, match="active_types.*'login'"):
+        survival.churn_table(members, events, active_types=["login"])
+    with pytest.raises(ParameterError, match="inactivity_days"):
+        survival.churn_table(members, events, inactivity_days=0)
+    with pytest.raises(ParameterError, match="observed_until"):
+        survival.churn_table(members, events, observed_until="not a date")
+    with pytest.raises(ParameterError, match="members.*joined_at"):
+        survival.churn_table(members.drop(columns="joined_at"), events)

@@ -27,10 +27,12 @@ from . import config
 from .errors import AnalysisWarning, DataError, ParameterError
 
 __all__ = [
-    "km_table", "rmst_table", "rmst_difference",
+    "member_activity_span", "churn_table", "km_table", "rmst_table", "rmst_difference",
 ]
 
 ALL = "all"  # group label when no group column is given
+DAY_NS = 86_400 * 10**9
+PARTICIPATION_TYPE = "activity_join"  # DESIGN.md §3 standard event type for taking part
 
 
 # ----------------------------------------------------------------------------- validation
@@ -318,3 +320,255 @@ def rmst_difference(data: pd.DataFrame, *, duration_col: str = "duration_days",
     return pd.DataFrame(rows, columns=["group", "reference", "horizon_days", "rmst",
                                        "rmst_reference", "difference", "se", "ci_low", "ci_high",
                                        "p_value"])
+
+
+# ----------------------------------------------------------------------------- churn table
+def _as_ns(values: pd.Series) -> np.ndarray:
+    """int64 nanoseconds since the epoch (UTC) of a datetime Series; NaT -> INT64 min."""
+    return pd.DatetimeIndex(values).as_unit("ns").asi8
+
+
+def _resolve_end(observed_until, events: pd.DataFrame, members: pd.DataFrame) -> pd.Timestamp:
+    """The end of observation as a tz-aware Timestamp in the data's zone."""
+    tz = getattr(members["joined_at"].dt, "tz", None)
+    if observed_until is None:
+        if events.empty:
+            raise ParameterError("observed_until is required when there are no events")
+        end = pd.Timestamp(events["ts"].max())
+    else:
+        try:
+            end = pd.Timestamp(observed_until)
+        except (ValueError, TypeError):
+            raise ParameterError(f"observed_until must be a date/time such as '2026-08-29' or "
+                                 f"None (= last event), got {observed_until!r}") from None
+        if end is pd.NaT:
+            raise ParameterError("observed_until is NaT; pass None to use the last event time")
+    if tz is not None:
+        end = end.tz_localize(tz) if end.tzinfo is None else end.tz_convert(tz)
+    return end
+
+
+def _check_active_types(events: pd.DataFrame, active_types) -> list | None:
+    if active_types is None:
+        return None
+    if isinstance(active_types, str):
+        active_types = [active_types]
+    present = set(map(str, pd.unique(events["event_type"])))
+    unknown = [t for t in active_types if t not in present]
+    if unknown:
+        raise ParameterError(f"active_types contains unknown event type(s) {unknown}; event types "
+                             f"in the data: {sorted(present)} (or None for all types)")
+    return list(active_types)
+
+
+def member_activity_span(events: pd.DataFrame, *, active_types: Sequence[str] | None = None,
+                         observed_until=None, joined_at: pd.Series | None = None,
+                         early_days: float = 7) -> pd.DataFrame:
+    """Per-member summary of the event log: the only event-level step of the churn table.
+
+    Everything that scans the (large) event log is here, so an alternative engine (e.g.
+    DuckDB) only has to reproduce this function.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``member_id, ts, event_type`` [, ``activity_id``].
+    active_types : sequence of str, optional
+        Event types that count as activity (default: all types).
+    observed_until : Timestamp, optional
+        Events after it are ignored (as if the log ended there).
+    joined_at : Series, optional
+        Join time indexed by ``member_id``; when given, adds ``early_events`` (active events in
+        the first ``early_days`` days after joining).
+    early_days : float
+        Length of the early-engagement window.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, first_active_at, last_active_at, n_events, first_participation_at``
+        [, ``early_events``]: one row per member with at least one event (active or taking
+        part). ``first_participation_at`` is the first ``activity_join`` event (or event with an
+        ``activity_id``) whatever ``active_types`` says; NaT when the member never took part.
+        Members without active events have NaT activity times and ``n_events`` 0.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"member_id": [1, 1, 2], "event_type": ["message"] * 3,
+    ...                    "ts": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02"])})
+    >>> member_activity_span(ev)[["member_id", "n_events"]].values.tolist()
+    [[1, 2], [2, 1]]
+    """
+    _require_columns(events, {"events": "member_id", "events ": "ts", "events  ": "event_type"})
+    types = _check_active_types(events, active_types)
+    ts = _as_ns(events["ts"])
+    keep = np.ones(len(events), bool)
+    if observed_until is not None:
+        keep &= ts <= pd.Timestamp(observed_until).as_unit("ns").value
+    etype = events["event_type"]
+    part = (etype.astype(str) == PARTICIPATION_TYPE).to_numpy() if not isinstance(
+        etype.dtype, pd.CategoricalDtype) else (etype == PARTICIPATION_TYPE).to_numpy()
+    if "activity_id" in events.columns:
+        part = part | events["activity_id"].notna().to_numpy()
+    active = keep & (etype.isin(types).to_numpy() if types is not None else True)
+    part &= keep
+    codes, uniques = pd.factorize(events["member_id"], sort=False)
+    k = len(uniques)
+    t_act = np.where(active, ts, np.iinfo(np.int64).max)
+    first = pd.Series(t_act).groupby(codes).min().reindex(range(k)).to_numpy()
+    t_act = np.where(active, ts, np.iinfo(np.int64).min)
+    last = pd.Series(t_act).groupby(codes).max().reindex(range(k)).to_numpy()
+    n_events = np.bincount(codes[active], minlength=k)
+    t_part = np.where(part, ts, np.iinfo(np.int64).max)
+    first_part = pd.Series(t_part).groupby(codes).min().reindex(range(k)).to_numpy()
+    seen = (n_events > 0) | (first_part != np.iinfo(np.int64).max)
+    tz = getattr(events["ts"].dt, "tz", None)
+
+    def _to_time(ns, valid):
+        out = pd.to_datetime(np.where(valid, ns, np.iinfo(np.int64).min), utc=tz is not None)
+        return out.tz_convert(tz) if tz is not None else out
+
+    has = n_events > 0
+    out = pd.DataFrame({
+        "member_id": np.asarray(uniques),
+        "first_active_at": _to_time(first, has),
+        "last_active_at": _to_time(last, has),
+        "n_events": n_events.astype(np.int64),
+        "first_participation_at": _to_time(first_part, first_part != np.iinfo(np.int64).max),
+    })
+    if joined_at is not None:
+        pos = pd.Index(joined_at.index).get_indexer(uniques)
+        if (pos < 0).any():
+            raise DataError("events of members not in the members table", column="member_id",
+                            fix="load the data with data.load_community, which checks this")
+        j = _as_ns(joined_at)[pos]
+        early = active & (ts < j[codes] + int(early_days * DAY_NS))
+        out["early_events"] = np.bincount(codes[early], minlength=k).astype(np.int64)
+    return out[seen].reset_index(drop=True)
+
+
+def churn_table(members: pd.DataFrame, events: pd.DataFrame, *,
+                inactivity_days: float = config.INACTIVITY_DAYS, observed_until=None,
+                active_types: Sequence[str] | None = None, early_days: int = 7,
+                participation_days: int = 14) -> pd.DataFrame:
+    """One row per member with churn status, duration and covariates (DESIGN.md §4).
+
+    Choices (every one deliberate):
+
+    - **End of observation** ``observed_until`` defaults to the last event. Events after it,
+      exits after it and members who joined after it are ignored, so passing an earlier date
+      reproduces what we would have seen on that date (useful to back-test the risk list).
+    - **Churned** = explicit exit (``left_at`` ≤ end) *or* no active event during the last
+      ``inactivity_days`` before the end (gap ≥ ``inactivity_days``).
+    - **Churn time** = ``left_at`` for an explicit exit (even if events follow it: the loader
+      keeps those, the exit stays the churn time), else the last active time.
+    - **Censored** (``churned`` False) members are followed until the end of observation: one
+      whose last activity is less than ``inactivity_days`` before the end may still come back,
+      so we do not count them as churned even if their gap straddles the end.
+    - **Never active** members: their "last activity" is the join itself. Churned (at duration
+      0) once ``inactivity_days`` have passed since joining; censored before that.
+    - **Duration** = (churn or censoring time − ``joined_at``) in days (float), clipped at 0
+      (only possible with events loaded before joining).
+    - **Covariates**: ``referred`` (has a ``referrer_id``; False without the column),
+      ``early_events_<early_days>d`` (active events in the first ``early_days`` days),
+      ``participated_<participation_days>d`` (took part in an activity — an ``activity_join``
+      event or an event with an ``activity_id`` — within that many days of joining),
+      ``days_to_first_participation`` (NaN if never, for time-varying models),
+      ``observed_days`` (end − ``joined_at``: how long we could watch the member).
+      The early-engagement covariates are *reverse-causal* for members who churn inside the
+      window (they stop acting because they leave) and incomplete for members who joined less
+      than the window before the end; use :func:`landmark` before modelling them.
+
+    Parameters
+    ----------
+    members, events : DataFrame
+        Tables of a :class:`helpers.data.Community`.
+    inactivity_days : float
+        Days without an active event after which a member has churned.
+    observed_until : str or Timestamp, optional
+        End of observation (naive = the data's time zone). Default: the last event.
+    active_types : sequence of str, optional
+        Event types that count as activity (default all); unknown types raise ParameterError.
+    early_days, participation_days : int
+        Windows of the early-engagement and participation covariates.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, joined_at, last_active_at, churned, duration_days, churn_reason`` (exit,
+        inactivity or censored), the other member columns (``channel, group_id, left_at,
+        referrer_id``, extra attributes…), then ``n_events, referred, early_events_7d,
+        participated_14d, days_to_first_participation, observed_days``.
+
+    Examples
+    --------
+    >>> from helpers import data                                        # doctest: +SKIP
+    >>> ds = data.load_community("demo")                                # doctest: +SKIP
+    >>> churn_table(ds.members, ds.events)["churned"].mean()            # doctest: +SKIP
+    """
+    _require_columns(members, {"members": "member_id", "members ": "joined_at"})
+    if not (isinstance(inactivity_days, (int, float, np.number)) and inactivity_days > 0):
+        raise ParameterError(f"inactivity_days must be a positive number of days, "
+                             f"got {inactivity_days!r}")
+    for name, v in (("early_days", early_days), ("participation_days", participation_days)):
+        if not (isinstance(v, (int, np.integer)) and v > 0):
+            raise ParameterError(f"{name} must be a positive whole number of days, got {v!r}")
+    end = _resolve_end(observed_until, events, members)
+    end_ns = end.as_unit("ns").value
+    m = members.loc[_as_ns(members["joined_at"]) <= end_ns].reset_index(drop=True)
+    if m.empty:
+        raise ParameterError(f"no member joined on or before observed_until={end}")
+    joined = pd.Series(m["joined_at"].to_numpy(), index=m["member_id"])
+    span = member_activity_span(events, active_types=active_types, observed_until=end,
+                                joined_at=joined, early_days=early_days)
+    pos = pd.Index(span["member_id"]).get_indexer(m["member_id"])
+    found = pos >= 0
+    joined_ns = _as_ns(m["joined_at"])
+    nat = np.iinfo(np.int64).min
+
+    def _take(col, fill):
+        v = span[col].to_numpy() if col in ("n_events", "early_events") else _as_ns(span[col])
+        return np.where(found, v[np.maximum(pos, 0)], fill)
+
+    last_ns = _take("last_active_at", nat)
+    n_events = _take("n_events", 0)
+    early = _take("early_events", 0)
+    part_ns = _take("first_participation_at", nat)
+    has_active = last_ns != nat
+    ref_ns = np.where(has_active, last_ns, joined_ns)
+    if "left_at" in m.columns:
+        left_ns = _as_ns(m["left_at"])
+        exited = (left_ns != nat) & (left_ns <= end_ns)
+    else:
+        left_ns = np.full(len(m), nat)
+        exited = np.zeros(len(m), bool)
+    inactive = (end_ns - ref_ns) >= inactivity_days * DAY_NS
+    churned = exited | inactive
+    stop_ns = np.where(exited, left_ns, np.where(inactive, ref_ns, end_ns))
+    duration = np.maximum((stop_ns - joined_ns) / DAY_NS, 0.0)
+    tz = getattr(m["joined_at"].dt, "tz", None)
+    last_at = pd.to_datetime(last_ns, utc=tz is not None)
+    if tz is not None:
+        last_at = last_at.tz_convert(tz)
+    reason = np.where(exited, "exit", np.where(inactive, "inactivity", "censored"))
+    days_to_part = np.where(part_ns != nat, (part_ns - joined_ns) / DAY_NS, np.nan)
+    attrs = [c for c in m.columns if c not in ("member_id", "joined_at")]
+    out = pd.DataFrame({
+        "member_id": m["member_id"].to_numpy(),
+        "joined_at": m["joined_at"].to_numpy(),
+        "last_active_at": last_at,
+        "churned": churned,
+        "duration_days": duration,
+        "churn_reason": pd.Categorical(reason, categories=["exit", "inactivity", "censored"]),
+    })
+    out["joined_at"] = m["joined_at"]  # same RangeIndex: keeps the tz-aware dtype
+    for c in attrs:
+        out[c] = m[c]
+    out["n_events"] = n_events.astype(np.int64)
+    out["referred"] = m["referrer_id"].notna().to_numpy() if "referrer_id" in m.columns \
+        else np.zeros(len(m), bool)
+    out[f"early_events_{early_days}d"] = early.astype(np.int64)
+    out[f"participated_{participation_days}d"] = days_to_part < participation_days
+    out["days_to_first_participation"] = days_to_part
+    out["observed_days"] = (end_ns - joined_ns) / DAY_NS
+    return out
