@@ -90,7 +90,7 @@ class SynthConfig:
     timezone: str = config.TIMEZONE
     q0: float = 0.42  # typical daily activity probability
     member_sd: float = 0.35  # sd of the member effect on log activity
-    group_sd: float = 0.18  # sd of the group effect on log activity (ICC ~0.05 on active days)
+    group_sd: float = 0.25  # sd of the group effect on log activity (ICC ~0.04 on active days)
     events_per_active_day: float = 0.7  # mean extra events on an active day (Poisson)
     purchase_prob: float = 0.03  # per active day
     hazard_day0: float = 0.06  # churn probability on the join day (baseline channel)
