@@ -16,8 +16,11 @@ so the choices are made here once (DESIGN.md §4) and every function documents i
 
 from __future__ import annotations
 
+import hashlib
+import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,9 @@ from .errors import AnalysisWarning, DataError, ParameterError
 
 __all__ = [
     "member_activity_span", "churn_table", "km_table", "rmst_table", "rmst_difference",
+    "survival_summary", "at_risk_table", "LogrankResult", "logrank_tests",
+    "CoxResult", "cox_model", "ph_check", "stratify_violations", "time_varying_long",
+    "time_varying_cox", "landmark", "participation_effects", "truth_table",
 ]
 
 ALL = "all"  # group label when no group column is given
@@ -571,4 +577,730 @@ def churn_table(members: pd.DataFrame, events: pd.DataFrame, *,
     out[f"participated_{participation_days}d"] = days_to_part < participation_days
     out["days_to_first_participation"] = days_to_part
     out["observed_days"] = (end_ns - joined_ns) / DAY_NS
+    return out
+
+
+# ----------------------------------------------------------------------------- KM summaries
+def survival_summary(data: pd.DataFrame, *, duration_col: str = "duration_days",
+                     event_col: str = "churned", group_col: str | None = None,
+                     times: Sequence[float] = (30, 90, 180),
+                     alpha: float = config.ALPHA) -> pd.DataFrame:
+    """Median survival and survival at given days, with confidence intervals, per group.
+
+    The median's interval is where the KM confidence band crosses 0.5 (lifelines'
+    ``median_survival_times`` of the band, Brookmeyer–Crowley style); ``inf`` means the curve
+    (or its band) never falls to 0.5 within follow-up. Survival at day ``t`` is NaN when the
+    group's follow-up ends (censored) before ``t``: the KM curve is not defined there.
+
+    Parameters
+    ----------
+    data, duration_col, event_col, group_col, alpha
+        As in :func:`km_table`.
+    times : sequence of float
+        Days at which to read the curve.
+
+    Returns
+    -------
+    DataFrame
+        ``group, n, events, quantity, time, estimate, ci_low, ci_high`` in long format:
+        ``quantity`` is ``"median_days"`` (``time`` NaN) or ``"survival"`` (at ``time``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration_days": [1, 2, 3, 4], "churned": [1, 1, 1, 1]})
+    >>> survival_summary(df, times=[2]).set_index("quantity")["estimate"].tolist()
+    [2.0, 0.5]
+    """
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    _check_alpha(alpha)
+    frame = _survival_frame(data, duration_col, event_col, group_col)
+    km = km_table(data, duration_col=duration_col, event_col=event_col, group_col=group_col,
+                  alpha=alpha)
+    rows = []
+    for g in _group_order(frame["group"]):
+        sub = frame[frame["group"] == g]
+        n, ev = len(sub), int(sub["event"].sum())
+        kmf = KaplanMeierFitter(alpha=alpha).fit(sub["duration"], sub["event"])
+        med = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_).iloc[0]
+        rows.append((g, n, ev, "median_days", np.nan, med, float(ci.iloc[0]), float(ci.iloc[1])))
+        curve = km[km["group"] == g]
+        last = sub["duration"].max()
+        ends_with_event = bool(sub.loc[sub["duration"] == last, "event"].all())
+        for t in times:
+            if t > last and not (ends_with_event and curve["survival"].iloc[-1] == 0):
+                rows.append((g, n, ev, "survival", float(t), np.nan, np.nan, np.nan))
+                continue
+            r = curve[curve["timeline"] <= t].iloc[-1]
+            rows.append((g, n, ev, "survival", float(t), r["survival"], r["ci_low"], r["ci_high"]))
+    return pd.DataFrame(rows, columns=["group", "n", "events", "quantity", "time", "estimate",
+                                       "ci_low", "ci_high"])
+
+
+def at_risk_table(km: pd.DataFrame, *, times: Sequence[float]) -> pd.DataFrame:
+    """Members still at risk at given days, per group, from a :func:`km_table` result.
+
+    The number at risk at day ``t`` is the number with duration ≥ ``t`` (followed up to ``t``
+    and not churned before it), as printed under published KM plots.
+
+    Returns
+    -------
+    DataFrame
+        ``group, time, at_risk, events_before, censored_before``: cumulative churn events and
+        censorings strictly before ``time``.
+
+    Examples
+    --------
+    >>> km = km_table(pd.DataFrame({"duration_days": [1, 2, 2, 5], "churned": [1, 1, 0, 1]}))
+    >>> at_risk_table(km, times=[0, 2, 6])["at_risk"].tolist()
+    [4, 3, 0]
+    """
+    _require_columns(km, {"km": "group", "km ": "timeline", "km  ": "at_risk"})
+    rows = []
+    for g, curve in km.groupby("group", sort=False, observed=True):
+        n0 = int(curve["at_risk"].iloc[0])
+        for t in times:
+            before = curve[curve["timeline"] < t]
+            ev, cens = int(before["events"].sum()), int(before["censored"].sum())
+            rows.append((g, float(t), n0 - ev - cens, ev, cens))
+    return pd.DataFrame(rows, columns=["group", "time", "at_risk", "events_before",
+                                       "censored_before"])
+
+
+# ----------------------------------------------------------------------------- log-rank
+@dataclass(frozen=True)
+class LogrankResult:
+    """Log-rank test across all groups, and pairwise tests with a multiplicity correction.
+
+    Attributes
+    ----------
+    statistic, df, p_value : float
+        The overall chi-square test (k − 1 degrees of freedom).
+    pairwise : DataFrame
+        ``group_a, group_b, statistic, p_value, p_adjusted, significant``.
+    method : str
+        Multiplicity correction of the pairwise p-values (``holm`` by default).
+    """
+
+    statistic: float
+    df: int
+    p_value: float
+    pairwise: pd.DataFrame = field(repr=False)
+    method: str = "holm"
+    alpha: float = config.ALPHA
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``test, statistic, df, p_value``."""
+        return pd.DataFrame([("log-rank (all groups)", self.statistic, self.df, self.p_value)],
+                            columns=["test", "statistic", "df", "p_value"])
+
+
+def logrank_tests(data: pd.DataFrame, *, duration_col: str = "duration_days",
+                  event_col: str = "churned", group_col: str, p_adjust: str = "holm",
+                  alpha: float = config.ALPHA) -> LogrankResult:
+    """Log-rank test of equal survival across segments, and all pairs with Holm correction.
+
+    Parameters
+    ----------
+    data, duration_col, event_col, alpha
+        As in :func:`km_table`.
+    group_col : str
+        Segment column (at least two groups).
+    p_adjust : {"holm", "bonferroni", "fdr_bh", "none"}
+        Correction of the pairwise p-values (statsmodels ``multipletests``).
+
+    Returns
+    -------
+    LogrankResult
+        ``statistic, df, p_value`` and a ``pairwise`` frame
+        ``group_a, group_b, statistic, p_value, p_adjusted, significant``.
+
+    Examples
+    --------
+    >>> res = logrank_tests(df, group_col="channel")                  # doctest: +SKIP
+    >>> res.pairwise.sort_values("p_adjusted").head()                 # doctest: +SKIP
+    """
+    from itertools import combinations
+
+    from lifelines.statistics import logrank_test, multivariate_logrank_test
+    from statsmodels.stats.multitest import multipletests
+
+    allowed = ("holm", "bonferroni", "fdr_bh", "none")
+    if p_adjust not in allowed:
+        raise ParameterError(f"p_adjust={p_adjust!r} is not supported; allowed values: {allowed}")
+    _check_alpha(alpha)
+    frame = _survival_frame(data, duration_col, event_col, group_col)
+    groups = _group_order(frame["group"])
+    if len(groups) < 2:
+        raise ParameterError(f"log-rank tests need at least two groups in {group_col!r}; "
+                             f"found {groups}")
+    overall = multivariate_logrank_test(frame["duration"], frame["group"], frame["event"])
+    rows = []
+    for a, b in combinations(groups, 2):
+        A, B = frame[frame["group"] == a], frame[frame["group"] == b]
+        r = logrank_test(A["duration"], B["duration"], A["event"], B["event"])
+        rows.append((a, b, float(r.test_statistic), float(r.p_value)))
+    pw = pd.DataFrame(rows, columns=["group_a", "group_b", "statistic", "p_value"])
+    if p_adjust == "none":
+        pw["p_adjusted"] = pw["p_value"]
+    else:
+        pw["p_adjusted"] = multipletests(pw["p_value"], alpha=alpha, method=p_adjust)[1]
+    pw["significant"] = pw["p_adjusted"] < alpha
+    return LogrankResult(statistic=float(overall.test_statistic), df=len(groups) - 1,
+                         p_value=float(overall.p_value), pairwise=pw, method=p_adjust,
+                         alpha=alpha)
+
+
+# ----------------------------------------------------------------------------- Cox models
+PENALIZER_ON_FAILURE = 0.1  # ridge penalty of the automatic retry after a failed fit
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted Cox model, reduced to what reports need.
+
+    Attributes
+    ----------
+    hazard_ratios : DataFrame
+        ``term, covariate, level, coef, se, hazard_ratio, ci_low, ci_high, p_value`` — one row
+        per model term; ``level`` is the category of a dummy (vs ``baselines[covariate]``).
+    baselines : dict
+        Reference level of each categorical covariate.
+    n, events : int
+        Rows (members, or intervals for time-varying models: ``n`` counts members) and events.
+    concordance : float
+        Harrell's C of the fitted model.
+    penalizer : float
+        Ridge penalty used (0 = plain partial likelihood; > 0 after a failed first fit).
+    robust : bool
+        Whether the standard errors are cluster-robust (sandwich) — ``cluster_col`` given.
+    strata : tuple of str
+        Covariates stratified on (own baseline hazard per level, no HR reported).
+    notes : tuple of str
+        What went wrong and what was done about it (non-convergence, separation…).
+    fitter : lifelines fitter
+        The fitted lifelines object, for predictions.
+    """
+
+    hazard_ratios: pd.DataFrame = field(repr=False)
+    baselines: dict
+    n: int
+    events: int
+    concordance: float
+    penalizer: float = 0.0
+    robust: bool = False
+    strata: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    fitter: object = field(default=None, repr=False, compare=False)
+    training_data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hazard-ratio table."""
+        return self.hazard_ratios.copy()
+
+
+def _design(data: pd.DataFrame, covariates: Sequence[str], baselines: dict | None):
+    """Numeric design matrix: dummies for text/categorical/boolean-like columns.
+
+    Returns (X, term_info, baselines) where term_info maps term -> (covariate, level).
+    """
+    baselines = dict(baselines or {})
+    cols, info = {}, {}
+    for c in covariates:
+        v = data[c]
+        if isinstance(v.dtype, pd.CategoricalDtype) or v.dtype == object or \
+                pd.api.types.is_string_dtype(v.dtype):
+            if v.isna().any():
+                raise DataError(f"covariate has {int(v.isna().sum())} missing value(s)",
+                                column=c, fix="fill them (e.g. 'unknown') or drop the covariate")
+            counts = v.astype(str).value_counts()
+            levels = list(counts.index)
+            base = baselines.get(c)
+            if base is None:
+                base = levels[0]  # the largest segment: the most precise reference
+            elif str(base) not in levels:
+                raise ParameterError(f"baseline {base!r} of covariate {c!r} is not one of its "
+                                     f"levels: {sorted(levels)}")
+            baselines[c] = str(base)
+            text = v.astype(str).to_numpy()
+            for lev in sorted(levels):
+                if lev == str(base):
+                    continue
+                term = f"{c}[{lev}]"
+                cols[term] = (text == lev).astype(float)
+                info[term] = (c, lev)
+        else:
+            num = pd.to_numeric(v, errors="coerce").astype(float)
+            if num.isna().any():
+                raise DataError(f"covariate has {int(num.isna().sum())} missing or non-numeric "
+                                f"value(s)", column=c, fix="fill or drop them")
+            cols[c] = num.to_numpy()
+            info[c] = (c, None)
+    return pd.DataFrame(cols, index=data.index), info, baselines
+
+
+def _diagnose(X: pd.DataFrame, event: np.ndarray) -> list[str]:
+    """Likely causes of a Cox fit failure: constant, collinear or separating columns."""
+    causes = []
+    for c in X.columns:
+        x = X[c].to_numpy()
+        if np.nanstd(x) == 0:
+            causes.append(f"'{c}' is constant")
+            continue
+        if event.any() and (~event).any():
+            if np.var(x[event]) == 0 or np.var(x[~event]) == 0:
+                causes.append(f"'{c}' separates the data (it takes a single value among "
+                              f"{'churned' if np.var(x[event]) == 0 else 'censored'} members)")
+    if X.shape[1] > 1:
+        rank = np.linalg.matrix_rank(np.column_stack([np.ones(len(X)), X.to_numpy()]))
+        if rank < X.shape[1] + 1:
+            causes.append("some covariates are collinear (one is a combination of others, "
+                          "e.g. a segment and a flag that always goes with it)")
+    return causes
+
+
+def _tidy_summary(fitter, info: dict, alpha: float) -> pd.DataFrame:
+    s = fitter.summary
+    z = stats.norm.ppf(1 - alpha / 2)
+    out = pd.DataFrame({
+        "term": s.index.astype(str),
+        "covariate": [info.get(t, (t, None))[0] for t in s.index],
+        "level": [info.get(t, (t, None))[1] for t in s.index],
+        "coef": s["coef"].to_numpy(),
+        "se": s["se(coef)"].to_numpy(),
+    })
+    out["hazard_ratio"] = np.exp(out["coef"])
+    out["ci_low"] = np.exp(out["coef"] - z * out["se"])
+    out["ci_high"] = np.exp(out["coef"] + z * out["se"])
+    out["p_value"] = s["p"].to_numpy()
+    return out
+
+
+def _fit_with_retry(fit, X: pd.DataFrame, event: np.ndarray, penalizer: float):
+    """Run ``fit(penalizer)``; on failure or diverging coefficients warn and retry penalised."""
+    from lifelines.exceptions import ConvergenceError
+
+    notes = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lifelines' ConvergenceWarnings: diagnosed below
+            fitter = fit(penalizer)
+        bad = ~np.isfinite(fitter.summary["se(coef)"]) | (fitter.summary["se(coef)"] > 50) \
+            | (fitter.summary["coef"].abs() > 15)
+        if not bad.any() or penalizer > 0:
+            return fitter, penalizer, notes
+        problem = f"coefficients diverge ({', '.join(map(str, fitter.summary.index[bad]))})"
+    except (ConvergenceError, np.linalg.LinAlgError) as exc:
+        problem = f"the fit did not converge ({str(exc).splitlines()[0][:120]})"
+        if penalizer > 0:
+            raise ParameterError(f"Cox model: {problem} even with penalizer={penalizer}; "
+                                 f"likely cause: {'; '.join(_diagnose(X, event)) or 'unknown'}. "
+                                 "Drop or merge the covariates named.") from None
+    causes = _diagnose(X, event)
+    cause = "; ".join(causes) or "unknown (check for tiny segments and extreme values)"
+    msg = (f"Cox model: {problem}; likely cause: {cause}. Refitted with a ridge penalty "
+           f"penalizer={PENALIZER_ON_FAILURE}: estimates are shrunk towards HR = 1.")
+    warnings.warn(msg, AnalysisWarning, stacklevel=3)
+    notes.append(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitter = fit(PENALIZER_ON_FAILURE)
+    except (ConvergenceError, np.linalg.LinAlgError):
+        raise ParameterError(f"Cox model: {problem}, also with a penalty; likely cause: "
+                             f"{'; '.join(causes) or 'unknown'}. Drop or merge the covariates "
+                             "named.") from None
+    return fitter, PENALIZER_ON_FAILURE, notes
+
+
+def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
+              duration_col: str = "duration_days", event_col: str = "churned",
+              baselines: dict | None = None, strata: Sequence[str] = (),
+              cluster_col: str | None = None, penalizer: float = 0.0,
+              alpha: float = config.ALPHA) -> CoxResult:
+    """Cox proportional-hazards model of churn with tidy hazard ratios (lifelines CoxPHFitter).
+
+    Text and categorical covariates become dummies against a baseline level (default: the
+    largest segment). Durations of 0 (members who never acted) are kept: only the order of
+    times enters the partial likelihood, so they are simply the earliest events.
+
+    When the fit fails (lifelines' "delta contains nan" / singular-matrix ConvergenceError) or
+    coefficients diverge (complete separation: e.g. a segment in which nobody churned), an
+    AnalysisWarning names the likely cause (constant, separating or collinear covariates) and
+    the model is refitted with a ridge penalty (``penalizer=0.1``), recorded in ``notes``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per member (e.g. :func:`churn_table`, or a :func:`landmark` subset).
+    covariates : sequence of str
+        Columns to model (text/categorical → dummies; booleans and numbers as they are).
+    duration_col, event_col : str
+        As in :func:`km_table`.
+    baselines : dict, optional
+        ``{covariate: reference level}`` for categorical covariates.
+    strata : sequence of str
+        Columns to stratify on (each level gets its own baseline hazard; the remedy when a
+        covariate breaks proportional hazards). Not in ``covariates``.
+    cluster_col : str, optional
+        Cluster-robust (sandwich) standard errors by this column, e.g. ``"group_id"``: members
+        of one group share unobserved influences.
+    penalizer : float
+        Ridge penalty (0 = none).
+    alpha : float
+        1 − confidence level of the hazard-ratio intervals.
+
+    Returns
+    -------
+    CoxResult
+        ``hazard_ratios`` with columns ``term, covariate, level, coef, se, hazard_ratio,
+        ci_low, ci_high, p_value``.
+
+    Examples
+    --------
+    >>> res = cox_model(ct, covariates=["channel", "referred"],              # doctest: +SKIP
+    ...                 baselines={"channel": "自然流量"}, cluster_col="group_id")
+    >>> res.hazard_ratios[["term", "hazard_ratio", "ci_low", "ci_high"]]     # doctest: +SKIP
+    """
+    from lifelines import CoxPHFitter
+
+    covariates, strata = list(covariates), list(strata)
+    _check_alpha(alpha)
+    if not covariates:
+        raise ParameterError("covariates must name at least one column")
+    _require_columns(data, {**{f"covariates[{i}]": c for i, c in enumerate(covariates)},
+                            **{f"strata[{i}]": c for i, c in enumerate(strata)},
+                            "cluster_col": cluster_col})
+    frame = _survival_frame(data, duration_col, event_col, None)
+    X, info, baselines = _design(data.reset_index(drop=True), covariates, baselines)
+    df = X.copy()
+    df["_T"], df["_E"] = frame["duration"].to_numpy(), frame["event"].to_numpy()
+    for s in strata:
+        df[s] = data[s].astype(str).to_numpy()
+    if cluster_col:
+        df["_cluster"] = data[cluster_col].astype(str).to_numpy()
+
+    def fit(pen):
+        return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
+            df, "_T", "_E", strata=strata or None,
+            cluster_col="_cluster" if cluster_col else None)
+
+    fitter, pen, notes = _fit_with_retry(fit, X, frame["event"].to_numpy(), penalizer)
+    return CoxResult(hazard_ratios=_tidy_summary(fitter, info, alpha), baselines=baselines,
+                     n=len(df), events=int(df["_E"].sum()),
+                     concordance=float(fitter.concordance_index_), penalizer=pen,
+                     robust=bool(cluster_col), strata=tuple(strata), notes=tuple(notes),
+                     covariates=tuple(covariates), fitter=fitter, training_data=df)
+
+
+def ph_check(result: CoxResult, *, alpha: float = config.ALPHA) -> pd.DataFrame:
+    """Proportional-hazards check of a fitted :func:`cox_model`, as a table.
+
+    lifelines' ``check_assumptions`` only prints; this runs its Schoenfeld-residual test
+    (``proportional_hazard_test`` with the rank time transform, the one ``check_assumptions``
+    uses) and returns one row per term.
+
+    Returns
+    -------
+    DataFrame
+        ``term, covariate, statistic, p_value, violated, remedy``: ``violated`` when
+        ``p_value < alpha``; ``remedy`` suggests stratifying on a violating categorical
+        covariate (see :func:`stratify_violations`) or an interaction with time otherwise.
+    """
+    from lifelines.statistics import proportional_hazard_test
+
+    if result.training_data is None or not hasattr(result.fitter, "compute_residuals"):
+        raise ParameterError("ph_check needs a CoxResult from cox_model (static covariates)")
+    _check_alpha(alpha)
+    info = {t: (c, lev) for t, c, lev in result.hazard_ratios[["term", "covariate", "level"]]
+            .itertuples(index=False)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test = proportional_hazard_test(result.fitter, result.training_data.copy(),
+                                        time_transform="rank")
+    s = test.summary
+    out = pd.DataFrame({"term": s.index.astype(str),
+                        "covariate": [info.get(t, (t, None))[0] for t in s.index],
+                        "statistic": s["test_statistic"].to_numpy(),
+                        "p_value": s["p"].to_numpy()})
+    out["violated"] = out["p_value"] < alpha
+    categorical = {c for t, (c, lev) in info.items() if lev is not None}
+    out["remedy"] = np.where(~out["violated"], "",
+                             np.where(out["covariate"].isin(categorical),
+                                      "stratify on " + out["covariate"],
+                                      "add an interaction with time or split follow-up"))
+    return out
+
+
+def stratify_violations(result: CoxResult, data: pd.DataFrame, ph: pd.DataFrame, *,
+                        duration_col: str = "duration_days", event_col: str = "churned",
+                        cluster_col: str | None = None, alpha: float = config.ALPHA) -> CoxResult:
+    """Refit ``result`` stratified on the categorical covariates that break PH in ``ph``.
+
+    Returns ``result`` itself when nothing is violated (or only numeric covariates are).
+    A stratified covariate gets its own baseline hazard, so it has no hazard ratio any more.
+    """
+    to_strata = sorted(set(ph.loc[ph["violated"] & ph["remedy"].str.startswith("stratify"),
+                                  "covariate"]))
+    if not to_strata:
+        return result
+    keep = [c for c in result.covariates if c not in to_strata]
+    if not keep:
+        return result
+    return cox_model(data, covariates=keep, duration_col=duration_col, event_col=event_col,
+                     baselines={k: v for k, v in result.baselines.items() if k in keep},
+                     strata=[*result.strata, *to_strata], cluster_col=cluster_col,
+                     penalizer=result.penalizer, alpha=alpha)
+
+
+# ----------------------------------------------------------------------------- time-varying
+def _zero_duration_floor(duration: np.ndarray) -> float:
+    """Half the smallest positive duration: the stand-in for durations of exactly 0.
+
+    Members who never acted churn at ``joined_at`` (duration 0), but time-varying Cox needs
+    ``start < stop``. Only the order of times enters the partial likelihood, so moving the zeros
+    to any time before the first positive duration leaves the estimates unchanged.
+    """
+    pos = duration[duration > 0]
+    return float(pos.min() / 2) if pos.size else 0.5
+
+
+def time_varying_long(data: pd.DataFrame, *, covariates: Sequence[str] = (),
+                      change_col: str = "days_to_first_participation",
+                      indicator: str = "participated", duration_col: str = "duration_days",
+                      event_col: str = "churned", id_col: str = "member_id",
+                      resolution_days: float | None = 1.0) -> pd.DataFrame:
+    """Long (start, stop] format with a 0→1 time-varying indicator, for CoxTimeVaryingFitter.
+
+    Each member's follow-up is split at ``change_col`` (days from joining to the first activity
+    participation): before it the indicator is 0, from it on 1. A member who never took part, or
+    took part only after their churn/censoring time, keeps one interval with indicator 0. The
+    churn event is on the last interval only. This is how "took part in an activity" avoids
+    immortal-time bias: members are credited with participation only from the moment it happens.
+    Durations of 0 are moved to half the smallest positive duration (see
+    :func:`_zero_duration_floor`: the partial likelihood is unchanged).
+
+    ``resolution_days`` rounds every time *up* to a whole number of that unit (default: whole
+    days of tenure, "on day k"): community churn is a daily process, and lifelines'
+    CoxTimeVaryingFitter loops over distinct event times, so daily resolution is ~9× faster
+    than exact timestamps on the demo data with hazard ratios within ±0.03 of the exact fit.
+    Participation on the churn day itself then no longer counts as "before" the churn. Pass
+    None for exact times.
+
+    Returns
+    -------
+    DataFrame
+        ``<id_col>, start, stop, <indicator>, <event_col>, *covariates``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"member_id": [1, 2], "duration_days": [10.0, 5.0],
+    ...                    "churned": [True, False], "days_to_first_participation": [4.0, None]})
+    >>> time_varying_long(df)[["start", "stop", "participated", "churned"]].values.tolist()
+    [[0.0, 4.0, 0, False], [4.0, 10.0, 1, True], [0.0, 5.0, 0, False]]
+    """
+    covariates = list(covariates)
+    _require_columns(data, {"change_col": change_col, "id_col": id_col,
+                            **{f"covariates[{i}]": c for i, c in enumerate(covariates)}})
+    frame = _survival_frame(data, duration_col, event_col, None)
+    dur = frame["duration"].to_numpy()
+    dur = np.where(dur > 0, dur, _zero_duration_floor(dur))
+    ev = frame["event"].to_numpy()
+    change = pd.to_numeric(data[change_col], errors="coerce").to_numpy(dtype=float)
+    change = np.where(change < 0, 0.0, change)
+    if resolution_days is not None:
+        if not (isinstance(resolution_days, (int, float)) and resolution_days > 0):
+            raise ParameterError(f"resolution_days must be a positive number or None, got "
+                                 f"{resolution_days!r}")
+        dur = np.ceil(frame["duration"].to_numpy() / resolution_days) * resolution_days
+        dur = np.where(dur > 0, dur, resolution_days / 2)
+        change = np.ceil(change / resolution_days) * resolution_days
+    split = np.isfinite(change) & (change > 0) & (change < dur)
+    from_start = np.isfinite(change) & (change <= 0)
+    n = len(dur)
+    row = np.concatenate([np.arange(n), np.flatnonzero(split)])
+    first = np.concatenate([np.ones(n, bool), np.zeros(int(split.sum()), bool)])
+    start = np.where(first, 0.0, change[row])
+    stop = np.where(first & split[row], change[row], dur[row])
+    ind = np.where(first, from_start[row], True).astype(np.int8)
+    event = np.where(first & split[row], False, ev[row])
+    order = np.lexsort((start, row))
+    row, start, stop, ind, event = row[order], start[order], stop[order], ind[order], event[order]
+    src = data.reset_index(drop=True)
+    out = pd.DataFrame({id_col: src[id_col].to_numpy()[row], "start": start, "stop": stop,
+                        indicator: ind, event_col: event})
+    for c in covariates:
+        out[c] = src[c].to_numpy()[row]
+    return out
+
+
+def time_varying_cox(long: pd.DataFrame, *, covariates: Sequence[str] = (),
+                     indicator: str = "participated", event_col: str = "churned",
+                     id_col: str = "member_id", baselines: dict | None = None,
+                     penalizer: float = 0.0, alpha: float = config.ALPHA) -> CoxResult:
+    """Cox model with a time-varying indicator (lifelines CoxTimeVaryingFitter).
+
+    Parameters
+    ----------
+    long : DataFrame
+        Output of :func:`time_varying_long`.
+    covariates : sequence of str
+        Time-fixed adjustment covariates (text → dummies, as in :func:`cox_model`).
+    indicator, event_col, id_col : str
+        Column names in ``long``.
+    baselines, penalizer, alpha
+        As in :func:`cox_model` (same retry with a ridge penalty on failure).
+
+    Returns
+    -------
+    CoxResult
+        Terms ``<indicator>`` and the adjustment dummies. Standard errors are model-based
+        (CoxTimeVaryingFitter has no cluster-robust option).
+
+    Examples
+    --------
+    >>> long = time_varying_long(ct, covariates=["channel"])                 # doctest: +SKIP
+    >>> time_varying_cox(long, covariates=["channel"]).hazard_ratios         # doctest: +SKIP
+    """
+    from lifelines import CoxTimeVaryingFitter
+
+    covariates = list(covariates)
+    _check_alpha(alpha)
+    _require_columns(long, {"indicator": indicator, "event_col": event_col, "id_col": id_col,
+                            "long": "start", "long ": "stop",
+                            **{f"covariates[{i}]": c for i, c in enumerate(covariates)}})
+    X, info, baselines = _design(long.reset_index(drop=True), [indicator, *covariates], baselines)
+    df = X.copy()
+    df["_id"] = pd.factorize(long[id_col])[0]
+    df["_start"], df["_stop"] = long["start"].to_numpy(), long["stop"].to_numpy()
+    df["_E"] = long[event_col].astype(bool).to_numpy()
+
+    def fit(pen):
+        return CoxTimeVaryingFitter(penalizer=pen, alpha=alpha).fit(
+            df, id_col="_id", event_col="_E", start_col="_start", stop_col="_stop",
+            show_progress=False)
+
+    fitter, pen, notes = _fit_with_retry(fit, X, df["_E"].to_numpy(), penalizer)
+    return CoxResult(hazard_ratios=_tidy_summary(fitter, info, alpha), baselines=baselines,
+                     n=int(df["_id"].nunique()), events=int(df["_E"].sum()),
+                     concordance=float("nan"), penalizer=pen, robust=False, strata=(),
+                     notes=tuple(notes), covariates=(indicator, *covariates), fitter=fitter,
+                     training_data=df)
+
+
+def landmark(data: pd.DataFrame, *, landmark_days: float,
+             duration_col: str = "duration_days") -> pd.DataFrame:
+    """Members still at risk at ``landmark_days``, with time re-measured from the landmark.
+
+    The honest way to model early-engagement covariates (events in the first 7 days,
+    participation in the first 14 days): members who churn inside the window stop acting
+    *because* they leave, which makes "few early events" look deadly (reverse causation), and
+    members who joined recently have incomplete windows. Keeping only members with
+    ``duration > landmark_days`` (followed and not churned by then) removes both problems.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``data`` with ``duration > landmark_days``; ``duration_col`` is reduced by
+        ``landmark_days`` and ``landmark_days`` is added as a column.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration_days": [3.0, 10.0, 30.0], "churned": [1, 1, 0]})
+    >>> landmark(df, landmark_days=7)["duration_days"].tolist()
+    [3.0, 23.0]
+    """
+    if not (isinstance(landmark_days, (int, float, np.number)) and landmark_days >= 0):
+        raise ParameterError(f"landmark_days must be a number of days >= 0, got {landmark_days!r}")
+    _require_columns(data, {"duration_col": duration_col})
+    out = data.loc[data[duration_col] > landmark_days].copy()
+    out[duration_col] = out[duration_col] - landmark_days
+    out["landmark_days"] = float(landmark_days)
+    return out.reset_index(drop=True)
+
+
+def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("channel",),
+                          baselines: dict | None = None, landmark_days: int = 14,
+                          truth_hr: float | None = None,
+                          alpha: float = config.ALPHA) -> pd.DataFrame:
+    """The activity-participation hazard ratio estimated four ways, to show immortal-time bias.
+
+    - **naive static**: ``took part ever during follow-up`` as a fixed covariate. Biased
+      towards benefit: a member must survive until they take part, and that survival time is
+      credited to the "took part" group (immortal time).
+    - **landmark**: participation within the first ``landmark_days`` days, among members still
+      at risk then, time from the landmark (unbiased for that question; later participation
+      ignored, so diluted towards 1).
+    - **time-varying**: the indicator switches on at the first participation (correct).
+    each unadjusted and adjusted for ``adjust_for`` (participation is confounded by
+    acquisition channel in practice).
+
+    Returns
+    -------
+    DataFrame
+        ``model, adjusted, hazard_ratio, ci_low, ci_high, p_value, truth, covers_truth``
+        (``truth``/``covers_truth`` NaN unless ``truth_hr`` is given, e.g. from
+        ``truth.json``).
+    """
+    adjust_for = list(adjust_for)
+    _require_columns(data, {"data": "days_to_first_participation", "data ": "duration_days",
+                            **{f"adjust_for[{i}]": c for i, c in enumerate(adjust_for)}})
+    d = data.copy()
+    d["took_part_ever"] = d["days_to_first_participation"] < d["duration_days"]
+    lm = landmark(d, landmark_days=landmark_days)
+    lm["took_part_by_landmark"] = lm["days_to_first_participation"] < landmark_days
+    long = time_varying_long(d, covariates=adjust_for)
+    rows = []
+    for adjusted in (False, True):
+        adj = adjust_for if adjusted else []
+        specs = [("naive static (ever took part)", "took_part_ever", d, None),
+                 (f"landmark at day {landmark_days}", "took_part_by_landmark", lm, None),
+                 ("time-varying", "participated", long, "tv")]
+        for model, col, frame, kind in specs:
+            if kind == "tv":
+                res = time_varying_cox(frame, covariates=adj, baselines=baselines, alpha=alpha)
+            else:
+                res = cox_model(frame, covariates=[col, *adj], baselines=baselines, alpha=alpha)
+            r = res.hazard_ratios.set_index("term").loc[col]
+            rows.append((model, adjusted, r["hazard_ratio"], r["ci_low"], r["ci_high"],
+                         r["p_value"]))
+    out = pd.DataFrame(rows, columns=["model", "adjusted", "hazard_ratio", "ci_low", "ci_high",
+                                      "p_value"])
+    out["truth"] = np.nan if truth_hr is None else float(truth_hr)
+    out["covers_truth"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"]) \
+        if truth_hr is not None else np.nan
+    return out
+
+
+def truth_table(result: CoxResult, truth: dict, *, segment_col: str = "channel",
+                indicator: str = "participated") -> pd.DataFrame:
+    """Planted hazard ratios of a synthetic dataset next to the estimates of ``result``.
+
+    ``truth`` is ``synth.load_truth(...)``; its channel HRs are relative to its own baseline
+    channel and are re-based here to the model's baseline, so any baseline can be used.
+
+    Returns
+    -------
+    DataFrame
+        ``term, hazard_ratio, ci_low, ci_high, truth, covers_truth`` for the channel dummies
+        and the participation indicator found in ``result``.
+    """
+    hr = result.hazard_ratios.set_index("term")
+    rows = []
+    channels = {c: v["churn_hazard_ratio"] for c, v in truth.get("channels", {}).items()}
+    base = result.baselines.get(segment_col)
+    if base in channels:
+        for c, v in channels.items():
+            term = f"{segment_col}[{c}]"
+            if term in hr.index:
+                rows.append((term, v / channels[base]))
+    if indicator in hr.index and "participation_hazard_ratio" in truth:
+        rows.append((indicator, truth["participation_hazard_ratio"]))
+    out = pd.DataFrame(rows, columns=["term", "truth"])
+    out = hr.loc[out["term"], ["hazard_ratio", "ci_low", "ci_high"]].reset_index().assign(
+        truth=out["truth"].to_numpy())
+    out["covers_truth"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
     return out
