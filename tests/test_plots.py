@@ -1,0 +1,116 @@
+"""Tests of the cohort plots: they draw what the tables hold, and Chinese labels render."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import cohorts, plots
+from helpers.errors import ParameterError
+
+CHANNELS = ["海报裂变", "邀请码", "线下活动", "内容营销", "社交广告", "自然流量"]
+
+
+@pytest.fixture(scope="module")
+def tables(small_community):
+    ds = small_community
+    ret = cohorts.retention(ds.members, ds.events, period="W", by="channel")
+    return dict(
+        ret=ret,
+        one=cohorts.retention(ds.members, ds.events, period="W"),
+        curve=cohorts.retention_curve(ret),
+        life=cohorts.lifecycle(ds.members, ds.events, period="W"),
+        trans=cohorts.layer_transitions(ds.members, ds.events, start="2026-05-01",
+                                        end="2026-06-01"),
+    )
+
+
+def _draw_strict(fig):
+    """Render the figure with every warning turned into an error (catches "Glyph … missing")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.canvas.draw()
+
+
+def test_chinese_labels_render_with_the_packaged_font():
+    plots.set_theme()
+    fig, ax = plt.subplots()
+    ax.bar(CHANNELS, np.arange(6))
+    ax.set_title("渠道留存 核心/活跃/潜在/沉睡")
+    _draw_strict(fig)
+    used = {t.get_fontname() for t in ax.get_xticklabels()}
+    assert used == {plots.CJK_FAMILY}
+
+
+def test_missing_glyph_warning_is_caught_without_the_cjk_font():
+    """The check above can fail: with a Latin-only font the same drawing warns."""
+    fig, ax = plt.subplots()
+    ax.set_title("渠道留存", fontfamily="DejaVu Sans")
+    with pytest.raises(UserWarning, match="[Gg]lyph"):
+        _draw_strict(fig)
+
+
+def test_retention_heatmap_blank_unreachable_and_sizes(tables):
+    one = tables["one"]
+    ax = plots.plot_retention_heatmap(one, max_periods=8)
+    _draw_strict(ax.figure)
+    mesh = ax.collections[0]
+    arr = np.ma.masked_invalid(mesh.get_array())
+    n_cohorts = one.cohort.nunique()
+    reachable = (one.period_index < 8).sum()
+    assert arr.count() == reachable  # drawn cells = reachable cells; the rest blank
+    assert arr.size == n_cohorts * 8
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    first = one.iloc[0]
+    assert labels[0] == f"{first.cohort:%Y-%m-%d}  n={first.cohort_size}"
+    with pytest.raises(ParameterError, match="segment"):
+        plots.plot_retention_heatmap(tables["ret"])
+
+
+def test_retention_curves_one_line_and_band_per_segment(tables):
+    ax = plots.plot_retention_curves(tables["curve"], hue="channel")
+    _draw_strict(ax.figure)
+    n = tables["curve"].channel.nunique()
+    assert len(ax.lines) == n and len(ax.collections) == n
+    legend = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert legend == set(tables["curve"].channel)
+    g = tables["curve"][tables["curve"].channel == sorted(legend)[0]].sort_values("period_index")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), g.rate)
+    with pytest.raises(ParameterError, match="hue"):
+        plots.plot_retention_curves(tables["curve"], hue="city")
+
+
+def test_lifecycle_bars_dormant_below_zero(tables):
+    life = tables["life"]
+    ax = plots.plot_lifecycle(life)
+    _draw_strict(ax.figure)
+    heights = np.array([p.get_height() for p in ax.patches])
+    n_periods = life.period.nunique()
+    assert len(heights) == 4 * n_periods
+    dormant = heights[-n_periods:]
+    np.testing.assert_array_equal(-dormant, life[life.status == "dormant"].members.to_numpy())
+    assert (heights[:-n_periods] >= 0).all()
+
+
+def test_layer_transition_heatmap(tables):
+    ax = plots.plot_layer_transitions(tables["trans"])
+    _draw_strict(ax.figure)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(cohorts.LAYERS)
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 16
+    first = tables["trans"].iloc[0]
+    assert texts[0] == f"{first.share:.0%}\n({first.members})"
+
+
+def test_plots_use_given_axes_and_leave_inputs(tables):
+    before = tables["one"].copy()
+    fig, axes = plt.subplots(1, 2)
+    assert plots.plot_retention_heatmap(tables["one"], ax=axes[0]) is axes[0]
+    assert plots.plot_retention_curves(tables["curve"], ax=axes[1], hue="channel") is axes[1]
+    pd.testing.assert_frame_equal(tables["one"], before)
+    assert matplotlib.get_backend().lower() == "agg"
