@@ -105,15 +105,19 @@ class SynthConfig:
 
 
 def default_experiments(days: int) -> tuple[ExperimentPlan, ...]:
-    """Three experiments placed in the second half of a ``days``-long window."""
+    """Three experiments placed in the second half of a ``days``-long window.
+
+    Windows are 14 days (shorter for datasets under 168 days, so they still fit).
+    """
     d = days / 180
+    w = max(3, min(14, days // 12))
     return (
         ExperimentPlan("exp_checkin_member", "打卡挑战（成员随机）", "member",
-                       int(100 * d), 14, 0.12, "challenge"),
+                       int(100 * d), w, 0.12, "challenge"),
         ExperimentPlan("exp_live_group", "直播分享会（社群随机）", "group",
-                       int(130 * d), 14, 0.15, "live"),
+                       int(130 * d), w, 0.15, "live"),
         ExperimentPlan("exp_reminder_aa", "签到提醒 A/A", "member",
-                       int(155 * d), 14, 0.0, None),
+                       int(155 * d), w, 0.0, None),
     )
 
 
