@@ -409,9 +409,11 @@ def member_activity_span(events: pd.DataFrame, *, active_types: Sequence[str] | 
     _require_columns(events, {"events": "member_id", "events ": "ts", "events  ": "event_type"})
     types = _check_active_types(events, active_types)
     ts = _as_ns(events["ts"])
-    keep = np.ones(len(events), bool)
     if observed_until is not None:
-        keep &= ts <= pd.Timestamp(observed_until).as_unit("ns").value
+        keep = ts <= pd.Timestamp(observed_until).as_unit("ns").value
+        if not keep.all():  # drop later events first (their members may not have joined yet)
+            events, ts = events.loc[keep], ts[keep]
+    keep = np.ones(len(events), bool)
     etype = events["event_type"]
     part = (etype.astype(str) == PARTICIPATION_TYPE).to_numpy() if not isinstance(
         etype.dtype, pd.CategoricalDtype) else (etype == PARTICIPATION_TYPE).to_numpy()
@@ -1242,7 +1244,8 @@ def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("c
     Returns
     -------
     DataFrame
-        ``model, adjusted, hazard_ratio, ci_low, ci_high, p_value, truth, covers_truth``
+        ``model, adjusted, hazard_ratio, ci_low, ci_high, p_value, label, truth,
+        covers_truth`` (``label`` = model name with "(adjusted)", for plots)
         (``truth``/``covers_truth`` NaN unless ``truth_hr`` is given, e.g. from
         ``truth.json``).
     """
@@ -1270,6 +1273,7 @@ def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("c
                          r["p_value"]))
     out = pd.DataFrame(rows, columns=["model", "adjusted", "hazard_ratio", "ci_low", "ci_high",
                                       "p_value"])
+    out["label"] = out["model"] + np.where(out["adjusted"], " (adjusted)", "")
     out["truth"] = np.nan if truth_hr is None else float(truth_hr)
     out["covers_truth"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"]) \
         if truth_hr is not None else np.nan
@@ -1449,7 +1453,7 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
                      logrank: LogrankResult, cox: CoxResult,
                      participation: pd.DataFrame | None = None,
                      risk: pd.DataFrame | None = None, ph: pd.DataFrame | None = None,
-                     segment_col: str = "channel", inactivity_days: float = 30,
+                     stratified: CoxResult | None = None, segment_col: str = "channel", inactivity_days: float = 30,
                      horizon_days: float = config.HORIZON_DAYS,
                      alpha: float = config.ALPHA) -> str:
     """Executive summary of the churn notebook, written from computed values.
@@ -1472,6 +1476,8 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         :func:`risk_list` (all currently active members, or the top of it).
     ph : DataFrame, optional
         :func:`ph_check` of ``cox`` (violations are listed as caveats).
+    stratified : CoxResult, optional
+        :func:`stratify_violations` refit, when there is one.
 
     Returns
     -------
@@ -1546,9 +1552,11 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
             f"Top driver: {risk['main_driver'].replace('', np.nan).mode().iloc[0] if risk['main_driver'].ne('').any() else 'none'}.")
     caveats = [*cox.notes]
     if ph is not None and ph["violated"].any():
+        remedy = (f"a model stratified on {', '.join(stratified.strata)} is shown below"
+                  if stratified is not None else "read those hazard ratios as averages over time")
         caveats.append("proportional hazards doubtful for "
-                       + ", ".join(ph.loc[ph["violated"], "term"]) + " (see the PH table; the "
-                       "stratified model is shown below)")
+                       + ", ".join(ph.loc[ph["violated"], "term"]) + f" (see the PH table; "
+                       f"{remedy})")
     if caveats:
         lines.append("- **Caveats**: " + "; ".join(caveats) + ".")
     return "\n".join(lines) + "\n"
@@ -1705,7 +1713,7 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
     risk = risk_list(seg, risk_model, horizon_days=risk_horizon_days, top=risk_top)
     summary = summary_markdown(ct, overall=overall, rmst=rmst, logrank=logrank, cox=cox,
                                participation=participation, risk=risk, ph=ph,
-                               segment_col=segment_col, inactivity_days=inactivity_days,
+                               stratified=cox_stratified, segment_col=segment_col, inactivity_days=inactivity_days,
                                horizon_days=horizon_days, alpha=alpha)
     if notes:
         summary += "- **Skipped**: " + "; ".join(notes) + ".\n"
