@@ -487,3 +487,37 @@ def test_other_bad_parameters(small_community, hand):
         cohorts.layer_transitions(ds.members, ds.events, start="2026-05-01", end="2026-04-01")
     with pytest.raises(ParameterError, match="value"):
         cohorts.retention_matrix(cohorts.retention(ds.members, ds.events), value="nope")
+
+
+# ----------------------------------------------------------------------------- the notebook on other data
+def test_notebook_runs_on_other_contract_data(small_dir, tmp_path):
+    """01 under papermill on a dataset with string ids, no optional tables or columns, another
+    time range (across a new year) and injected parameters."""
+    import papermill as pm
+
+    from helpers import config
+
+    members = pd.read_csv(small_dir / "members.csv", dtype=str)
+    events = pd.read_csv(small_dir / "events.csv", dtype=str)
+    shift = pd.Timestamp("2025-11-10") - pd.Timestamp(members.joined_at.min()).normalize()
+    members = members.drop(columns=["referrer_id", "left_at"])
+    members["member_id"] = "u" + members.member_id
+    events["member_id"] = "u" + events.member_id
+    members["joined_at"] = (pd.to_datetime(members.joined_at) + shift).astype(str)
+    events["ts"] = (pd.to_datetime(events.ts) + shift).astype(str)
+    folder = tmp_path / "other"
+    folder.mkdir()
+    members.to_csv(folder / "members.csv", index=False)
+    events[["member_id", "ts", "event_type"]].to_csv(folder / "events.csv", index=False)
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(config.NOTEBOOKS_DIR / "01_cohort_retention.ipynb"), str(out),
+                        parameters=dict(dataset=str(folder), period="M", mode="rolling", by="",
+                                        active_types=["message", "purchase"],
+                                        observed_until="2026-02-20", max_periods=4),
+                        kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    text = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells
+                   if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "N-day retention" in text and "Fission" not in text

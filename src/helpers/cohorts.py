@@ -21,6 +21,7 @@ timestamps), so a faster engine can replace it in one place.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -29,14 +30,14 @@ import pandas as pd
 from scipy import stats
 
 from . import config
-from .errors import ParameterError
+from .errors import AnalysisWarning, ParameterError
 
 __all__ = [
     "PERIODS", "MODES", "LAYERS", "LAYER_ALIASES", "LIFECYCLE_STATUSES",
     "period_codes", "period_start", "member_period_activity", "wilson_interval",
     "retention", "retention_matrix", "retention_curve", "n_day_retention",
     "growth", "lifecycle", "member_layers", "layer_transitions",
-    "invites_per_inviter", "referral_share", "k_factor", "summary_markdown",
+    "invites_per_inviter", "referral_share", "k_factor", "fission_table", "summary_markdown",
 ]
 
 Period = Literal["D", "W", "M"]
@@ -44,6 +45,7 @@ Mode = Literal["classic", "rolling"]
 PERIODS: tuple[str, ...] = ("D", "W", "M")
 MODES: tuple[str, ...] = ("classic", "rolling")
 PERIOD_NAMES = {"D": "day", "W": "week", "M": "month"}
+PERIOD_ADJECTIVES = {"D": "daily", "W": "weekly", "M": "monthly"}
 #: member layers, best first, with their English aliases
 LAYERS: tuple[str, ...] = ("核心", "活跃", "潜在", "沉睡")
 LAYER_ALIASES: dict[str, str] = {"核心": "core", "活跃": "active", "潜在": "potential",
@@ -809,7 +811,7 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     })
 
 
-def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start, end,
+def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None, end=None,
                       **layer_options) -> pd.DataFrame:
     """Transition matrix of member layers between two dates (who moved up, who slipped).
 
@@ -819,8 +821,10 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start, end
     ----------
     members, events : DataFrame
         Data-contract tables.
-    start, end : Timestamp or str
-        The two measurement times (``start`` < ``end``).
+    start, end : Timestamp or str, optional
+        The two measurement times (``start`` < ``end``). ``end`` defaults to the last event,
+        ``start`` to ``end`` minus the layers' window (``window_days``, 30 by default), so the
+        default compares two consecutive, non-overlapping windows.
     **layer_options
         Passed to :func:`member_layers` (thresholds, ``active_types``, ``labels``).
 
@@ -836,7 +840,9 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start, end
     >>> layer_transitions(ds.members, ds.events, start="2026-07-01", end="2026-08-01")  # doctest: +SKIP
     """
     tz = _tz_of(members["joined_at"])
-    t0, t1 = _to_timestamp(start, tz, "start"), _to_timestamp(end, tz, "end")
+    t1 = _observed_until(events, end, tz)
+    t0 = (t1 - pd.Timedelta(days=int(layer_options.get("window_days", 30))) if start is None
+          else _to_timestamp(start, tz, "start"))
     if not t0 < t1:
         raise ParameterError(f"start={start!r} must be before end={end!r}")
     a = member_layers(members, events, as_of=t0, **layer_options)
@@ -1018,6 +1024,75 @@ def k_factor(members: pd.DataFrame, *, period: Period = "M", by="channel",
     return out
 
 
+FISSION_COLUMNS = ["period", "joined", "referred", "referral_share", "inviters",
+                   "base_members", "referred_joins", "invites_per_inviter", "k_factor"]
+
+
+def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
+                  observed_until=None) -> pd.DataFrame:
+    """Fission (裂变) per period and segment: referral share, invites per inviter, K-factor.
+
+    Two views of one segment column side by side: ``joined``, ``referred`` and
+    ``referral_share`` describe the members who *joined* in the segment (see
+    :func:`referral_share`); ``inviters``, ``base_members``, ``referred_joins``,
+    ``invites_per_inviter`` and ``k_factor`` describe invitations *sent* by members of the
+    segment (see :func:`k_factor`). Without a ``referrer_id`` column it returns an empty frame
+    (and warns), so a report still runs on data without fission.
+
+    Parameters
+    ----------
+    members : DataFrame
+        ``member_id, joined_at`` [, ``referrer_id``, ``left_at``] and the ``by`` column(s).
+    period : {"D", "W", "M"}
+        Period length.
+    by : str or list of str, optional
+        Segment columns (default ``"channel"``).
+    observed_until : Timestamp or str, optional
+        Last instant counted (default: the last join).
+
+    Returns
+    -------
+    DataFrame
+        ``*by, period, joined, referred, referral_share, inviters`` (distinct members of the
+        segment who brought someone in the period), ``base_members``, ``referred_joins``,
+        ``invites_per_inviter`` = referred_joins / inviters, ``k_factor``.
+
+    Examples
+    --------
+    >>> fission_table(ds.members, period="M", by="channel")                    # doctest: +SKIP
+    """
+    by_cols = _as_columns("by", by, members)
+    if "referrer_id" not in members.columns:
+        warnings.warn("members has no referrer_id column: no fission (裂变) figures",
+                      AnalysisWarning, stacklevel=2)
+        return pd.DataFrame(columns=[*by_cols, *FISSION_COLUMNS])
+    tz = _tz_of(members["joined_at"])
+    until = (members["joined_at"].max() if observed_until is None
+             else _to_timestamp(observed_until, tz, "observed_until"))
+    k = k_factor(members, period=period, by=by_cols or None, observed_until=until)
+    rs = referral_share(members, period=period, by=by_cols or None, observed_until=until)
+    rs = rs.rename(columns={"rate": "referral_share"}).drop(columns=["ci_low", "ci_high"])
+    # distinct inviters per (inviter segment, period of the referred join)
+    m = members.loc[(members["joined_at"] <= until).to_numpy()]
+    ref = m.loc[m["referrer_id"].notna().to_numpy()]
+    inviter = m.set_index("member_id").reindex(ref["referrer_id"].to_numpy())
+    inv = pd.DataFrame({c: inviter[c].to_numpy() for c in by_cols})
+    for c in by_cols:
+        inv[c] = inv[c].where(pd.notna(inv[c]), "unknown")
+    inv["period"] = period_start(period_codes(ref["joined_at"], period, tz=tz), period, tz=tz)
+    inv["referrer_id"] = ref["referrer_id"].to_numpy()
+    inviters = (inv.groupby([*by_cols, "period"], dropna=False, sort=True)["referrer_id"]
+                .nunique().rename("inviters").reset_index())
+    keys = [*by_cols, "period"]
+    out = k.merge(rs, on=keys, how="outer").merge(inviters, on=keys, how="left")
+    for c in ("joined", "referred", "inviters", "base_members", "referred_joins"):
+        out[c] = out[c].fillna(0).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["invites_per_inviter"] = np.where(out["inviters"] > 0,
+                                              out["referred_joins"] / out["inviters"], np.nan)
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)[[*by_cols, *FISSION_COLUMNS]]
+
+
 # ----------------------------------------------------------------------------- executive summary
 def _pct(x: float) -> str:
     return "n/a" if pd.isna(x) else f"{100 * x:.1f}%"
@@ -1029,7 +1104,8 @@ def _ci(row) -> str:
 
 def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
                      n_day_by: pd.DataFrame | None = None, layers: pd.DataFrame | None = None,
-                     period: Period = "W", min_eligible: int = 30) -> str:
+                     fission: pd.DataFrame | None = None, period: Period = "W",
+                     mode: Mode = "classic", min_eligible: int = 30) -> str:
     """Executive summary of the cohort analysis, written from computed values.
 
     Parameters
@@ -1044,8 +1120,12 @@ def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
         (segments with at least ``min_eligible`` eligible members).
     layers : DataFrame, optional
         Output of :func:`member_layers`.
+    fission : DataFrame, optional
+        Output of :func:`fission_table` (any ``by``; pooled here).
     period : {"D", "W", "M"}
         Period of ``growth_table`` (for wording).
+    mode : {"classic", "rolling"}
+        Mode the N-day tables were computed with (for wording).
     min_eligible : int
         Smallest segment ranked.
 
@@ -1072,11 +1152,15 @@ def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
                      f"(fewer than two complete {unit}s observed).")
     if len(n_day):
         parts = [f"D{int(r['day'])} {_ci(r)}" for _, r in n_day.iterrows()]
-        lines.append("**N-day retention** (overall): " + "; ".join(parts) + ".")
+        lines.append(f"**N-day retention** ({_check_choice('mode', mode, MODES)}, overall): "
+                     + "; ".join(parts) + ".")
     if n_day_by is not None and len(n_day_by):
         by_cols = [c for c in n_day_by.columns if c not in
                    ("day", "eligible", "retained", "rate", "ci_low", "ci_high")]
         usable = n_day_by.loc[n_day_by["eligible"] >= min_eligible]
+        if by_cols and not len(usable):
+            lines.append(f"**By {' / '.join(by_cols)}**: no segment has {min_eligible} members "
+                         "old enough for N-day retention; segments are not ranked.")
         if len(usable) and by_cols:
             d = int(usable["day"].max())
             at = usable.loc[usable["day"] == d].sort_values("rate", ascending=False)
@@ -1090,15 +1174,26 @@ def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
                    else "; the intervals do not overlap."))
     if len(g):
         last = g.iloc[-1]
+        sticky = ("" if period == "D" else
+                  f"; stickiness (mean daily active / {PERIOD_ADJECTIVES[period]} active) "
+                  f"{_pct(last['stickiness'])}")
         lines.append(
             f"**Growth** in the last complete {unit} ({last['period']:%Y-%m-%d}): "
             f"{int(last['new_members'])} joined, {int(last['exits'])} left explicitly, "
-            f"{int(last['active_members'])} active; stickiness (mean daily active / {unit}ly "
-            f"active) {_pct(last['stickiness'])}.")
+            f"{int(last['active_members'])} active{sticky}.")
     if layers is not None and len(layers):
         mix = layers["layer"].value_counts(normalize=True, sort=False)
         lines.append("**Member layers**: " + ", ".join(
             f"{k} {_pct(v)}" for k, v in mix.items()) + f" of {len(layers)} members.")
+    if fission is not None and len(fission) and fission["joined"].sum() > 0:
+        per = fission.groupby("period", sort=True)[["joined", "referred", "base_members",
+                                                    "referred_joins"]].sum()
+        share = per["referred"].sum() / per["joined"].sum()
+        last = per.loc[per["base_members"] > 0].iloc[-1] if (per["base_members"] > 0).any() else None
+        k_text = ("" if last is None else
+                  f"; K-factor in the last period ({last.name:%Y-%m-%d}, possibly partial) "
+                  f"{last['referred_joins'] / last['base_members']:.2f} new members per existing member")
+        lines.append(f"**Fission (裂变)**: {_pct(share)} of members joined by referral{k_text}.")
     if not lines:
         return "_No members or events in the selected window._"
     return "\n".join(f"- {x}" for x in lines)

@@ -69,6 +69,7 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
     ax.set_xlabel("period index k (periods since joining)")
     ax.set_ylabel("cohort (join period) and size")
     ax.set_facecolor("white")
+    ax.grid(False)  # blank (unreachable) cells stay blank
     return ax
 
 
@@ -195,6 +196,7 @@ def plot_layer_transitions(table: pd.DataFrame, *, value: str = "share", cmap: s
     ax = get_ax(ax, figsize=(6, 5))
     sns.heatmap(mat.astype(float), annot=labels, fmt="", cmap=cmap, ax=ax, linewidths=0.5,
                 vmin=0, vmax=1 if value == "share" else None, cbar_kws={"label": value})
+    ax.grid(False)
     ax.set_xlabel("layer at the end")
     ax.set_ylabel("layer at the start")
     ax.tick_params(axis="y", rotation=0)
