@@ -264,3 +264,256 @@ def test_churn_table_parameter_errors():
         survival.churn_table(members, events, observed_until="not a date")
     with pytest.raises(ParameterError, match="members.*joined_at"):
         survival.churn_table(members.drop(columns="joined_at"), events)
+
+
+# --------------------------------------------------------------------------- KM summaries, log-rank
+def test_logrank_matches_r_survdiff_aml():
+    # survdiff(Surv(time, status) ~ x, data = aml): Chisq = 3.4 on 1 df, p = 0.07 (3.3963, 0.0653)
+    res = survival.logrank_tests(AML, duration_col="time", event_col="status", group_col="x")
+    assert res.statistic == pytest.approx(3.3963, abs=5e-4)
+    assert res.df == 1
+    assert res.p_value == pytest.approx(0.0653, abs=5e-4)
+    assert res.pairwise["p_value"].iloc[0] == pytest.approx(res.p_value)
+
+
+def test_logrank_pairwise_holm_by_hand():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"g": np.repeat(list("abcd"), 60),
+                       "duration_days": rng.exponential(np.repeat([10, 12, 20, 30], 60)),
+                       "churned": rng.random(240) < 0.8})
+    res = survival.logrank_tests(df, group_col="g")
+    assert len(res.pairwise) == 6 and res.df == 3
+    p = res.pairwise["p_value"].to_numpy()
+    order = np.argsort(p)
+    holm = np.minimum(1, np.maximum.accumulate((6 - np.arange(6)) * p[order]))
+    np.testing.assert_allclose(res.pairwise["p_adjusted"].to_numpy()[order], holm)
+    with pytest.raises(ParameterError, match="p_adjust"):
+        survival.logrank_tests(df, group_col="g", p_adjust="sidak")
+
+
+def test_survival_summary_aml_medians_and_missing_tail():
+    s = survival.survival_summary(AML, duration_col="time", event_col="status", group_col="x",
+                                  times=[20, 200])
+    med = s[s["quantity"] == "median_days"].set_index("group")
+    # print(survfit(...)): median 31 (Maintained) and 23 (Nonmaintained)
+    assert med.loc["Maintained", "estimate"] == 31 and med.loc["Nonmaintained", "estimate"] == 23
+    assert med.loc["Maintained", "ci_low"] <= 31 <= med.loc["Maintained", "ci_high"]
+    at = s[s["quantity"] == "survival"].set_index(["group", "time"])
+    assert at.loc[("Maintained", 20.0), "estimate"] == pytest.approx(0.716, abs=1e-3)
+    assert np.isnan(at.loc[("Maintained", 200.0), "estimate"])  # follow-up ends censored at 161
+    assert at.loc[("Nonmaintained", 200.0), "estimate"] == 0  # curve reached 0 at 45
+
+
+def test_at_risk_table_counts_by_hand():
+    km = survival.km_table(AML, duration_col="time", event_col="status", group_col="x")
+    ar = survival.at_risk_table(km, times=[0, 10, 30, 50]).set_index(["group", "time"])
+    for (g, t), row in ar.iterrows():
+        assert row["at_risk"] == int(((AML["x"] == g) & (AML["time"] >= t)).sum())
+
+
+# --------------------------------------------------------------------------- Cox models
+def test_cox_model_matches_lifelines_directly_and_robust_ses_differ(rng):
+    from lifelines import CoxPHFitter
+
+    n = 600
+    df = pd.DataFrame({"seg": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+                       "x": rng.normal(size=n), "grp": rng.integers(0, 20, n)})
+    rate = 0.05 * np.exp(0.5 * (df["seg"] == "b") - 0.4 * (df["seg"] == "c") + 0.3 * df["x"])
+    t, c = rng.exponential(1 / rate), rng.uniform(5, 60, n)
+    df["duration_days"], df["churned"] = np.minimum(t, c), t <= c
+    res = survival.cox_model(df, covariates=["seg", "x"])
+    assert res.baselines == {"seg": "a"}  # the largest segment
+    ref = CoxPHFitter().fit(pd.DataFrame({"b": (df["seg"] == "b") * 1.0,
+                                          "c": (df["seg"] == "c") * 1.0, "x": df["x"],
+                                          "T": df["duration_days"], "E": df["churned"]}), "T", "E")
+    hr = res.hazard_ratios.set_index("term")
+    np.testing.assert_allclose(hr.loc[["seg[b]", "seg[c]", "x"], "coef"], ref.params_.values,
+                               rtol=1e-6)
+    np.testing.assert_allclose(hr["ci_low"], np.exp(hr["coef"] - 1.959964 * hr["se"]))
+    rob = survival.cox_model(df, covariates=["seg", "x"], cluster_col="grp")
+    assert rob.robust and not np.allclose(rob.hazard_ratios["se"], res.hazard_ratios["se"])
+    np.testing.assert_allclose(rob.hazard_ratios["coef"], res.hazard_ratios["coef"], rtol=1e-6)
+    with pytest.raises(ParameterError, match="baseline 'z'"):
+        survival.cox_model(df, covariates=["seg"], baselines={"seg": "z"})
+
+
+def test_cox_model_separation_warns_and_retries_penalised(rng):
+    n = 300
+    df = pd.DataFrame({"flag": rng.integers(0, 2, n), "duration_days": rng.exponential(10, n)})
+    df["churned"] = df["flag"] == 0  # nobody with flag = 1 ever churns: complete separation
+    with pytest.warns(survival.AnalysisWarning, match="'flag' separates the data"):
+        res = survival.cox_model(df, covariates=["flag"])
+    assert res.penalizer == survival.PENALIZER_ON_FAILURE and res.notes
+    assert np.isfinite(res.hazard_ratios["se"]).all()
+
+
+def test_cox_model_collinear_covariates_named():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.integers(0, 2, 200), "duration_days": rng.exponential(5, 200),
+                       "churned": rng.random(200) < 0.7})
+    df["b"] = df["a"]
+    with pytest.warns(survival.AnalysisWarning, match="collinear"):
+        res = survival.cox_model(df, covariates=["a", "b"])
+    assert res.penalizer > 0
+
+
+def test_ph_check_flags_crossing_hazards_and_stratifies(rng):
+    n = 800
+    seg = rng.choice(["early", "late"], n)
+    # 'early' members leave fast at first then hardly at all; 'late' the opposite: hazards cross
+    t = np.where(seg == "early", rng.weibull(0.5, n) * 20, rng.weibull(3, n) * 20)
+    df = pd.DataFrame({"seg": seg, "x": rng.normal(size=n), "duration_days": np.minimum(t, 40),
+                       "churned": t < 40})
+    res = survival.cox_model(df, covariates=["seg", "x"], baselines={"seg": "early"})
+    ph = survival.ph_check(res)
+    assert ph.set_index("term").loc["seg[late]", "violated"]
+    assert not ph.set_index("term").loc["x", "violated"]
+    strat = survival.stratify_violations(res, df, ph)
+    assert strat.strata == ("seg",) and strat.hazard_ratios["term"].tolist() == ["x"]
+
+
+def test_time_varying_long_matches_row_by_row():
+    df = pd.DataFrame({"member_id": ["a", "b", "c", "d", "e"],
+                       "duration_days": [10.0, 5.0, 0.0, 8.0, 3.2],
+                       "churned": [True, False, True, True, False],
+                       "days_to_first_participation": [4.2, np.nan, np.nan, 9.0, 0.0],
+                       "channel": ["x", "y", "x", "y", "x"]})
+    exact = survival.time_varying_long(df, covariates=["channel"], resolution_days=None)
+    assert exact[["member_id", "start", "stop", "participated", "churned"]].values.tolist() == [
+        ["a", 0.0, 4.2, 0, False], ["a", 4.2, 10.0, 1, True], ["b", 0.0, 5.0, 0, False],
+        ["c", 0.0, 1.6, 0, True],  # 0 -> half the smallest positive duration (3.2 / 2)
+        ["d", 0.0, 8.0, 0, True],  # took part only after churning: never "participated"
+        ["e", 0.0, 3.2, 1, False]]  # took part at joining
+    daily = survival.time_varying_long(df, resolution_days=1.0)
+    assert daily[["start", "stop"]].values.tolist() == [[0, 5], [5, 10], [0, 5], [0, 0.5],
+                                                        [0, 8], [0, 4]]
+    assert (daily["start"] < daily["stop"]).all()
+
+
+def test_landmark_drops_early_leavers_and_shifts_time():
+    df = pd.DataFrame({"duration_days": [3.0, 7.0, 10.0, 30.0], "churned": [1, 0, 1, 0]})
+    lm = survival.landmark(df, landmark_days=7)
+    assert lm["duration_days"].tolist() == [3.0, 23.0]
+    assert df["duration_days"].tolist() == [3.0, 7.0, 10.0, 30.0]  # input untouched
+
+
+# --------------------------------------------------------------------------- planted truth (demo)
+@pytest.fixture(scope="module")
+def demo_churn(demo_community):
+    return survival.churn_table(demo_community.members, demo_community.events)
+
+
+def test_demo_planted_hazard_ratios_inside_95_ci(demo_churn, demo_truth):
+    """Channels and the time-varying participation effect (truth.json) lie inside the CIs."""
+    long = survival.time_varying_long(demo_churn, covariates=["channel"])
+    tv = survival.time_varying_cox(long, covariates=["channel"],
+                                   baselines={"channel": demo_truth["baseline_channel"]})
+    tab = survival.truth_table(tv, demo_truth)
+    assert len(tab) == len(demo_truth["channels"]) - 1 + 1  # 5 channel dummies + participation
+    assert tab["covers_truth"].all(), tab
+    # the same truth, re-based to another baseline channel, is still covered
+    other = survival.time_varying_cox(long, covariates=["channel"], baselines={"channel": "邀请码"})
+    assert survival.truth_table(other, demo_truth)["covers_truth"].all()
+
+
+def test_demo_immortal_time_bias_shown(demo_churn, demo_truth):
+    pe = survival.participation_effects(demo_churn, adjust_for=["channel"],
+                                        baselines={"channel": demo_truth["baseline_channel"]},
+                                        truth_hr=demo_truth["participation_hazard_ratio"])
+    r = pe.set_index(["model", "adjusted"])
+    naive = r.loc[("naive static (ever took part)", True)]
+    tv = r.loc[("time-varying", True)]
+    assert tv["covers_truth"] and not naive["covers_truth"]
+    assert naive["hazard_ratio"] < 0.3 < tv["ci_low"]  # naive is far too rosy
+
+
+def test_demo_risk_list_matches_lifelines_conditional_survival(demo_churn):
+    res = survival.cox_model(demo_churn, covariates=["channel", "referred"])
+    risk = survival.risk_list(demo_churn, res, horizon_days=30, top=None, salt="t")
+    assert risk["member_key"].str.match(r"^m_[0-9a-f]{12}$").all()
+    assert risk["churn_risk"].is_monotonic_decreasing
+    assert not set(demo_churn["member_id"].astype(str)) & set(risk["member_key"])
+    # independent reference: lifelines' own conditional survival S(t+30 | alive at t)
+    keys = survival.pseudonymise(demo_churn["member_id"], salt="t")
+    sample = risk.sample(25, random_state=1)
+    for _, r in sample.iterrows():
+        m = demo_churn[keys.to_numpy() == r["member_key"]].iloc[0]
+        x = pd.DataFrame([{t: 0.0 for t in res.fitter.params_.index}])
+        if f"channel[{m['channel']}]" in x.columns:
+            x[f"channel[{m['channel']}]"] = 1.0
+        x["referred"] = float(m["referred"])
+        t = m["duration_days"]
+        # lifelines' own survival curve of this member at the baseline's knots (exact there;
+        # between knots lifelines interpolates linearly, the Breslow estimate is a step)
+        sf = res.fitter.predict_survival_function(x).iloc[:, 0]
+
+        def step(u):
+            before = sf[sf.index <= u]
+            return before.iloc[-1] if len(before) else 1.0
+
+        assert r["churn_risk"] == pytest.approx(1 - step(t + 30) / step(t), abs=1e-9)
+    assert (risk["days_since_last_active"] <= 7).all()
+
+
+def test_pseudonymise_is_stable_and_salted():
+    a = survival.pseudonymise([1, 2, "1"], salt="x")
+    assert a.iloc[0] == a.iloc[2] != a.iloc[1]
+    assert survival.pseudonymise([1], salt="y").iloc[0] != a.iloc[0]
+    assert survival.pseudonymise([1], salt="x").iloc[0] == a.iloc[0]
+
+
+def test_churn_report_summary_written_from_values(small_community, small_dir):
+    truth = survival.planted_truth(small_dir)
+    rep = survival.churn_report(small_community.members, small_community.events,
+                                reference_segment=truth["baseline_channel"], truth=truth,
+                                risk_top=None)
+    s = rep.summary
+    assert s.startswith("## Executive summary")
+    assert f"{len(rep.churn):,} members" in s and f"{int(rep.churn['churned'].sum()):,} churned" in s
+    tv = rep.participation.set_index(["model", "adjusted"]).loc[("time-varying", True)]
+    assert f"HR {tv['hazard_ratio']:.2f}" in s and "planted truth 0.60" in s
+    assert rep.cox.robust and rep.landmark_model is not None
+    assert f"χ² = {rep.logrank.statistic:.1f}" in s
+    worst = rep.rmst.loc[rep.rmst["difference"].idxmin()]
+    assert f"worst {worst['group']} {worst['difference']:+.1f} d" in s
+    assert set(rep.truth["term"]) >= {"participated", "channel[社交广告]"}
+    assert len(rep.risk) == rep.risk["member_key"].nunique() > 0
+
+
+def test_summary_without_participation_or_segments(small_community):
+    ev = small_community.events
+    ev = ev[ev["event_type"] != "activity_join"].drop(columns="activity_id")
+    rep = survival.churn_report(small_community.members, ev, segment_col="group_id",
+                                covariates=["channel"], cluster_col="nope", horizon_days=60)
+    assert rep.participation is None and rep.time_varying is None
+    assert "Skipped" in rep.summary and "cluster column 'nope'" in rep.summary
+    assert len(rep.risk) > 0
+
+
+# --------------------------------------------------------------------------- plots
+def test_plots_return_axes_with_cjk_labels():
+    from helpers import plots
+
+    km = survival.km_table(AML.assign(x=AML["x"].map({"Maintained": "维持", "Nonmaintained": "未维持"})),
+                           duration_col="time", event_col="status", group_col="x")
+    ax = plots.plot_km(km, at_risk=survival.at_risk_table(km, times=[0, 20, 40]), title="测试")
+    assert ax.get_title() == "测试" and len(ax.lines) == 2
+    assert len(ax.figure.axes) == 2  # the at-risk table below
+    hr = pd.DataFrame({"term": ["渠道[海报裂变]", "x"], "hazard_ratio": [1.3, 0.8],
+                       "ci_low": [1.1, 0.6], "ci_high": [1.5, 1.1], "truth": [1.35, 0.8]})
+    ax = plots.plot_forest(hr, truth="truth")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["渠道[海报裂变]", "x"]
+    ax.figure.canvas.draw()  # glyph warnings would be errors here (pyproject filterwarnings)
+
+
+def test_notebook_committed_without_outputs():
+    import nbformat
+
+    from helpers import config
+
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "02_churn_survival.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "def " not in "".join(c.source for c in code)
