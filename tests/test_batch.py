@@ -1,0 +1,361 @@
+"""The batch runner: configuration checks, fan-out, parallel execution, failure isolation,
+self-contained HTML and the index. Uses tiny notebooks written into temporary folders, so it does
+not depend on the real notebooks (one test validates notebooks/batch.yml against them when they
+exist)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from fontTools.ttLib import TTFont
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from helpers import batch, config
+from helpers.batch import BatchConfigError
+
+PARAMS_CELL = ('dataset: str = "demo"  # folder under data/raw/ or a path\n'
+               'experiment_id: str = "none"  # experiment to report\n'
+               'fail_on: str = ""  # experiment_id that raises on purpose (failure isolation)\n'
+               'repeats: int = 1  # how often to repeat the summary line')
+
+
+def tiny_notebook(*, params: str | None = PARAMS_CELL) -> nbformat.NotebookNode:
+    """A thin report: title, parameters, imports, a summary, a failing-on-demand cell, a figure."""
+    cells = [new_markdown_cell("# 小报告 Tiny report\nA notebook for the batch tests.")]
+    if params is not None:
+        cells.append(new_code_cell(params, metadata={"tags": ["parameters"]}))
+    cells += [
+        new_code_cell("import matplotlib.pyplot as plt\nfrom IPython.display import Markdown\n"
+                      "from helpers import plots\nplots.set_theme()"),
+        new_code_cell('Markdown(f"## 摘要 Summary\\n实验 **{experiment_id}**：留存率提升 12%。" * repeats)'),
+        new_code_cell('if experiment_id == fail_on:\n    raise ValueError("planned failure 故意失败")'),
+        new_code_cell('fig, ax = plt.subplots(figsize=(3, 2))\n'
+                      'ax.bar(["海报裂变", "邀请码"], [2, 1])\nax.set_title("渠道")\nplt.show()'),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def write_project(folder: Path, yml: str, **notebooks) -> Path:
+    """Write ``batch.yml`` and notebooks (name -> NotebookNode) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    (folder / "batch.yml").write_text(yml, encoding="utf-8")
+    return folder / "batch.yml"
+
+
+# ----------------------------------------------------------------------------- configuration
+def test_fanout_over_dataset_column_and_dataset_injection(tmp_path, small_dir, small_community):
+    yml = f"""
+dataset: {small_dir}
+runs:
+  - name: "ab_{{experiment_id}}"
+    notebook: tiny.ipynb
+    foreach:
+      experiment_id: experiments.experiment_id
+  - name: fixed
+    notebook: tiny.ipynb
+    parameters: {{experiment_id: "x y/z", repeats: 2}}
+"""
+    cfg = batch.load_config(write_project(tmp_path, yml, tiny=tiny_notebook()))
+    expected = sorted(small_community.experiments["experiment_id"].astype(str))
+    assert [r.name for r in cfg.runs] == [f"ab_{e}" for e in expected] + ["fixed"]
+    assert [r.parameters["experiment_id"] for r in cfg.runs[:-1]] == expected
+    assert all(r.parameters["dataset"] == str(small_dir) for r in cfg.runs)
+    assert cfg.runs[-1].parameters == {"experiment_id": "x y/z", "repeats": 2,
+                                       "dataset": str(small_dir)}
+    # --dataset wins over the file, also over a run's own dataset
+    cfg2 = batch.load_config(tmp_path / "batch.yml", dataset="demo")
+    assert {r.parameters["dataset"] for r in cfg2.runs} == {"demo"}
+
+
+def test_fanout_over_a_missing_optional_table_gives_no_runs_and_a_note(tmp_path, small_dir):
+    data = tmp_path / "no_experiments"
+    data.mkdir()
+    for table in ("members", "events"):
+        shutil.copy(batch.find_table_file(small_dir, table), data)
+    yml = f"""
+dataset: {data}
+runs:
+  - {{name: "ab_{{experiment_id}}", notebook: tiny.ipynb, foreach: {{experiment_id: experiments.experiment_id}}}}
+  - {{name: other, notebook: tiny.ipynb}}
+"""
+    cfg = batch.load_config(write_project(tmp_path / "p", yml, tiny=tiny_notebook()))
+    assert [r.name for r in cfg.runs] == ["other"]
+    assert "no values for experiment_id" in cfg.notes[0]
+
+
+BAD_CONFIGS = {
+    "bad yaml": ("runs:\n  - name: a\n    notebook: [tiny.ipynb\n", ["invalid YAML at line"]),
+    "unknown notebook": ("runs:\n  - {name: a, notebook: nope.ipynb}\n",
+                         ["notebook 'nope.ipynb' not found", "available: tiny.ipynb"]),
+    "unknown parameter": ("runs:\n  - {name: a, notebook: tiny.ipynb, parameters: {alpah: 0.1}}\n",
+                          ["unknown parameter 'alpah'",
+                           "allowed: dataset, experiment_id, fail_on, repeats"]),
+    "unknown foreach parameter": (
+        "runs:\n  - {name: 'a_{x}', notebook: tiny.ipynb, foreach: {x: [1, 2]}}\n",
+        ["unknown parameter 'x'"]),
+    "wrong type": ("runs:\n  - {name: a, notebook: tiny.ipynb, parameters: {repeats: 'two'}}\n",
+                   ["parameter 'repeats' expects int"]),
+    "duplicate names": ("runs:\n  - {name: a, notebook: tiny.ipynb}\n"
+                        "  - {name: a, notebook: tiny.ipynb, parameters: {repeats: 2}}\n",
+                        ["duplicate output names: a"]),
+    "fan-out without placeholder": (
+        "runs:\n  - {name: a, notebook: tiny.ipynb, foreach: {repeats: [1, 2]}}\n",
+        ["duplicate output names: a"]),
+    "bad foreach source": (
+        "runs:\n  - {name: 'a_{repeats}', notebook: tiny.ipynb, foreach: {repeats: members}}\n",
+        ["expected a list of values or 'table.column'"]),
+    "unknown column": (
+        "runs:\n  - {name: 'a_{experiment_id}', notebook: tiny.ipynb, "
+        "foreach: {experiment_id: members.nope}}\n", ["column 'nope' not in"]),
+    "unknown keys": ("workers: 3\nruns:\n  - {name: a, notebook: tiny.ipynb, params: {}}\n",
+                     ["unknown top-level key 'workers'", "unknown key 'params'"]),
+    "bad name template": ("runs:\n  - {name: 'a_{segment}', notebook: tiny.ipynb}\n",
+                          ["name template 'a_{segment}' cannot be filled"]),
+    "no runs": ("", ["runs: expected a non-empty list"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_configuration_is_one_clear_error_before_anything_runs(tmp_path, small_dir, case):
+    body, expected = BAD_CONFIGS[case]
+    path = write_project(tmp_path, f"dataset: {small_dir}\n{body}", tiny=tiny_notebook())
+    with pytest.raises(BatchConfigError) as err:
+        batch.load_config(path)
+    for text in expected:
+        assert text in str(err.value)
+    assert not list(tmp_path.glob("*.html")) and not (tmp_path / "reports").exists()
+
+
+def test_several_problems_are_listed_together_and_a_missing_dataset_is_named(tmp_path):
+    yml = ("dataset: no_such_dataset_here\nruns:\n"
+           "  - {name: a, notebook: tiny.ipynb, parameters: {nope: 1}}\n"
+           "  - {name: b, notebook: missing.ipynb}\n")
+    with pytest.raises(BatchConfigError) as err:
+        batch.load_config(write_project(tmp_path, yml, tiny=tiny_notebook()))
+    msg = str(err.value)
+    assert "3 problem(s), nothing was run" in msg
+    assert "no_such_dataset_here" in msg and "'nope'" in msg and "missing.ipynb" in msg
+
+
+def test_a_notebook_without_parameters_cell_accepts_no_parameters(tmp_path, small_dir):
+    nb = tiny_notebook(params=None)
+    path = write_project(tmp_path, f"dataset: {small_dir}\nruns:\n  - {{name: a, notebook: t.ipynb,"
+                                   " parameters: {dataset: demo}}\n", t=nb)
+    with pytest.raises(BatchConfigError, match="has no cell tagged 'parameters'"):
+        batch.load_config(path)
+    path.write_text(f"dataset: {small_dir}\nruns:\n  - {{name: a, notebook: t.ipynb}}\n")
+    assert batch.load_config(path).runs[0].parameters == {}  # dataset only given when declared
+
+
+def test_select_runs_by_name_glob_and_entry():
+    runs = tuple(batch.Run(name=n, notebook=Path("x.ipynb"), entry=e) for n, e in
+                 [("01_a", "01_a"), ("03_ab_x", "03_ab_{experiment_id}"),
+                  ("03_ab_y", "03_ab_{experiment_id}")])
+    assert [r.name for r in batch.select_runs(runs, ["03_ab_*"])] == ["03_ab_x", "03_ab_y"]
+    assert [r.name for r in batch.select_runs(runs, ["03_ab_{experiment_id}", "01_a"])] == \
+        ["01_a", "03_ab_x", "03_ab_y"]
+    with pytest.raises(BatchConfigError, match="no such run; runs are: 01_a, 03_ab_x, 03_ab_y"):
+        batch.select_runs(runs, ["02*"])
+
+
+def test_safe_name_keeps_chinese_and_replaces_separators():
+    assert batch.safe_name("03_ab_线下/活动 1") == "03_ab_线下_活动_1"
+    assert batch.safe_name("../x") == "x"
+
+
+def test_real_batch_yml_is_valid_for_the_real_notebooks(demo_dir, demo_community):
+    nbs = [config.NOTEBOOKS_DIR / n for n in ("01_cohort_retention.ipynb",
+                                             "02_churn_survival.ipynb",
+                                             "03_activity_ab_test.ipynb")]
+    if not all(p.exists() for p in nbs):
+        pytest.skip("the three notebooks are not all written yet")
+    cfg = batch.load_config(batch.DEFAULT_CONFIG, dataset=str(demo_dir))
+    ab = [r for r in cfg.runs if r.notebook.name == "03_activity_ab_test.ipynb"]
+    assert sorted(r.parameters["experiment_id"] for r in ab) == \
+        sorted(demo_community.experiments["experiment_id"].astype(str))
+    assert {r.notebook.name for r in cfg.runs} == {p.name for p in nbs}
+
+
+# ----------------------------------------------------------------------------- provenance
+def test_dataset_fingerprint_changes_with_any_raw_byte(tmp_path, small_dir):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_dir, copy)
+    fp, n = batch.dataset_fingerprint(copy)
+    assert fp == batch.dataset_fingerprint(small_dir)[0] and n == len(list(small_dir.iterdir()))
+    members = copy / "members.csv"
+    members.write_bytes(members.read_bytes().replace(b",", b";", 1))
+    assert batch.dataset_fingerprint(copy)[0] != fp
+
+
+# ----------------------------------------------------------------------------- HTML
+def test_embedded_font_is_a_subset_with_the_page_characters():
+    css = batch.font_face_css("留存率 海报裂变")
+    data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)\)", css).group(1))
+    font = TTFont(io.BytesIO(data))
+    cmap = font.getBestCmap()
+    assert all(ord(c) in cmap for c in "留存率海报裂变Aa1%")
+    assert ord("社") not in cmap and len(cmap) < 200
+    assert font["name"].getDebugName(1) == "Noto Sans CJK SC"
+    assert len(data) < 60_000
+
+
+def test_external_resources_finds_loads_not_links():
+    page = ('<link rel="stylesheet" href="https://x/y.css"><style>@import "a.css"; '
+            'body{background:url(data:image/png;base64,AA)} p{background:url(//h/i.png)}</style>'
+            '<img src="data:image/png;base64,AA"><img src="local.png">'
+            '<a href="https://example.com">a link is not a load</a>'
+            '<div style="background: url(\'https://z/b.png\')"></div>')
+    assert sorted(batch.external_resources(page)) == sorted(
+        ["https://x/y.css", "a.css", "//h/i.png", "local.png", "https://z/b.png"])
+
+
+def test_stock_lab_template_loads_cdn_scripts_and_ours_does_not(executed):
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    stock, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    assert any("cdnjs" in u for u in batch.external_resources(stock))  # the control can fail
+    ours = batch.render_report(nb, title="t")
+    assert batch.external_resources(ours) == []
+    assert "mathjax" not in ours.lower() and "require.min.js" not in ours
+
+
+def test_code_hidden_unless_with_code(executed):
+    nb = nbformat.read(executed, as_version=4)
+    hidden = batch.render_report(nb, title="t")
+    shown = batch.render_report(nb, title="t", with_code=True)
+    code = "set_theme"  # (pygments wraps each token of the source in a span)
+    assert code not in hidden and code_inputs(hidden) == 0
+    assert code in shown and code_inputs(shown) == 6  # parameters, injected parameters, 4 more
+    for page in (hidden, shown):  # outputs are in both: summary, embedded figure
+        assert "留存率提升 12%" in page and "data:image/png;base64," in page
+
+
+def code_inputs(page: str) -> int:
+    """Code cells whose source is shown (nbconvert's lab markup of a code editor)."""
+    return len(re.findall(r'<div class="[^"]*\bjp-InputArea-editor\b', page))
+
+
+# ----------------------------------------------------------------------------- the runner
+YML = """
+dataset: {dataset}
+timeout: 120
+runs:
+  - name: "ab_{{experiment_id}}"
+    notebook: tiny.ipynb
+    parameters: {{fail_on: "{fail_on}"}}
+    foreach:
+      experiment_id: [exp_a, 实验b]
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, small_dir):
+    folder = tmp_path_factory.mktemp("project")
+    write_project(folder, YML.format(dataset=small_dir, fail_on=""), tiny=tiny_notebook())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_batch(project):
+    """A fan-out of two runs on two workers, both succeeding."""
+    cfg = batch.load_config(project / "batch.yml")
+    (project / "reports").mkdir()
+    (project / "reports" / "ab_exp_a.failed.ipynb").write_text("{}")  # stale: goes on success
+    lines: list[str] = []
+    result = batch.run_batch(cfg, out_dir=project / "reports", workers=2, log=lines.append)
+    return result, lines
+
+
+@pytest.fixture(scope="module")
+def executed(first_batch):
+    result, _ = first_batch
+    return result.out_dir / "ab_exp_a.ipynb"
+
+
+def test_batch_renders_every_run_with_provenance(first_batch, small_dir):
+    result, lines = first_batch
+    assert result.ok, batch.summary_text(result)
+    assert [r.name for r in result.results] == ["ab_exp_a", "ab_实验b"]
+    assert result.workers == 2
+    assert sum(line.strip().startswith("start") for line in lines) == 2
+    assert any(line.strip().startswith("[2/2] ok") for line in lines)
+    fp, _ = batch.dataset_fingerprint(small_dir)
+    for r in result.results:
+        page = (result.out_dir / r.html).read_text(encoding="utf-8")
+        assert (result.out_dir / r.executed).exists()
+        assert batch.external_resources(page) == []
+        prov = page[page.index('id="provenance"'):]
+        assert fp in prov and re.search(r"Git commit</th><td><code>[0-9a-f]{40}", prov)
+        assert "papermill" in prov and "lifelines" in prov and "Started" in prov
+        assert f"<code>{r.parameters['experiment_id']!r}</code>" in prov
+        assert r.duration_s > 0 and r.render_s > 0 and r.imports_s > 0
+        assert r.kernel_s + r.imports_s + r.compute_s == pytest.approx(r.duration_s, rel=1e-6)
+        assert r.warnings == ()  # no glyph missing from the figures: Chinese labels render
+    assert not (result.out_dir / "ab_exp_a.failed.ipynb").exists()
+    assert "实验 <strong>实验b</strong>" in (result.out_dir / "ab_实验b.html").read_text("utf-8")
+    index = (result.out_dir / "index.html").read_text(encoding="utf-8")
+    for r in result.results:
+        assert f'href="{r.html}"' in index
+    assert index.count('status-ok">ok</span>') == 2 and batch.external_resources(index) == []
+
+
+def test_a_failing_run_is_isolated_and_the_last_good_html_survives(first_batch, project, capsys):
+    result, _ = first_batch
+    out = result.out_dir
+    good_html = (out / "ab_exp_a.html").read_bytes()
+    good_nb = (out / "ab_exp_a.ipynb").read_bytes()
+    dataset = result.results[0].dataset
+    (project / "batch.yml").write_text(YML.format(dataset=dataset, fail_on="exp_a"), "utf-8")
+    code = batch.main(["--config", str(project / "batch.yml"), "--out", str(out),
+                       "--only", "ab_exp_a", "--only", "ab_实*", "--workers", "2"])
+    (project / "batch.yml").write_text(YML.format(dataset=dataset, fail_on=""), "utf-8")
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED ab_exp_a" in printed and "ValueError: planned failure 故意失败" in printed
+    assert 'line 2: raise ValueError("planned failure 故意失败")' in printed  # the failing cell
+    assert "ok     ab_实验b" in printed  # the other run went on
+    assert (out / "ab_exp_a.html").read_bytes() == good_html
+    assert (out / "ab_exp_a.ipynb").read_bytes() == good_nb
+    failed = nbformat.read(out / "ab_exp_a.failed.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in failed.cells for o in c.get("outputs", []))
+    assert not list(out.glob(".*.tmp")) and not list(out.glob(".*.running.ipynb"))
+    index = (out / "index.html").read_text(encoding="utf-8")
+    row = index[index.index('id="run-ab_exp_a"'):]
+    row = row[:row.index("</tr>")]
+    assert "status-failed" in row and "planned failure 故意失败" in row
+    assert 'href="ab_exp_a.failed.ipynb"' in row and 'href="ab_exp_a.html"' in row
+    assert "last good report" in row
+    manifest = json.loads((out / batch.MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["runs"]["ab_exp_a"]["status"] == "failed"
+    assert manifest["runs"]["ab_exp_a"]["last_ok_at"] == result.results[0].started_at
+    # a later batch that runs nothing (e.g. --only another report) keeps every row
+    cfg = batch.load_config(project / "batch.yml")
+    again = batch.write_index(cfg, [], out_dir=out).read_text(encoding="utf-8")
+    assert again.count('status-failed">failed</span>') == 1
+    assert again.count('status-ok">ok</span>') == 1
+
+
+def test_cli_reports_configuration_errors_with_exit_code_2(tmp_path, capsys):
+    path = write_project(tmp_path, "runs:\n  - {name: a, notebook: nope.ipynb}\n")
+    assert batch.main(["--config", str(path), "--out", str(tmp_path / "r")]) == 2
+    assert "nope.ipynb' not found" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_list_shows_expanded_runs(project, capsys):
+    assert batch.main(["--config", str(project / "batch.yml"), "--list"]) == 0
+    names = [ln.split("\t")[0] for ln in capsys.readouterr().out.splitlines()]
+    assert names == ["ab_exp_a", "ab_实验b"]
