@@ -406,8 +406,9 @@ def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[
     df["event_type"] = _as_category(df["event_type"])
     if "activity_id" in df.columns:
         df["activity_id"] = _as_category(df["activity_id"])
-    joined = members["joined_at"].to_numpy()[pos]
-    early = df["ts"].to_numpy() < joined
+    # int64 nanoseconds: .to_numpy() on tz-aware values would build an object array per row
+    ts_ns = df["ts"].array.asi8
+    early = ts_ns < members["joined_at"].array.asi8[pos]
     if early.any():
         if pre_join_events == "error":
             raise DataError.for_rows("event before the member joined", file=file, column="ts",
@@ -419,8 +420,10 @@ def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[
             warnings.warn(f"{int(early.sum())} event(s) before the member's joined_at dropped "
                           f"from {file}", AnalysisWarning, stacklevel=3)
             df = df.loc[~early]
-    order = np.argsort(df["ts"].to_numpy(), kind="stable")
-    return df.iloc[order].reset_index(drop=True)
+    ts_ns = df["ts"].array.asi8
+    if len(ts_ns) > 1 and (np.diff(ts_ns) < 0).any():
+        df = df.iloc[np.argsort(ts_ns, kind="stable")]
+    return df.reset_index(drop=True)
 
 
 def _validate_activities(df: pd.DataFrame, file) -> pd.DataFrame:
