@@ -28,11 +28,12 @@ from .data import Community, parse_split
 from .errors import AnalysisWarning, ParameterError
 from .experiments import (CORRECTIONS, MeanStats, ProportionStats, RatioStats,
                           RegressionAdjustedStats, TestResult, adjust_pvalues,
-                          chance_to_beat_control, cluster_test, cuped_test, srm_test, welch_test)
+                          chance_to_beat_control, cluster_test, cuped_test, icc_anova,
+                          sample_size, srm_test, welch_test)
 
 __all__ = ["MetricSpec", "METRICS", "experiment_population", "experiment_metrics",
            "analyse_experiment", "ExperimentReport", "segment_effects", "summary_markdown",
-           "survival_by_arm", "ArmSurvival"]
+           "survival_by_arm", "ArmSurvival", "experiment_segments", "power_table"]
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,21 @@ def experiment_metrics(community: Community, experiment_id: str, *,
 
 
 # ----------------------------------------------------------------------------- one metric
-def _test_metric(frame: pd.DataFrame, spec: MetricSpec, *, unit: str, control: str,
-                 treatment: str, relative: bool, alpha: float, cuped: bool,
-                 n_permutations: int, seed: int) -> TestResult:
+def _test_metric(frame: pd.DataFrame, spec: MetricSpec, **kw) -> TestResult:
+    """Test one metric at the unit of randomisation; when the relative lift is undefined
+    (a zero mean, a zero standard error) report the absolute difference instead."""
+    res = _test_metric_once(frame, spec, **kw)
+    if kw["relative"] and math.isnan(res.estimate):
+        alt = _test_metric_once(frame, spec, **{**kw, "relative": False})
+        if not math.isnan(alt.estimate):
+            return _with(alt, warnings=alt.warnings + (
+                f"{'; '.join(res.warnings)}: absolute difference reported instead",))
+    return res
+
+
+def _test_metric_once(frame: pd.DataFrame, spec: MetricSpec, *, unit: str, control: str,
+                      treatment: str, relative: bool, alpha: float, cuped: bool,
+                      n_permutations: int, seed: int) -> TestResult:
     """Test one metric of a member-level metrics frame, at the unit of randomisation."""
     sub = frame.loc[frame["arm"].isin([control, treatment])]
     use_pre = cuped and spec.pre is not None and spec.pre in sub and sub[spec.pre].var() > 0
@@ -221,31 +234,23 @@ def _test_metric(frame: pd.DataFrame, spec: MetricSpec, *, unit: str, control: s
         return welch_test(*parts, relative=relative, alpha=alpha)
     y = sub[spec.name].astype(float)
     arm = sub["arm"].to_numpy()
-    if relative and y[arm == control].mean() == 0:
-        relative = False
-        note = ("control mean is 0: the lift is reported as an absolute difference",)
-    else:
-        note = ()
     if unit == "group":
-        res = cluster_test(sub.assign(_y=y), value="_y", group="group_id", control=control,
-                           treatment=treatment, covariate=spec.pre if use_pre else None,
-                           relative=relative, alpha=alpha, n_permutations=n_permutations,
-                           seed=seed)
-        return _with(res, warnings=res.warnings + note)
+        return cluster_test(sub.assign(_y=y), value="_y", group="group_id", control=control,
+                            treatment=treatment, covariate=spec.pre if use_pre else None,
+                            relative=relative, alpha=alpha, n_permutations=n_permutations,
+                            seed=seed)
     if use_pre:
         x = sub[spec.pre].astype(float)
         parts = [RegressionAdjustedStats.from_values(y[arm == a], x[arm == a])
                  for a in (control, treatment)]
-        res = cuped_test(*parts, relative=relative, alpha=alpha)
-        return _with(res, warnings=res.warnings + note)
+        return cuped_test(*parts, relative=relative, alpha=alpha)
     cls = ProportionStats if spec.kind == "proportion" else MeanStats
     parts = []
     for a in (control, treatment):
         v = y[arm == a]
         parts.append(cls(int(v.size), float(v.sum())) if cls is ProportionStats
                      else MeanStats.from_values(v))
-    res = welch_test(*parts, relative=relative, alpha=alpha)
-    return _with(res, warnings=res.warnings + note)
+    return welch_test(*parts, relative=relative, alpha=alpha)
 
 
 def _with(res: TestResult, **changes) -> TestResult:
@@ -417,9 +422,9 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
     results.loc[tested, "p_adjusted"] = adjust_pvalues(results.loc[tested, "p_value"],
                                                       method=correction)
     results["significant"] = results["p_adjusted"] < alpha
-    for w in results["warnings"]:
+    for m, w in zip(results["metric"], results["warnings"]):
         if w:
-            warns.extend(x for x in w.split("; ") if x not in warns)
+            warns.append(f"{m}: {w}")
     decision, reason = _decide(results, srm, alpha=alpha, correction=correction)
     front = ["metric", "label", "role", "arm", "control_mean", "treatment_mean", "estimate",
              "ci_low", "ci_high", "p_value", "p_adjusted", "significant"]
@@ -605,7 +610,7 @@ class ArmSurvival:
 def survival_by_arm(community: Community, experiment_id: str, *,
                     horizon_days: float = config.HORIZON_DAYS,
                     inactivity_days: float = config.INACTIVITY_DAYS,
-                    alpha: float = config.ALPHA) -> ArmSurvival:
+                    alpha: float = config.ALPHA, on_error: str = "raise") -> ArmSurvival:
     """Kaplan–Meier curves per arm and the RMST difference (treatment − control) at a horizon.
 
     Time origin: ``starts_at`` (or the join time of members who joined later, in group
@@ -614,6 +619,8 @@ def survival_by_arm(community: Community, experiment_id: str, *,
     start has duration 0 — every randomised member stays in (intention to treat). The horizon
     is cut to the follow-up the data allow (with a warning). For group-randomised experiments
     the KM bands and the RMST interval are member-level and too narrow (a warning says so).
+    ``on_error="report"`` returns empty tables with the message in ``warnings`` instead of
+    raising a ParameterError (unknown experiment, no experiments table, one arm).
 
     Returns
     -------
@@ -627,6 +634,16 @@ def survival_by_arm(community: Community, experiment_id: str, *,
     >>> s = survival_by_arm(ds, "exp_checkin_member", horizon_days=30)   # doctest: +SKIP
     >>> s.rmst[["difference", "ci_low", "ci_high"]]                      # doctest: +SKIP
     """
+    try:
+        return _survival_by_arm(community, experiment_id, horizon_days=horizon_days,
+                                inactivity_days=inactivity_days, alpha=alpha)
+    except ParameterError as exc:
+        if on_error != "report":
+            raise
+        return ArmSurvival(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), math.nan, (str(exc),))
+
+
+def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days, alpha):
     from .survival import churn_table, km_table, rmst_difference
 
     exp = _experiment_row(community, experiment_id)
@@ -656,3 +673,106 @@ def survival_by_arm(community: Community, experiment_id: str, *,
     rmst = rmst_difference(out, group_col="arm", horizon_days=horizon, reference=control,
                            alpha=alpha) if horizon > 0 and arms else pd.DataFrame()
     return ArmSurvival(out, km, rmst, horizon, tuple(warns))
+
+
+# ----------------------------------------------------------------------------- report helpers
+def experiment_segments(report: ExperimentReport, community: Community, *, segment: str,
+                        metric: str | None = None, min_units: int = 20,
+                        n_permutations: int = 2000) -> pd.DataFrame:
+    """Segment effects of a report's primary (or given) metric, ready for the notebook.
+
+    ``segment="layer"`` adds the member layer (核心/活跃/潜在/沉睡) measured just *before* the
+    start (a pre-treatment attribute, so the split is not affected by the treatment) with
+    :func:`helpers.cohorts.member_layers`; any other name must be a member column (channel,
+    platform …). Uses the report's correction and alpha; a report that was not analysed gives
+    an empty frame.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`segment_effects` plus ``arm``; empty when nothing can be tested.
+
+    Examples
+    --------
+    >>> experiment_segments(report, ds, segment="channel")           # doctest: +SKIP
+    """
+    cols = ["segment", "n_control", "n_treatment", "estimate", "ci_low", "ci_high", "p_value",
+            "p_adjusted", "significant", "method", "warnings", "arm"]
+    if report.results.empty or report.data.empty:
+        return pd.DataFrame(columns=cols)
+    data = report.data
+    if segment == "layer" and "layer" not in data:
+        from .cohorts import member_layers
+
+        layers = member_layers(community.members, community.events,
+                               as_of=report.starts_at - pd.Timedelta(seconds=1))
+        data = data.merge(layers[["member_id", "layer"]], on="member_id", how="left")
+        data["layer"] = data["layer"].astype(object).fillna("not yet joined")
+    metric = metric or report.primary_metric
+    arms = [a for a in report.results["arm"].unique()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        frames = [segment_effects(data, metric=metric, segment=segment, unit=report.unit,
+                                  control=report.control_arm, treatment=arm,
+                                  alpha=report.alpha, correction=report.correction,
+                                  relative=report.relative, min_units=min_units,
+                                  n_permutations=n_permutations).assign(arm=arm)
+                  for arm in arms]
+    warnings.warn(f"effects by {segment} are exploratory (subgroup fishing): only a "
+                  "pre-registered segment with a corrected p-value supports a claim",
+                  AnalysisWarning, stacklevel=2)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: float = 0.8,
+                metric: str | None = None) -> pd.DataFrame:
+    """Units per arm needed to detect relative lifts of the primary metric ("how many groups do
+    I need to see a 3 % lift?"), from this experiment's control arm: member-level SD, and the
+    ICC and mean group size for group-randomised designs; ``units_per_arm_with_cuped`` uses
+    the SD and ICC of the CUPED-adjusted metric (θ pooled as in the analysis).
+
+    Returns
+    -------
+    DataFrame
+        ``metric, relative_lift, absolute_effect, unit, units_per_arm, members_per_arm,
+        units_per_arm_with_cuped, units_per_arm_now``; empty when the report was not analysed.
+
+    Examples
+    --------
+    >>> power_table(report, lifts=[0.03, 0.05])                    # doctest: +SKIP
+    """
+    cols = ["metric", "relative_lift", "absolute_effect", "unit", "units_per_arm",
+            "members_per_arm", "units_per_arm_with_cuped", "units_per_arm_now"]
+    metric = metric or report.primary_metric
+    spec = METRICS.get(metric)
+    if report.data.empty or spec is None or spec.kind == "ratio" or metric not in report.data:
+        return pd.DataFrame(columns=cols)
+    ctrl = report.data.loc[report.data["arm"] == report.control_arm]
+    mean = ctrl[metric].mean()
+    if not (mean > 0 and ctrl[metric].std() > 0):
+        return pd.DataFrame(columns=cols)
+    def design(values):
+        """(sd, icc, mean group size) of member values in the control arm."""
+        if report.unit != "group":
+            return values.std(), 0.0, 1.0
+        icc = icc_anova(ctrl.assign(_v=values), value="_v", group="group_id")
+        return values.std(), max(icc, 0.0) if icc == icc else 0.0, float(
+            ctrl.groupby("group_id").size().mean())
+
+    sd, icc, size = design(ctrl[metric])
+    now = int(ctrl["group_id"].nunique()) if report.unit == "group" else len(ctrl)
+    adjusted = None
+    if spec.pre and spec.pre in ctrl and ctrl[spec.pre].var() > 0:  # CUPED: same θ as analysis
+        x = report.data[spec.pre]
+        theta = report.data[[metric, spec.pre]].cov().iloc[0, 1] / x.var()
+        adjusted = design(ctrl[metric] - theta * ctrl[spec.pre])
+    out = []
+    for lift in lifts:
+        eff = lift * mean
+        n = sample_size(eff, sd=sd, power=power, alpha=report.alpha, icc=icc, cluster_size=size)
+        n_cuped = sample_size(eff, sd=adjusted[0], power=power, alpha=report.alpha,
+                              icc=adjusted[1], cluster_size=adjusted[2]) if adjusted else n
+        out.append(dict(metric=metric, relative_lift=lift, absolute_effect=eff,
+                        unit=report.unit, units_per_arm=n, members_per_arm=int(round(n * size)),
+                        units_per_arm_with_cuped=n_cuped, units_per_arm_now=now))
+    return pd.DataFrame(out, columns=cols)

@@ -592,7 +592,7 @@ def cluster_test(data: pd.DataFrame, *, value: str, group: str, arm: str = "arm"
                                 n_permutations=n_permutations, seed=seed)
         p_value = perm_p
         warns.append(f"only {n_groups} groups (< {min_groups}): p-value by permutation over "
-                     f"groups ({n_permutations} draws); the interval is asymptotic and may be "
+                     f"groups ({n_permutations} draws), the interval is asymptotic and may be "
                      "too narrow")
     extra = [("n_groups", float(n_groups)), ("icc", icc), ("design_effect", deff),
              ("variance_ratio", vr), ("naive_p_value", naive.p_value), ("permutation_p", perm_p)]

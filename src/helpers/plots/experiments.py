@@ -81,8 +81,8 @@ def plot_lift_forest(data: pd.DataFrame, *, ax=None, title: str | None = None):
     return ax
 
 
-def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm", ax=None,
-                           title: str | None = None):
+def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
+                           control: str = "control", ax=None, title: str | None = None):
     """Distribution of a per-member metric in each arm (share of members per value).
 
     Counts with few distinct values (e.g. active days 0–14) are drawn as side-by-side bars;
@@ -92,6 +92,8 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
     ----------
     data : DataFrame
         ``ExperimentReport.data`` (one row per member) with ``metric`` and ``arm`` columns.
+    control : str
+        The control arm, drawn first.
 
     Returns
     -------
@@ -107,15 +109,16 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
     d = data[[metric, arm]].dropna()
     d = d.assign(**{arm: d[arm].astype(str)})
     values = d[metric]
+    order = sorted(d[arm].unique(), key=lambda a: (a != control, a))
     if values.nunique() <= 31 and np.allclose(values, values.round()):
-        sns.histplot(d, x=metric, hue=arm, discrete=True, stat="probability",
+        sns.histplot(d, x=metric, hue=arm, hue_order=order, discrete=True, stat="probability",
                      common_norm=False, multiple="dodge", shrink=0.8, ax=ax)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel("share of members")
     else:
-        sns.ecdfplot(d, x=metric, hue=arm, ax=ax)
+        sns.ecdfplot(d, x=metric, hue=arm, hue_order=order, ax=ax)
         ax.set_ylabel("share of members ≤ value")
-    means = d.groupby(arm)[metric].mean()
+    means = d.groupby(arm)[metric].mean().reindex(order)
     ax.set_title(title or f"{metric} per member by arm (means: " + ", ".join(
         f"{a} {m:.3g}" for a, m in means.items()) + ")", fontsize="medium")
     return ax

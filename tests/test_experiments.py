@@ -1,0 +1,519 @@
+"""Tests of the A/B engine (helpers.experiments), experiment metrics (helpers.exp_metrics) and
+their plots: pinned numbers against scipy/statsmodels and closed forms, planted truth on the
+demo data, calibration by simulation (light version of benchmarks/ab_calibration.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import warnings
+
+import matplotlib.axes
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from helpers import config, exp_metrics, experiments, plots, synth
+from helpers.errors import AnalysisWarning, ParameterError
+from helpers.experiments import (MeanStats, ProportionStats, RatioStats, RegressionAdjustedStats,
+                                 adjust_pvalues, chance_to_beat_control, cluster_test, cuped_test,
+                                 icc_anova, mde, proportion_test, ratio_test, sample_size,
+                                 srm_test, welch_test)
+
+
+def _bench():
+    path = config.PROJECT_DIR / "benchmarks" / "ab_calibration.py"
+    spec = importlib.util.spec_from_file_location("ab_calibration", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ----------------------------------------------------------------------------- summary types
+def test_mean_stats_match_numpy(rng):
+    x = rng.normal(3, 2, 57)
+    s = MeanStats.from_values(x)
+    assert s.n == 57 and s.mean == pytest.approx(x.mean())
+    assert s.variance == pytest.approx(x.var(ddof=1))
+    assert s.variance_of_mean == pytest.approx(x.var(ddof=1) / 57)
+    with pytest.raises(ParameterError, match="NaN"):
+        MeanStats.from_values([1.0, np.nan])
+
+
+def test_proportion_stats_variance_is_sample_variance_of_zeros_and_ones():
+    s = ProportionStats(n=40, sum=10)
+    x = np.r_[np.ones(10), np.zeros(30)]
+    assert s.sum_squares == 10 and s.variance == pytest.approx(x.var(ddof=1))
+    with pytest.raises(ParameterError, match="0 <= sum <= n"):
+        ProportionStats(n=5, sum=6)
+
+
+def test_summary_types_are_frozen():
+    s = MeanStats(3, 6.0, 14.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.n = 4
+
+
+# ----------------------------------------------------------------------------- Welch
+def test_welch_matches_scipy_from_stats_pinned():
+    # control: n=120, mean 2.0, sd 1.5; treatment: n=100, mean 2.4, sd 2.1
+    c = MeanStats(120, 240.0, 1.5 ** 2 * 119 + 120 * 2.0 ** 2)
+    t = MeanStats(100, 240.0, 2.1 ** 2 * 99 + 100 * 2.4 ** 2)
+    r = welch_test(c, t)
+    ref = stats.ttest_ind_from_stats(2.4, 2.1, 100, 2.0, 1.5, 120, equal_var=False)
+    assert r.estimate == pytest.approx(0.4)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    assert r.estimate / r.se == pytest.approx(ref.statistic, rel=1e-10)
+    # Welch–Satterthwaite df by hand
+    a, b = 2.1 ** 2 / 100, 1.5 ** 2 / 120
+    assert r.df == pytest.approx((a + b) ** 2 / (a ** 2 / 99 + b ** 2 / 119))
+    assert r.p_value == pytest.approx(0.112398, abs=1e-6)  # pinned (scipy 1.17)
+
+
+def test_welch_ci_matches_scipy_on_raw_values(rng):
+    x, y = rng.exponential(2.0, 80), rng.exponential(2.5, 95)
+    r = welch_test(x, y, alpha=0.1)
+    ref = stats.ttest_ind(y, x, equal_var=False)
+    ci = ref.confidence_interval(confidence_level=0.9)
+    assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert r.df == pytest.approx(ref.df) and r.p_value == pytest.approx(ref.pvalue)
+    assert list(r.to_frame().columns[:4]) == ["estimate", "ci_low", "ci_high", "p_value"]
+
+
+def test_relative_lift_delta_method_closed_form():
+    c, t = MeanStats(200, 400.0, 200 * 4 + 199 * 1.0), MeanStats(250, 550.0, 250 * 2.2 ** 2 + 249 * 1.44)
+    r = welch_test(c, t, relative=True)
+    mc, mt, vc, vt = 2.0, 2.2, 1.0 / 200, 1.44 / 250
+    se = math.sqrt(vt / mc ** 2 + mt ** 2 * vc / mc ** 4)
+    assert r.estimate == pytest.approx(0.1)
+    assert r.se == pytest.approx(se)
+    q = stats.t.ppf(0.975, r.df)
+    assert (r.ci_low, r.ci_high) == pytest.approx((0.1 - q * se, 0.1 + q * se))
+
+
+def test_proportions_match_statsmodels():
+    c, t = ProportionStats(1000, 100), ProportionStats(1100, 143)
+    r = proportion_test(c, t)
+    z, p = proportions_ztest([143, 100], [1100, 1000])
+    lo, hi = confint_proportions_2indep(143, 1100, 100, 1000, method="wald", compare="diff")
+    assert r.p_value == pytest.approx(p, rel=1e-10)
+    assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+    assert r.estimate == pytest.approx(0.13 - 0.10)
+
+
+def test_degenerate_inputs_give_warnings_not_exceptions():
+    zero = welch_test(MeanStats(10, 10.0, 10.0), MeanStats(10, 10.0, 10.0))
+    assert math.isnan(zero.p_value) and "zero variance" in zero.warnings[0]
+    empty = welch_test(MeanStats(0, 0.0, 0.0), MeanStats(10, 5.0, 5.0))
+    assert math.isnan(empty.estimate) and "too few units" in empty.warnings[0]
+    rel = welch_test(MeanStats(10, 0.0, 0.0), MeanStats(10, 5.0, 5.0), relative=True)
+    assert "control mean is 0" in rel.warnings[0]
+    assert not zero.significant
+    with pytest.raises(ParameterError, match="alpha"):
+        welch_test([1, 2, 3], [2, 3, 4], alpha=1.5)
+
+
+# ----------------------------------------------------------------------------- SRM, corrections
+def test_srm_matches_scipy_chisquare():
+    r = srm_test({"control": 5120, "treatment": 4880}, {"control": 0.5, "treatment": 0.5})
+    ref = stats.chisquare([5120, 4880], [5000, 5000])
+    assert r.statistic == pytest.approx(ref.statistic) and r.p_value == pytest.approx(ref.pvalue)
+    assert not r.alert and r.alpha == config.SRM_ALPHA
+    bad = srm_test([5300, 4700], [1, 1])
+    assert bad.p_value < 0.001 and bad.alert
+    uneven = srm_test([2000, 8000], [0.2, 0.8])
+    assert uneven.statistic == pytest.approx(0.0)
+    frame = r.to_frame()
+    assert list(frame["arm"]) == ["control", "treatment"] and frame["expected"].sum() == 10000
+
+
+def test_srm_arm_with_zero_units_and_unknown_arm():
+    r = srm_test({"control": 1000}, {"control": 0.5, "treatment": 0.5})
+    assert dict(r.observed)["treatment"] == 0 and r.alert
+    with pytest.raises(ParameterError, match="no weight for arm"):
+        srm_test({"control": 10, "B": 12}, {"control": 1, "treatment": 1})
+
+
+def test_holm_and_bh_match_statsmodels(rng):
+    p = np.r_[rng.uniform(0, 0.06, 8), 0.01, 0.01, 0.5]
+    for ours, theirs in [("holm", "holm"), ("bh", "fdr_bh")]:
+        assert adjust_pvalues(p, method=ours) == pytest.approx(
+            multipletests(p, method=theirs)[1], rel=1e-12)
+    with_nan = adjust_pvalues([0.01, np.nan, 0.04], method="holm")
+    assert math.isnan(with_nan[1]) and with_nan[[0, 2]] == pytest.approx([0.02, 0.04])
+    with pytest.raises(ParameterError, match="holm"):
+        adjust_pvalues(p, method="bonferroni")
+
+
+def test_chance_to_beat_control_is_posterior_probability(rng):
+    r = welch_test(rng.normal(0, 1, 400), rng.normal(0.1, 1, 400))
+    draws = rng.normal(r.estimate, r.se, 200_000)  # flat-prior normal posterior
+    assert chance_to_beat_control(r) == pytest.approx((draws > 0).mean(), abs=0.005)
+    assert chance_to_beat_control(r) == pytest.approx(1 - stats.norm.sf(r.estimate / r.se))
+
+
+# ----------------------------------------------------------------------------- CUPED
+Y_C, X_C = np.array([3.0, 5, 4, 6, 2, 7]), np.array([2.0, 4, 4, 5, 1, 6])
+Y_T, X_T = np.array([6.0, 5, 8, 7, 4]), np.array([4.0, 3, 6, 5, 2])
+
+
+def test_cuped_closed_form_small_example():
+    c = RegressionAdjustedStats.from_values(Y_C, X_C)
+    t = RegressionAdjustedStats.from_values(Y_T, X_T)
+    x, y = np.r_[X_C, X_T], np.r_[Y_C, Y_T]
+    theta = np.cov(x, y)[0, 1] / x.var(ddof=1)  # pooled over arms
+    r = cuped_test(c, t)
+    assert r.get("theta") == pytest.approx(theta)
+    ref = stats.ttest_ind(Y_T - theta * X_T, Y_C - theta * X_C, equal_var=False)
+    adj = (Y_T - theta * (X_T - x.mean())).mean() - (Y_C - theta * (X_C - x.mean())).mean()
+    assert r.estimate == pytest.approx(adj)
+    assert r.p_value == pytest.approx(ref.pvalue) and r.df == pytest.approx(ref.df)
+    plain = welch_test(Y_C, Y_T)
+    assert r.get("variance_reduction") == pytest.approx(1 - r.se ** 2 / plain.se ** 2)
+    assert r.get("variance_reduction") > 0.5  # strongly correlated pre-period
+
+
+def test_cuped_relative_delta_method_matches_simulation(rng):
+    """The relative CUPED SE (with the covariance of the two adjusted means) agrees with the
+    spread of the estimate over repeated samples."""
+    est, se = [], []
+    for _ in range(400):
+        x = rng.gamma(2, 1.5, 600)
+        y = 1 + 0.8 * x + rng.normal(0, 1, 600)
+        r = cuped_test(RegressionAdjustedStats.from_values(y[:300], x[:300]),
+                       RegressionAdjustedStats.from_values(y[300:], x[300:]), relative=True)
+        est.append(r.estimate)
+        se.append(r.se)
+    assert np.mean(se) == pytest.approx(np.std(est), rel=0.1)
+
+
+def test_cuped_without_covariate_variance_falls_back():
+    c = RegressionAdjustedStats.from_values(Y_C, np.ones(6))
+    t = RegressionAdjustedStats.from_values(Y_T, np.ones(5))
+    r = cuped_test(c, t)
+    assert r.estimate == pytest.approx(welch_test(Y_C, Y_T).estimate)
+    assert "CUPED not applied" in r.warnings[-1]
+
+
+# ----------------------------------------------------------------------------- ratios, clusters
+def _clustered(rng, n_groups=16, effect=0.5):
+    sizes = rng.integers(5, 30, n_groups)
+    g = np.repeat(np.arange(n_groups), sizes)
+    treated = np.arange(n_groups) % 2 == 1
+    y = rng.normal(0, 1, n_groups)[g] + rng.normal(0, 1, g.size) + effect * treated[g]
+    return pd.DataFrame({"y": y, "g": g, "arm": np.where(treated[g], "treatment", "control"),
+                         "x": y + rng.normal(0, 1, g.size)})
+
+
+def test_cluster_test_matches_ols_cluster_robust(rng):
+    df = _clustered(rng)
+    r = cluster_test(df, value="y", group="g", n_permutations=0)
+    X = sm.add_constant((df["arm"] == "treatment").astype(float))
+    ols = sm.OLS(df["y"], X).fit(cov_type="cluster",
+                                 cov_kwds={"groups": df["g"], "use_correction": False})
+    assert r.estimate == pytest.approx(ols.params.iloc[1])
+    m = 8  # groups per arm: ours is CR0 with the per-arm small-sample factor m / (m − 1)
+    assert r.se == pytest.approx(ols.bse.iloc[1] * math.sqrt(m / (m - 1)), rel=1e-9)
+    # statsmodels' default CR1 correction is close to ours
+    cr1 = sm.OLS(df["y"], X).fit(cov_type="cluster", cov_kwds={"groups": df["g"]})
+    assert r.se == pytest.approx(cr1.bse.iloc[1], rel=0.05)
+
+
+def test_ratio_test_is_delta_method(rng):
+    num_c, den_c = rng.poisson(6, 300), rng.integers(1, 5, 300)
+    num_t, den_t = rng.poisson(7, 280), rng.integers(1, 5, 280)
+    r = ratio_test(RatioStats.from_values(num_c, den_c), RatioStats.from_values(num_t, den_t))
+    # the same numbers through the cluster test (each unit a "group" of den members)
+    assert r.estimate == pytest.approx(num_t.sum() / den_t.sum() - num_c.sum() / den_c.sum())
+    rc = num_c.sum() / den_c.sum()
+    e = num_c - rc * den_c
+    var_c = (e @ e) / (len(e) - 1) / (len(e) * den_c.mean() ** 2)
+    assert RatioStats.from_values(num_c, den_c).variance_of_mean == pytest.approx(var_c)
+
+
+def test_icc_matches_the_generator_estimator(rng):
+    df = _clustered(rng, n_groups=30)
+    assert icc_anova(df, value="y", group="g") == pytest.approx(
+        synth._icc_anova(df["y"].to_numpy(), df["g"].to_numpy()))
+
+
+def test_cluster_test_few_groups_adds_permutation_and_warning(rng):
+    df = _clustered(rng, n_groups=10, effect=0.0)
+    r = cluster_test(df, value="y", group="g", n_permutations=999, seed=1)
+    assert not math.isnan(r.get("permutation_p")) and r.p_value == r.get("permutation_p")
+    assert any("permutation" in w for w in r.warnings)
+    assert r.get("n_groups") == 10 and r.get("design_effect") > 1
+    many = cluster_test(_clustered(rng, n_groups=40), value="y", group="g")
+    assert math.isnan(many.get("permutation_p")) and not many.warnings
+
+
+def test_cluster_test_with_covariate_and_bad_design(rng):
+    df = _clustered(rng, n_groups=40)
+    r = cluster_test(df, value="y", group="g", covariate="x", relative=True)
+    assert r.method.endswith("CUPED") and r.get("variance_reduction") > 0.2
+    bad = df.assign(arm=np.where(np.arange(len(df)) % 2, "treatment", "control"))
+    with pytest.raises(ParameterError, match="more than one arm"):
+        cluster_test(bad, value="y", group="g")
+    with pytest.raises(ParameterError, match="column 'nope'"):
+        cluster_test(df, value="nope", group="g")
+
+
+# ----------------------------------------------------------------------------- power
+def test_power_matches_statsmodels_for_members():
+    n = sample_size(0.1, sd=1.0)
+    ref = NormalIndPower().solve_power(effect_size=0.1, alpha=0.05, power=0.8, ratio=1)
+    assert n == math.ceil(ref)
+    assert mde(n_per_arm=ref, sd=1.0) == pytest.approx(0.1, rel=1e-5)  # solve_power is numeric
+
+
+def test_power_for_groups_uses_design_effect():
+    p = 0.4
+    sd = math.sqrt(p * (1 - p))
+    groups = sample_size(0.03, sd=sd, icc=0.02, cluster_size=100)
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert groups == math.ceil((z * sd / 0.03) ** 2 * 2 * (1 + 99 * 0.02) / 100)  # 125 groups
+    assert sample_size(0.03, sd=sd, icc=0.0, cluster_size=100) * 100 >= sample_size(0.03, sd=sd)
+    assert mde(n_per_arm=groups, sd=sd, icc=0.02, cluster_size=100) <= 0.03
+    with pytest.raises(ParameterError, match="power"):
+        mde(n_per_arm=10, sd=1, power=1.2)
+
+
+def test_group_power_is_calibrated_by_simulation(rng):
+    """Power of the group-level test at the planned MDE is about 80 %."""
+    bench = _bench()
+    # ICC on the outcome scale of the simulation, measured once on a big A/A draw
+    big = bench.group_data(rng, n_groups=400)
+    icc = icc_anova(big, value="y", group="group_id")
+    sd, mean = big["y"].std(), big["y"].mean()
+    effect = mde(n_per_arm=20, sd=sd, icc=icc, cluster_size=big.groupby("group_id").size().mean())
+    lift = effect / mean
+    hits = [cluster_test(bench.group_data(rng, n_groups=40, lift=lift), value="y",
+                         group="group_id", n_permutations=0).p_value < 0.05 for _ in range(150)]
+    assert 0.62 <= np.mean(hits) <= 0.95
+
+
+# ----------------------------------------------------------------------------- calibration (light)
+def test_aa_calibration_light():
+    bench = _bench()
+    res = bench.calibration(200, seed=20261122)
+    assert 0.02 <= res["member_welch_fpr"] <= 0.09
+    assert 0.02 <= res["member_cuped_fpr"] <= 0.09
+    assert 0.02 <= res["group_level_fpr"] <= 0.09
+    assert 0.02 <= res["group_level_cuped_fpr"] <= 0.09
+    assert res["group_naive_member_level_fpr"] > 0.2  # ignoring the groups: false wins
+
+
+def test_ci_coverage_light():
+    res = _bench().coverage(200, seed=7)
+    for k in ("member_welch_coverage", "member_cuped_coverage", "group_level_coverage",
+              "group_level_cuped_coverage"):
+        assert 0.90 <= res[k] <= 0.99, k
+
+
+# ----------------------------------------------------------------------------- demo: planted truth
+@pytest.fixture(scope="module")
+def demo_reports(demo_community):
+    return {eid: exp_metrics.analyse_experiment(demo_community, eid)
+            for eid in ("exp_checkin_member", "exp_live_group", "exp_reminder_aa")}
+
+
+@pytest.mark.parametrize("eid", ["exp_checkin_member", "exp_live_group"])
+def test_planted_lift_inside_ci(demo_reports, demo_truth, eid, demo_community):
+    truth = demo_truth["experiments"][eid]["expected_relative_lift_active_days"]
+    row = demo_reports[eid].results.set_index("metric").loc["active_days"]
+    assert row["ci_low"] <= truth <= row["ci_high"]
+    assert row["estimate"] > 0 and row["significant"]
+    # without CUPED too
+    plain = exp_metrics.analyse_experiment(demo_community, eid, metrics=[], cuped=False)
+    r = plain.results.set_index("metric").loc["active_days"]
+    assert r["ci_low"] <= truth <= r["ci_high"]
+
+
+def test_group_experiment_is_analysed_at_group_level(demo_reports):
+    rep = demo_reports["exp_live_group"]
+    row = rep.results.set_index("metric").loc["active_days"]
+    assert row["method"].startswith("cluster") and row["n_groups"] == 40
+    assert row["control_n"] + row["treatment_n"] == 40
+    assert row["variance_ratio"] > 1.5  # clustering inflates the variance
+    # population: every member of an assigned group who joined before ends_at
+    exp = rep.data
+    assert exp["unit_id"].eq(exp["group_id"]).all()
+    assert (exp["joined_at"] < rep.ends_at).all()
+
+
+def test_aa_is_not_significant(demo_reports, demo_truth):
+    rep = demo_reports["exp_reminder_aa"]
+    assert demo_truth["experiments"]["exp_reminder_aa"]["is_aa"]
+    assert not rep.results["significant"].any()
+    assert rep.decision == "inconclusive" and "could detect" in rep.reason
+    assert rep.srm is not None and not rep.srm.alert
+
+
+def test_member_population_and_metrics(demo_community, demo_reports):
+    rep = demo_reports["exp_checkin_member"]
+    a = demo_community.assignments
+    assert len(rep.data) == (a["experiment_id"] == "exp_checkin_member").sum()
+    d = rep.data
+    assert d["active_days"].between(0, 14).all() and (d["messages"] >= 0).all()
+    # participation only in the treatment arm (the activity is the treatment)
+    assert d.loc[d["arm"] == "control", "participation"].sum() == 0
+    assert d.loc[d["arm"] == "treatment", "participation"].mean() > 0.2
+    # brute force for one member: active days = distinct local dates with an event in window
+    mid = d.loc[d["active_days"] > 3, "member_id"].iloc[0]
+    ev = demo_community.events
+    e = ev[(ev["member_id"] == mid) & (ev["ts"] >= rep.starts_at) & (ev["ts"] < rep.ends_at)]
+    assert d.set_index("member_id").loc[mid, "active_days"] == e["ts"].dt.date.nunique()
+    assert d.set_index("member_id").loc[mid, "messages"] == (e["event_type"] == "message").sum()
+    assert rep.decision == "ship"
+
+
+def test_summary_markdown_from_numbers(demo_reports):
+    rep = demo_reports["exp_checkin_member"]
+    text = exp_metrics.summary_markdown(rep)
+    row = rep.results.set_index("metric").loc["active_days"]
+    assert "Ship" in text and f"{row['estimate']:+.1%}" in text
+    assert "SRM" in text and "Guardrail" in text
+    aa = exp_metrics.summary_markdown(demo_reports["exp_reminder_aa"])
+    assert "Inconclusive" in aa and "80% power" in aa
+
+
+def test_decision_rules():
+    base = dict(metric="m", role="primary", estimate=0.1, ci_low=0.05, ci_high=0.15,
+                p_value=0.001, p_adjusted=0.002, significant=True, direction=1, relative=True,
+                mde=0.05, warnings="")
+    ok = pd.DataFrame([base])
+    srm_bad = srm_test([5300, 4700], [1, 1])
+    assert exp_metrics._decide(ok, srm_bad, alpha=0.05, correction="holm")[0] == "do not trust"
+    guard = pd.DataFrame([base, {**base, "metric": "exited", "role": "guardrail",
+                                 "direction": -1, "estimate": 0.3}])
+    assert exp_metrics._decide(guard, None, alpha=0.05, correction="holm")[0] == "do not ship"
+    assert exp_metrics._decide(ok, None, alpha=0.05, correction="holm")[0] == "ship"
+    worse = pd.DataFrame([{**base, "estimate": -0.1}])
+    assert exp_metrics._decide(worse, None, alpha=0.05, correction="holm")[0] == "do not ship"
+    ns = pd.DataFrame([{**base, "significant": False, "p_adjusted": 0.2}])
+    d, why = exp_metrics._decide(ns, None, alpha=0.05, correction="holm")
+    assert d == "inconclusive" and "±5.0%" in why
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_unknown_experiment_lists_valid_ids(small_community):
+    with pytest.raises(ParameterError, match="valid ids: .*exp_checkin_member"):
+        exp_metrics.analyse_experiment(small_community, "nope")
+    rep = exp_metrics.analyse_experiment(small_community, "nope", on_error="report")
+    assert rep.decision == "not analysed" and "valid ids" in rep.reason
+    assert "Not analysed" in exp_metrics.summary_markdown(rep)
+    with pytest.raises(ParameterError, match="unknown metric"):
+        exp_metrics.analyse_experiment(small_community, "exp_checkin_member", metrics=["dau"])
+    with pytest.raises(ParameterError, match="correction"):
+        exp_metrics.analyse_experiment(small_community, "exp_checkin_member", correction="x")
+
+
+def test_no_experiments_table(small_community):
+    empty = dataclasses.replace(small_community, experiments=small_community.experiments.iloc[0:0],
+                                assignments=small_community.assignments.iloc[0:0])
+    with pytest.raises(ParameterError, match="no experiments table"):
+        exp_metrics.analyse_experiment(empty, "exp_checkin_member")
+
+
+def test_one_arm_and_empty_arm(small_community):
+    a = small_community.assignments
+    one = a[~((a["experiment_id"] == "exp_checkin_member") & (a["arm"] == "treatment"))]
+    ds = dataclasses.replace(small_community, assignments=one)
+    rep = exp_metrics.analyse_experiment(ds, "exp_checkin_member")
+    assert rep.decision in ("not analysed", "do not trust")
+    assert any("zero units" in w for w in rep.warnings)
+    assert "nothing to compare" in rep.reason or rep.srm.alert
+    text = exp_metrics.summary_markdown(rep)
+    assert rep.decision in text.lower()
+
+
+def test_string_member_ids_and_three_arms(small_community):
+    ds = small_community
+    members = ds.members.assign(member_id="m" + ds.members["member_id"].astype(str))
+    events = ds.events.assign(member_id="m" + ds.events["member_id"].astype(str))
+    a = ds.assignments.copy()
+    is_m = a["experiment_id"] != "exp_live_group"
+    a.loc[is_m, "unit_id"] = "m" + a.loc[is_m, "unit_id"]
+    sel = (a["experiment_id"] == "exp_checkin_member") & (np.arange(len(a)) % 3 == 0)
+    a.loc[sel, "arm"] = "variant_b"
+    exps = ds.experiments.assign(planned_split=np.where(
+        ds.experiments["experiment_id"] == "exp_checkin_member",
+        "control:0.333,treatment:0.333,variant_b:0.333", ds.experiments["planned_split"]))
+    ds2 = dataclasses.replace(ds, members=members, events=events, assignments=a, experiments=exps)
+    rep = exp_metrics.analyse_experiment(ds2, "exp_checkin_member")
+    assert set(rep.results["arm"]) == {"treatment", "variant_b"}
+    assert rep.data["member_id"].str.startswith("m").all()
+
+
+def test_zero_variance_metric_does_not_crash(small_community):
+    rep = exp_metrics.analyse_experiment(small_community, "exp_checkin_member",
+                                         metrics=["exited", "converted"], guardrails=[])
+    assert not rep.results.empty
+
+
+def test_segment_effects_warn_and_correct(demo_reports):
+    rep = demo_reports["exp_checkin_member"]
+    with pytest.warns(AnalysisWarning, match="fishing"):
+        seg = exp_metrics.segment_effects(rep.data, metric="active_days", segment="channel")
+    assert len(seg) >= 4
+    assert seg["p_adjusted"].to_numpy() == pytest.approx(
+        multipletests(seg["p_value"], method="holm")[1])
+    with pytest.raises(ParameterError, match="segment column"):
+        exp_metrics.segment_effects(rep.data, metric="active_days", segment="city")
+
+
+def test_group_segments_stay_clustered(demo_reports):
+    rep = demo_reports["exp_live_group"]
+    with pytest.warns(AnalysisWarning):
+        seg = exp_metrics.segment_effects(rep.data, metric="active_days", segment="channel",
+                                          unit="group", n_permutations=200)
+    assert seg["method"].str.startswith("cluster").all()
+
+
+# ----------------------------------------------------------------------------- survival by arm
+def test_survival_by_arm(demo_community):
+    surv = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member", horizon_days=30)
+    assert set(surv.km["group"]) == {"control", "treatment"}
+    row = surv.rmst.iloc[0]
+    assert row["reference"] == "control" and row["horizon_days"] == 30
+    assert row["ci_low"] <= row["difference"] <= row["ci_high"]
+    churn = surv.data
+    assert (churn["duration_days"] >= 0).all()
+    late = exp_metrics.survival_by_arm(demo_community, "exp_reminder_aa", horizon_days=90)
+    assert late.horizon_days < 90 and any("horizon" in w for w in late.warnings)
+
+
+# ----------------------------------------------------------------------------- plots
+def test_plots_return_axes(demo_reports):
+    rep = demo_reports["exp_live_group"]
+    ax = plots.plot_lift_forest(rep.results)
+    assert isinstance(ax, matplotlib.axes.Axes) and len(ax.get_yticklabels()) >= 5
+    ax = plots.plot_arm_distributions(rep.data, metric="active_days")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    ax = plots.plot_lift_forest(pd.DataFrame())
+    assert isinstance(ax, matplotlib.axes.Axes)
+    ax = plots.plot_segment_effects(pd.DataFrame(columns=["segment", "estimate", "ci_low",
+                                                          "ci_high", "significant"]))
+    assert isinstance(ax, matplotlib.axes.Axes)
+
+
+# ----------------------------------------------------------------------------- notebook
+def test_notebook_is_thin_and_committed_clean():
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "03_activity_ab_test.ipynb", as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for line in params[0].source.splitlines():
+        assert not line.strip() or line.startswith("#") or ":" in line.split("=")[0], line
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None
+            assert "def " not in c.source
+    assert nb.metadata["kernelspec"]["name"] == "python3"
