@@ -521,3 +521,27 @@ def test_notebook_runs_on_other_contract_data(small_dir, tmp_path):
     text = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells
                    if c.cell_type == "code" for o in c.get("outputs", []))
     assert "N-day retention" in text and "Fission" not in text
+
+
+# ----------------------------------------------------------------------------- engine paths
+def test_hash_fallback_and_factorised_ids_give_the_same_pairs(small, monkeypatch):
+    members, events, until = small
+    ref = cohorts.member_period_activity(events, period="D", until=until)
+    monkeypatch.setattr(cohorts, "_BITMAP_LIMIT", 0)
+    hashed = cohorts.member_period_activity(events, period="D", until=until)
+    pd.testing.assert_frame_equal(ref, hashed)
+    sparse = events.assign(member_id=events.member_id * 10**9)  # ids too spread for offsets
+    got = cohorts.member_period_activity(sparse, period="D", until=until)
+    key = lambda f: sorted(zip(f.member_id, f.period))  # noqa: E731
+    assert key(got) == [(m * 10**9, p) for m, p in key(ref)]
+    brute = {(m, (t.tz_localize(None) - pd.Timestamp("1970-01-01")).days)
+             for m, t in zip(events.member_id, events.ts) if t <= until}
+    assert set(key(ref)) == brute
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin", "America/New_York"])
+def test_wall_clock_fast_path_matches_pandas(tz):
+    for start in ("2026-01-05", "2026-03-20"):  # without and across a DST switch
+        ts = pd.Series(pd.date_range(start, periods=20_000, freq="7min", tz=tz))
+        expected = ts.dt.tz_localize(None).to_numpy().view("i8")
+        np.testing.assert_array_equal(cohorts._wall_ns(ts), expected)

@@ -108,15 +108,29 @@ def _observed_until(events: pd.DataFrame, observed_until, tz) -> pd.Timestamp:
 
 # ----------------------------------------------------------------------------- period codes
 def _wall_ns(ts, tz=None) -> np.ndarray:
-    """Wall-clock nanoseconds (int64) of ``ts`` in its own (or the given) time zone."""
+    """Wall-clock nanoseconds (int64) of ``ts`` in its own (or the given) time zone.
+
+    When the zone's UTC offset is constant over the data's range (Asia/Shanghai today, or any
+    zone between DST switches) the offset is added to the UTC nanoseconds directly, which is
+    several times faster than a general conversion on 10^7 timestamps.
+    """
     if isinstance(ts, pd.Timestamp):
         ts = pd.DatetimeIndex([ts])
     s = pd.DatetimeIndex(ts) if not isinstance(ts, pd.Series) else pd.DatetimeIndex(ts.array)
-    if s.tz is not None:
-        if tz is not None:
-            s = s.tz_convert(tz)
-        s = s.tz_localize(None)
-    return s.as_unit("ns").asi8
+    if s.tz is None:
+        return s.asi8 if s.unit == "ns" else s.as_unit("ns").asi8
+    if tz is not None:
+        s = s.tz_convert(tz)
+    if s.unit != "ns":
+        s = s.as_unit("ns")
+    utc = s.asi8
+    if len(utc) > 10_000:
+        lo, hi = pd.Timestamp(int(utc.min()), tz="UTC"), pd.Timestamp(int(utc.max()), tz="UTC")
+        grid = pd.date_range(lo.floor("h"), hi.ceil("h"), freq="h").tz_convert(s.tz)
+        offsets = grid.tz_localize(None).asi8 - grid.asi8
+        if len(grid) and (offsets == offsets[0]).all():
+            return utc + offsets[0]
+    return s.tz_localize(None).asi8
 
 
 def period_codes(ts, period: Period = "W", *, tz=None) -> np.ndarray:
@@ -146,6 +160,11 @@ def period_codes(ts, period: Period = "W", *, tz=None) -> np.ndarray:
         return day
     if period == "W":
         return (day + _EPOCH_THURSDAY_SHIFT) // 7
+    if len(day) > 1000:  # months of the few distinct days, then a gather (10x faster)
+        d0, d1 = int(day.min()), int(day.max())
+        if d1 - d0 < 1_000_000:
+            table = np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]")
+            return table.astype(np.int64)[day - d0]
     return day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
@@ -202,8 +221,10 @@ def member_period_activity(events: pd.DataFrame, *, period: Period = "W", active
     """De-duplicated (member, period) pairs in which a member was active.
 
     The single event → activity aggregation behind :func:`retention`, :func:`growth`,
-    :func:`lifecycle`, :func:`n_day_retention` and :func:`member_layers` (vectorised: integer
-    period codes from the int64 timestamps, member ids factorised, pairs de-duplicated by hash).
+    :func:`lifecycle` and :func:`n_day_retention`. Vectorised: integer period codes from the
+    int64 timestamps; member ids coded as offsets (compact integer ids) or factorised (any
+    other ids); pairs de-duplicated with a dense member × period bitmap (a hash when the
+    bitmap would exceed ``_BITMAP_LIMIT`` bytes). No Python loop over members or events.
 
     Parameters
     ----------
@@ -222,7 +243,8 @@ def member_period_activity(events: pd.DataFrame, *, period: Period = "W", active
     -------
     DataFrame
         ``member_id`` (same dtype as in ``events``) and ``period`` (int64 code, see
-        :func:`period_codes`), one row per pair, in no particular order.
+        :func:`period_codes`), one row per pair, sorted by member code (ascending id for
+        integer ids, first appearance otherwise), then period.
 
     Examples
     --------
@@ -230,6 +252,32 @@ def member_period_activity(events: pd.DataFrame, *, period: Period = "W", active
     ...     "ts": pd.to_datetime(["2026-03-02 09:00", "2026-03-03 10:00", "2026-03-09 08:00"])})
     >>> member_period_activity(ev, period="W").sort_values("member_id").to_numpy().tolist()
     [[1, 2931], [2, 2932]]
+    """
+    uniques, member, per = _activity_codes(events, period=period, active_types=active_types,
+                                           tz=tz, until=until)
+    return pd.DataFrame({"member_id": uniques[member], "period": per})
+
+
+#: largest member × period bitmap used for de-duplication (bytes); larger inputs use hashing
+_BITMAP_LIMIT = 600_000_000
+
+
+def _member_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, ids by code): integer ids in a compact range skip hashing."""
+    if ids.dtype.kind in "iu" and len(ids):
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < max(min(4 * len(ids), 1 << 25), 1 << 20):
+            return (ids - lo).astype(np.int64), np.arange(lo, hi + 1, dtype=ids.dtype)
+    codes, uniques = pd.factorize(ids)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _activity_codes(events: pd.DataFrame, *, period, active_types, tz, until
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The engine of :func:`member_period_activity`.
+
+    Returns ``(uniques, member, period)``: ids by code, then one (member code, period code)
+    pair per member-period with activity, sorted by member code then period.
     """
     _check_choice("period", period, PERIODS)
     _require(events, ["member_id", "ts", "event_type"], "events")
@@ -245,14 +293,20 @@ def member_period_activity(events: pd.DataFrame, *, period: Period = "W", active
         ids = ids[mask]
         ts = ts[mask]
     if len(ids) == 0:
-        return pd.DataFrame({"member_id": events["member_id"].iloc[:0].to_numpy(),
-                             "period": np.empty(0, dtype=np.int64)})
+        empty = np.empty(0, dtype=np.int64)
+        return events["member_id"].iloc[:0].to_numpy(), empty, empty
     codes = period_codes(ts, period, tz=tz)
-    mcode, uniques = pd.factorize(ids)
-    lo = codes.min()
-    span = int(codes.max() - lo + 1)
-    key = pd.unique(mcode.astype(np.int64) * span + (codes - lo))
-    return pd.DataFrame({"member_id": np.asarray(uniques)[key // span], "period": key % span + lo})
+    mcode, uniques = _member_codes(ids)
+    lo = int(codes.min())
+    span = int(codes.max()) - lo + 1
+    key = mcode * span + (codes - lo)
+    if len(uniques) * span <= _BITMAP_LIMIT:  # dense bitmap: linear time, no hashing
+        seen = np.zeros(len(uniques) * span, dtype=bool)
+        seen[key] = True
+        key = np.flatnonzero(seen)
+    else:
+        key = np.sort(pd.unique(key))
+    return uniques, key // span, key % span + lo
 
 
 # ----------------------------------------------------------------------------- Wilson interval
@@ -316,12 +370,31 @@ def _members_until(members: pd.DataFrame, until: pd.Timestamp, cols: Sequence[st
 
 def _activity_positions(members: pd.DataFrame, events: pd.DataFrame, *, period, active_types,
                         until, tz) -> tuple[np.ndarray, np.ndarray]:
-    """(row position in ``members``, period code) of each active pair of a member in ``members``."""
-    act = member_period_activity(events, period=period, active_types=active_types, tz=tz,
-                                 until=until)
-    pos = pd.Index(members["member_id"]).get_indexer(act["member_id"].to_numpy())
+    """(row position in ``members``, period code) of each active pair of a member in ``members``.
+
+    Pairs come sorted by member (in the order of the engine's member codes), then period.
+    """
+    uniques, member, per = _activity_codes(events, period=period, active_types=active_types,
+                                           tz=tz, until=until)
+    # look up only the ids that occur (``member`` is sorted, so first rows are cheap to find)
+    first = np.flatnonzero(np.r_[True, member[1:] != member[:-1]]) if len(member) else member
+    present = member[first]
+    lookup = np.full(len(uniques), -1, dtype=np.int64)
+    lookup[present] = pd.Index(members["member_id"]).get_indexer(uniques[present])
+    pos = lookup[member]
     keep = pos >= 0
-    return pos[keep], act["period"].to_numpy()[keep]
+    return pos[keep], per[keep]
+
+
+def _last_index(pos: np.ndarray, k: np.ndarray, n: int) -> np.ndarray:
+    """Largest ``k`` per member position (−1 if none), for pairs grouped by member with ``k``
+    ascending within a member (the order of :func:`_activity_positions`): the last row of each
+    block, no scatter-max needed."""
+    out = np.full(n, -1, dtype=np.int64)
+    if len(pos):
+        last = np.r_[pos[1:] != pos[:-1], True]
+        out[pos[last]] = k[last]
+    return out
 
 
 _RETENTION_COLUMNS = ["cohort", "period_index", "cohort_size", "retained", "rate", "ci_low",
@@ -403,8 +476,7 @@ def retention(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
     if mode == "classic":
         counts = np.bincount(cid[pos] * K + k, minlength=n_coh * K).reshape(n_coh, K)
     else:
-        kmax = np.full(len(m), -1, dtype=np.int64)
-        np.maximum.at(kmax, pos, k)
+        kmax = _last_index(pos, k, len(m))
         hit = kmax >= 0
         hist = np.bincount(cid[hit] * K + kmax[hit], minlength=n_coh * K).reshape(n_coh, K)
         counts = hist[:, ::-1].cumsum(axis=1)[:, ::-1]
@@ -533,8 +605,7 @@ def n_day_retention(members: pd.DataFrame, events: pd.DataFrame, *, days: Sequen
     pos, per = _activity_positions(m, events, period="D", active_types=active_types,
                                    until=until, tz=tz)
     k = per - join[pos]
-    kmax = np.full(len(m), -1, dtype=np.int64)
-    np.maximum.at(kmax, pos, k)
+    kmax = _last_index(pos, k, len(m))
     gid, labels = _group_ids(m, by_cols)
     G = len(labels)
     joined = m["joined_at"]
