@@ -45,7 +45,12 @@ def dataset_for(n: int) -> Path:
     return folder
 
 
-def _best_of(fn, repeat: int) -> tuple[float, float]:
+def _best_of(fn, repeat: int) -> float:
+    """Best wall-clock seconds over ``repeat`` runs (used by other benchmark scripts too)."""
+    return best_times(fn, repeat)[0]
+
+
+def best_times(fn, repeat: int) -> tuple[float, float]:
     """Best wall-clock and CPU seconds over ``repeat`` runs (CPU time shows contention)."""
     best, cpu = float("inf"), float("inf")
     for _ in range(repeat):
@@ -103,7 +108,7 @@ def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.Dat
             else:
                 fn = lambda kw=kw: cohorts.retention(members, events, **kw)  # noqa: E731
             out = fn()
-            secs, cpu = _best_of(fn, repeat)
+            secs, cpu = best_times(fn, repeat)
             rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
                              cpu_seconds=cpu, rows_out=len(out)))
             print(f"{n:>10,} members  {label:<42} {secs:7.2f} s  (CPU {cpu:.2f} s)", flush=True)
