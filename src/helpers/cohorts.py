@@ -368,6 +368,15 @@ def _members_until(members: pd.DataFrame, until: pd.Timestamp, cols: Sequence[st
     return members.loc[keep, list(dict.fromkeys(["member_id", "joined_at", *cols]))]
 
 
+def _setup(members: pd.DataFrame, events: pd.DataFrame, observed_until, cols: Sequence[str]):
+    """Shared preamble: check members, resolve the time zone and observation end, and keep the
+    members who joined by then (with ``cols``). Returns ``(tz, until, members)``."""
+    _require(members, ["member_id", "joined_at"], "members")
+    tz = _tz_of(members["joined_at"])
+    until = _observed_until(events, observed_until, tz)
+    return tz, until, _members_until(members, until, cols)
+
+
 def _activity_positions(members: pd.DataFrame, events: pd.DataFrame, *, period, active_types,
                         until, tz) -> tuple[np.ndarray, np.ndarray]:
     """(row position in ``members``, period code) of each active pair of a member in ``members``.
@@ -446,11 +455,8 @@ def retention(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
     """
     _check_choice("period", period, PERIODS)
     _check_choice("mode", mode, MODES)
-    _require(members, ["member_id", "joined_at"], "members")
     by_cols = _as_columns("by", by, members)
-    tz = _tz_of(members["joined_at"])
-    until = _observed_until(events, observed_until, tz)
-    m = _members_until(members, until, by_cols)
+    tz, until, m = _setup(members, events, observed_until, by_cols)
     out_cols = [*by_cols, *_RETENTION_COLUMNS]
     if len(m) == 0:
         return pd.DataFrame(columns=out_cols)
@@ -593,14 +599,11 @@ def n_day_retention(members: pd.DataFrame, events: pd.DataFrame, *, days: Sequen
     >>> n_day_retention(ds.members, ds.events, days=[7, 30], by="channel")   # doctest: +SKIP
     """
     _check_choice("mode", mode, MODES)
-    _require(members, ["member_id", "joined_at"], "members")
     days = [int(d) for d in ([days] if np.isscalar(days) else days)]
     if not days or min(days) < 0:
         raise ParameterError(f"days={days!r}: give one or more non-negative integers, e.g. [1, 7, 30]")
     by_cols = _as_columns("by", by, members)
-    tz = _tz_of(members["joined_at"])
-    until = _observed_until(events, observed_until, tz)
-    m = _members_until(members, until, by_cols)
+    tz, until, m = _setup(members, events, observed_until, by_cols)
     join = period_codes(m["joined_at"], "D", tz=tz)
     pos, per = _activity_positions(m, events, period="D", active_types=active_types,
                                    until=until, tz=tz)
@@ -664,10 +667,8 @@ def growth(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
     >>> growth(ds.members, ds.events, period="M")                            # doctest: +SKIP
     """
     _check_choice("period", period, PERIODS)
-    _require(members, ["member_id", "joined_at"], "members")
-    tz = _tz_of(members["joined_at"])
-    until = _observed_until(events, observed_until, tz)
-    m = _members_until(members, until, ["left_at"] if "left_at" in members.columns else [])
+    tz, until, m = _setup(members, events, observed_until,
+                          ["left_at"] if "left_at" in members.columns else [])
     cols = ["period", "new_members", "exits", "net_growth", "members_end", "active_members",
             "mean_daily_active", "stickiness", "complete"]
     if len(m) == 0:
@@ -735,10 +736,7 @@ def lifecycle(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
     >>> lifecycle(ds.members, ds.events, period="W")                          # doctest: +SKIP
     """
     _check_choice("period", period, PERIODS)
-    _require(members, ["member_id", "joined_at"], "members")
-    tz = _tz_of(members["joined_at"])
-    until = _observed_until(events, observed_until, tz)
-    m = _members_until(members, until, [])
+    tz, until, m = _setup(members, events, observed_until, [])
     cols = ["period", "status", "members", "complete"]
     if len(m) == 0:
         return pd.DataFrame(columns=cols)
