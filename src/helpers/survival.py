@@ -332,7 +332,31 @@ def rmst_difference(data: pd.DataFrame, *, duration_col: str = "duration_days",
 # ----------------------------------------------------------------------------- churn table
 def _as_ns(values: pd.Series) -> np.ndarray:
     """int64 nanoseconds since the epoch (UTC) of a datetime Series; NaT -> INT64 min."""
-    return pd.DatetimeIndex(values).as_unit("ns").asi8
+    idx = pd.DatetimeIndex(values)
+    return (idx if idx.unit == "ns" else idx.as_unit("ns")).asi8
+
+
+def _member_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of member ids and the id of each code (codes index ``uniques``).
+
+    Integer ids in a compact range (the usual auto-increment ids) are coded by offset, which
+    avoids hashing tens of millions of values; ``uniques`` may then contain ids without events
+    (callers drop codes with no events). Other ids go through ``pd.factorize``.
+    """
+    if pd.api.types.is_integer_dtype(ids.dtype) and not isinstance(
+            ids.dtype, pd.api.extensions.ExtensionDtype) and len(ids):
+        values = ids.to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < max(4 * len(values), 1_000_000):
+            return values - lo, np.arange(lo, hi + 1, dtype=values.dtype)
+    codes, uniques = pd.factorize(ids, sort=False)
+    return codes, np.asarray(uniques)
+
+
+def _from_ns(ns: np.ndarray, tz) -> pd.DatetimeIndex:
+    """Inverse of :func:`_as_ns`: int64 ns (INT64 min = NaT) to timestamps in ``tz``."""
+    idx = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]"))
+    return idx.tz_localize("UTC").tz_convert(tz) if tz is not None else idx
 
 
 def _resolve_end(observed_until, events: pd.DataFrame, members: pd.DataFrame) -> pd.Timestamp:
@@ -413,47 +437,46 @@ def member_activity_span(events: pd.DataFrame, *, active_types: Sequence[str] | 
         keep = ts <= pd.Timestamp(observed_until).as_unit("ns").value
         if not keep.all():  # drop later events first (their members may not have joined yet)
             events, ts = events.loc[keep], ts[keep]
-    keep = np.ones(len(events), bool)
     etype = events["event_type"]
-    part = (etype.astype(str) == PARTICIPATION_TYPE).to_numpy() if not isinstance(
-        etype.dtype, pd.CategoricalDtype) else (etype == PARTICIPATION_TYPE).to_numpy()
+    part = (etype == PARTICIPATION_TYPE).to_numpy() if isinstance(
+        etype.dtype, pd.CategoricalDtype) else (etype.astype(str) == PARTICIPATION_TYPE).to_numpy()
     if "activity_id" in events.columns:
-        part = part | events["activity_id"].notna().to_numpy()
-    active = keep & (etype.isin(types).to_numpy() if types is not None else True)
-    part &= keep
-    codes, uniques = pd.factorize(events["member_id"], sort=False)
+        part |= events["activity_id"].notna().to_numpy()
+    active = None if types is None else etype.isin(types).to_numpy()  # None: every event
+    codes, uniques = _member_codes(events["member_id"])
     k = len(uniques)
-    t_act = np.where(active, ts, np.iinfo(np.int64).max)
-    first = pd.Series(t_act).groupby(codes).min().reindex(range(k)).to_numpy()
-    t_act = np.where(active, ts, np.iinfo(np.int64).min)
-    last = pd.Series(t_act).groupby(codes).max().reindex(range(k)).to_numpy()
-    n_events = np.bincount(codes[active], minlength=k)
-    t_part = np.where(part, ts, np.iinfo(np.int64).max)
-    first_part = pd.Series(t_part).groupby(codes).min().reindex(range(k)).to_numpy()
-    seen = (n_events > 0) | (first_part != np.iinfo(np.int64).max)
+    big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    ca, ta = (codes, ts) if active is None else (codes[active], ts[active])
+    # unbuffered ufunc.at: one pass over the events, no sort and no second hashing of the ids
+    first = np.full(k, big)
+    last = np.full(k, small)
+    first_part = np.full(k, big)
+    np.minimum.at(first, ca, ta)
+    np.maximum.at(last, ca, ta)
+    np.minimum.at(first_part, codes[part], ts[part])
+    n_events = np.bincount(ca, minlength=k)
+    seen = (n_events > 0) | (first_part != big)
     tz = getattr(events["ts"].dt, "tz", None)
-
-    def _to_time(ns, valid):
-        out = pd.to_datetime(np.where(valid, ns, np.iinfo(np.int64).min), utc=tz is not None)
-        return out.tz_convert(tz) if tz is not None else out
-
     has = n_events > 0
     out = pd.DataFrame({
-        "member_id": np.asarray(uniques),
-        "first_active_at": _to_time(first, has),
-        "last_active_at": _to_time(last, has),
-        "n_events": n_events.astype(np.int64),
-        "first_participation_at": _to_time(first_part, first_part != np.iinfo(np.int64).max),
+        "member_id": np.asarray(uniques)[seen],
+        "first_active_at": _from_ns(np.where(has, first, small)[seen], tz),
+        "last_active_at": _from_ns(np.where(has, last, small)[seen], tz),
+        "n_events": n_events[seen].astype(np.int64),
+        "first_participation_at": _from_ns(np.where(first_part != big, first_part,
+                                                    small)[seen], tz),
     })
     if joined_at is not None:
-        pos = pd.Index(joined_at.index).get_indexer(uniques)
-        if (pos < 0).any():
+        pos = np.full(k, -1, np.int64)
+        pos[seen] = pd.Index(joined_at.index).get_indexer(out["member_id"])
+        if (pos[seen] < 0).any():
             raise DataError("events of members not in the members table", column="member_id",
                             fix="load the data with data.load_community, which checks this")
-        j = _as_ns(joined_at)[pos]
-        early = active & (ts < j[codes] + int(early_days * DAY_NS))
-        out["early_events"] = np.bincount(codes[early], minlength=k).astype(np.int64)
-    return out[seen].reset_index(drop=True)
+        j = _as_ns(joined_at)[np.maximum(pos, 0)]
+        limit = j + int(early_days * DAY_NS)
+        early = ta < limit[ca]
+        out["early_events"] = np.bincount(ca[early], minlength=k)[seen].astype(np.int64)
+    return out
 
 
 def churn_table(members: pd.DataFrame, events: pd.DataFrame, *,
@@ -527,7 +550,7 @@ def churn_table(members: pd.DataFrame, events: pd.DataFrame, *,
     m = members.loc[_as_ns(members["joined_at"]) <= end_ns].reset_index(drop=True)
     if m.empty:
         raise ParameterError(f"no member joined on or before observed_until={end}")
-    joined = pd.Series(m["joined_at"].to_numpy(), index=m["member_id"])
+    joined = pd.Series(m["joined_at"].array, index=pd.Index(m["member_id"]))
     span = member_activity_span(events, active_types=active_types, observed_until=end,
                                 joined_at=joined, early_days=early_days)
     pos = pd.Index(span["member_id"]).get_indexer(m["member_id"])
@@ -556,21 +579,18 @@ def churn_table(members: pd.DataFrame, events: pd.DataFrame, *,
     stop_ns = np.where(exited, left_ns, np.where(inactive, ref_ns, end_ns))
     duration = np.maximum((stop_ns - joined_ns) / DAY_NS, 0.0)
     tz = getattr(m["joined_at"].dt, "tz", None)
-    last_at = pd.to_datetime(last_ns, utc=tz is not None)
-    if tz is not None:
-        last_at = last_at.tz_convert(tz)
+    last_at = _from_ns(last_ns, tz)
     reason = np.where(exited, "exit", np.where(inactive, "inactivity", "censored"))
     days_to_part = np.where(part_ns != nat, (part_ns - joined_ns) / DAY_NS, np.nan)
     attrs = [c for c in m.columns if c not in ("member_id", "joined_at")]
     out = pd.DataFrame({
         "member_id": m["member_id"].to_numpy(),
-        "joined_at": m["joined_at"].to_numpy(),
         "last_active_at": last_at,
         "churned": churned,
         "duration_days": duration,
         "churn_reason": pd.Categorical(reason, categories=["exit", "inactivity", "censored"]),
     })
-    out["joined_at"] = m["joined_at"]  # same RangeIndex: keeps the tz-aware dtype
+    out.insert(1, "joined_at", m["joined_at"])  # same RangeIndex: keeps the tz-aware dtype
     for c in attrs:
         out[c] = m[c]
     out["n_events"] = n_events.astype(np.int64)

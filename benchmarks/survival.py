@@ -1,0 +1,113 @@
+"""Time ``helpers.survival.churn_table`` on large synthetic communities (figures, never a test).
+
+Usage::
+
+    .venv/bin/python benchmarks/survival.py                  # 100,000 and 1,000,000 members
+    .venv/bin/python benchmarks/survival.py --sizes 100000
+
+The data (about 35-40 events per member over 180 days) is generated once with ``helpers.synth``
+as Parquet under ``data/raw/bench_<n>/`` and reused (same folders and reader as
+``benchmarks/retention.py``). For each size the script times, best of ``repeat`` runs:
+``member_activity_span`` (the event-level step, the part a DuckDB engine would replace) and
+``churn_table`` (span + member-level churn rules + covariates). Target: 1,000,000 members in
+under 15 s for ``churn_table``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from retention import dataset_for, read_tables  # noqa: E402  (same folders and reader)
+
+from helpers import survival  # noqa: E402
+
+DEFAULT_SIZES = (100_000, 1_000_000)
+TARGET_SECONDS_1M = 15.0
+
+
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """Best wall-clock and best CPU seconds of ``repeat`` runs (CPU shows contention)."""
+    wall, cpu = float("inf"), float("inf")
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return wall, cpu
+
+
+def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.DataFrame:
+    """Time the churn-table steps on each size.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Member counts (a dataset ``data/raw/bench_<n>`` is generated if missing).
+    repeat : int
+        Runs per case; the best time is kept.
+    loader : bool
+        Read with the validating ``data.load_community`` instead of direct Parquet reads.
+
+    Returns
+    -------
+    DataFrame
+        ``members, events, case, seconds, cpu_seconds, events_per_second, rows_out``
+        (best of ``repeat``; CPU time is NaN for the read).
+    """
+    rows = []
+    for n in sizes:
+        folder = dataset_for(n)
+        t0 = time.perf_counter()
+        members, events = read_tables(folder, loader=loader)
+        load_s = time.perf_counter() - t0
+        n_events = len(events)
+        rows.append(dict(members=n, events=n_events,
+                         case="load_community" if loader else "read_parquet",
+                         seconds=load_s, rows_out=n_events))
+        print(f"{n:>10,} members {n_events:>12,} events  {rows[-1]['case']:<34} "
+              f"{load_s:7.2f} s", flush=True)
+        cases = [
+            ("member_activity_span", lambda: survival.member_activity_span(events)),
+            ("churn_table", lambda: survival.churn_table(members, events)),
+            ("churn_table active_types=message", lambda: survival.churn_table(
+                members, events, active_types=["message"])),
+        ]
+        for label, fn in cases:
+            out = fn()
+            secs, cpu = _timed(fn, repeat)
+            rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
+                             cpu_seconds=cpu, rows_out=len(out)))
+            print(f"{n:>10,} members {n_events:>12,} events  {label:<34} {secs:7.2f} s "
+                  f"(CPU {cpu:.2f} s)", flush=True)
+        del members, events
+    df = pd.DataFrame(rows)
+    df["events_per_second"] = df["events"] / df["seconds"]
+    return df[["members", "events", "case", "seconds", "cpu_seconds", "events_per_second",
+               "rows_out"]]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--loader", action="store_true", help="read with data.load_community")
+    a = p.parse_args(argv)
+    df = run(a.sizes, repeat=a.repeat, loader=a.loader)
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
+        print(df.to_string(index=False))
+    big = df[(df["members"] == 1_000_000) & (df["case"] == "churn_table")]
+    if not big.empty:
+        s = float(big["seconds"].iloc[0])
+        c = float(big["cpu_seconds"].iloc[0])
+        print(f"churn_table, 1,000,000 members: {s:.2f} s wall, {c:.2f} s CPU (target < "
+              f"{TARGET_SECONDS_1M:.0f} s: {'met' if s < TARGET_SECONDS_1M else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
