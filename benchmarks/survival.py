@@ -23,22 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retention import dataset_for, read_tables  # noqa: E402  (same folders and reader)
+from retention import best_times, dataset_for, read_tables  # noqa: E402  (shared conventions)
 
 from helpers import survival  # noqa: E402
 
 DEFAULT_SIZES = (100_000, 1_000_000)
 TARGET_SECONDS_1M = 15.0
-
-
-def _timed(fn, repeat: int) -> tuple[float, float]:
-    """Best wall-clock and best CPU seconds of ``repeat`` runs (CPU shows contention)."""
-    wall, cpu = float("inf"), float("inf")
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    return wall, cpu
 
 
 def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.DataFrame:
@@ -79,7 +69,7 @@ def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.Dat
         ]
         for label, fn in cases:
             out = fn()
-            secs, cpu = _timed(fn, repeat)
+            secs, cpu = best_times(fn, repeat)
             rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
                              cpu_seconds=cpu, rows_out=len(out)))
             print(f"{n:>10,} members {n_events:>12,} events  {label:<34} {secs:7.2f} s "
