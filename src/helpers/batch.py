@@ -41,6 +41,7 @@ import base64
 import concurrent.futures as cf
 import dataclasses
 import fnmatch
+import functools
 import hashlib
 import io
 import json
@@ -69,6 +70,7 @@ DEFAULT_TIMEOUT = 600  # seconds per cell
 KERNEL_NAME = "python3"
 #: the family name of the embedded font subset (see ``templates/report.css``)
 EMBEDDED_FONT_FAMILY = "Report Sans CJK"
+SYMBOLS_FONT_FAMILY = "Report Symbols"
 FONT_PLACEHOLDER = "/* @@embedded-font@@ */"
 #: packages named in each report's provenance
 PROVENANCE_PACKAGES = ("community-analytics", "pandas", "numpy", "scipy", "statsmodels",
@@ -108,12 +110,15 @@ class Run:
         Values injected by papermill (only names the notebook's ``parameters`` cell declares).
     entry : str
         The name template of the ``batch.yml`` entry it comes from (for ``--only``).
+    declared : dict
+        Every parameter of the notebook and its default as written (for the provenance).
     """
 
     name: str
     notebook: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     entry: str = ""
+    declared: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
                 problems.append(f"{where}: name template {name_t!r} cannot be filled ({exc!r}); "
                                 f"it may use {', '.join('{' + k + '}' for k in values) or 'no fields'}")
                 break
-            runs.append(Run(name=name, notebook=notebook, parameters=values, entry=name_t))
+            runs.append(Run(name=name, notebook=notebook, parameters=values, entry=name_t,
+                            declared={k: str(v.get("default")) for k, v in declared.items()}))
     seen: dict[str, int] = {}
     for r in runs:
         seen[r.name] = seen.get(r.name, 0) + 1
@@ -445,24 +451,18 @@ def _cjk_font_path_and_index() -> tuple[str, int]:
     return str(FONT_PATH), 2  # the documented position of the SC face
 
 
-def font_face_css(text: str, *, family: str = EMBEDDED_FONT_FAMILY) -> str:
-    """An ``@font-face`` rule embedding the Noto Sans CJK SC glyphs ``text`` uses (+ ASCII).
+def _symbols_font_path() -> str:
+    """DejaVu Sans, shipped with matplotlib: arrows, math and dingbats Noto Sans CJK lacks."""
+    import matplotlib
 
-    The font is subset with fontTools and embedded as OpenType (CFF) in a ``data:`` URI, so the
-    page needs no system CJK font and no network. Characters the font lacks are left to the
-    browser's fallback fonts.
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
 
-    Examples
-    --------
-    >>> css = font_face_css("留存率")
-    >>> css.startswith('@font-face{font-family:"Report Sans CJK"')
-    True
-    """
+
+def _subset_face(path: str, index: int, codepoints: set[int], family: str) -> str:
+    """An ``@font-face`` rule with the glyphs of ``codepoints`` from one face, as a data: URI."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    path, index = _cjk_font_path_and_index()
-    codepoints = {ord(c) for c in text if ord(c) >= 0x80} | set(range(0x20, 0x7F))
     font = TTFont(path, fontNumber=index, lazy=True)
     options = subset.Options()
     options.hinting = False
@@ -477,13 +477,92 @@ def font_face_css(text: str, *, family: str = EMBEDDED_FONT_FAMILY) -> str:
     buf = io.BytesIO()
     font.save(buf)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f'@font-face{{font-family:"{family}";'
-            f'src:url(data:font/otf;base64,{data}) format("opentype");font-display:block;}}')
+    fmt = "opentype" if "CFF " in font else "truetype"
+    return (f'@font-face{{font-family:"{family}";src:url(data:font/{"otf" if fmt == "opentype" else "ttf"};'
+            f'base64,{data}) format("{fmt}");font-display:block;}}')
 
 
-def _embed_font(page: str) -> str:
-    """Replace the font placeholder of a rendered page by the subset of the characters it uses."""
-    return page.replace(FONT_PLACEHOLDER, font_face_css(page), 1)
+def _is_drawn(ch: str) -> bool:
+    """Whether a character needs a glyph (not a control, space, or default-ignorable mark)."""
+    import unicodedata
+
+    return not (unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn")
+                or 0xFE00 <= ord(ch) <= 0xFE0F)
+
+
+def embedded_fonts(text: str) -> tuple[str, list[str]]:
+    """``@font-face`` rules embedding the glyphs ``text`` uses, and the characters left without.
+
+    Noto Sans CJK SC (the packaged font, ``Report Sans CJK``) draws Latin and Chinese; DejaVu
+    Sans (shipped with matplotlib, ``Report Symbols``) draws arrows and symbols it lacks. Both
+    are subset with fontTools to the characters of ``text`` (plus printable ASCII) and embedded
+    as ``data:`` URIs, so the page needs no system font and no network.
+
+    Returns
+    -------
+    (str, list of str)
+        The CSS, and the characters neither font has (e.g. colour emoji such as ✅): they are
+        drawn as boxes where the reader has no font for them.
+
+    Examples
+    --------
+    >>> css, missing = embedded_fonts("留存率 ✅")
+    >>> css.startswith('@font-face{font-family:"Report Sans CJK"'), missing
+    (True, ['✅'])
+    """
+    path, index = _cjk_font_path_and_index()
+    noto, dejavu = _coverage()
+    wanted = {ord(c) for c in text if ord(c) >= 0x80 and _is_drawn(c)}
+    rest = wanted - noto
+    rules = [_subset_face(path, index, (wanted - rest) | set(range(0x20, 0x7F)),
+                         EMBEDDED_FONT_FAMILY)]
+    if rest & dejavu:
+        rules.append(_subset_face(_symbols_font_path(), 0, rest & dejavu, SYMBOLS_FONT_FAMILY))
+    return "\n".join(rules), [chr(c) for c in sorted(rest - dejavu)]
+
+
+@functools.cache
+def _coverage() -> tuple[frozenset[int], frozenset[int]]:
+    """Code points of the two embedded fonts (Noto Sans CJK SC, DejaVu Sans)."""
+    from fontTools.ttLib import TTFont
+
+    path, index = _cjk_font_path_and_index()
+    noto = TTFont(path, fontNumber=index, lazy=True).getBestCmap()
+    dejavu = TTFont(_symbols_font_path(), lazy=True).getBestCmap()
+    return frozenset(noto), frozenset(dejavu)
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """Characters of ``text`` that neither embedded font can draw (e.g. colour emoji).
+
+    Examples
+    --------
+    >>> missing_glyphs("留存率 → ✅ ⚠️")
+    ['✅']
+    """
+    noto, dejavu = _coverage()
+    return sorted({c for c in text if ord(c) >= 0x80 and _is_drawn(c)
+                   and ord(c) not in noto and ord(c) not in dejavu})
+
+
+def font_face_css(text: str) -> str:
+    """The ``@font-face`` rules of :func:`embedded_fonts` (CSS only).
+
+    Examples
+    --------
+    >>> font_face_css("留存率").startswith('@font-face{font-family:"Report Sans CJK"')
+    True
+    """
+    return embedded_fonts(text)[0]
+
+
+def _embed_font(page: str) -> tuple[str, list[str]]:
+    """Replace the font placeholder of a rendered page by subsets of the characters it uses.
+
+    Returns the page and the characters no embedded font can draw.
+    """
+    css, missing = embedded_fonts(page)
+    return page.replace(FONT_PLACEHOLDER, css, 1), missing
 
 
 class _ResourceFinder(HTMLParser):
@@ -519,6 +598,33 @@ class _ResourceFinder(HTMLParser):
     def handle_data(self, data):
         if self._in_style:
             self.urls.extend(_css_urls(data))
+
+
+class _TextExtractor(HTMLParser):
+    """The text a page shows (no style or script content)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _visible_text(page: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(page)
+    return "".join(parser.parts)
 
 
 def _css_urls(css: str) -> list[str]:
@@ -596,7 +702,7 @@ def render_report(nb, *, title: str, with_code: bool = False,
                  "report": {"css": css, "font_placeholder": FONT_PLACEHOLDER,
                             "provenance_html": prov_html}}
     body, _ = _exporter(with_code).from_notebook_node(nb, resources=resources)
-    return _embed_font(body)
+    return _embed_font(body)[0]
 
 
 # ============================================================================ execution
@@ -792,11 +898,9 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
 
     timing = cell_timing(nb)
     kernel_s = max(execute_s - timing["imports_s"] - timing["compute_s"], 0.0)
-    declared = notebook_parameters(run.notebook)
     params_rows = [{"name": k, "value": repr(run.parameters[k]) if k in run.parameters
-                    else (spec.get("default") or ""),
-                    "source": "batch" if k in run.parameters else "notebook default"}
-                   for k, spec in declared.items()]
+                    else default, "source": "batch" if k in run.parameters else "notebook default"}
+                   for k, default in run.declared.items()]
     provenance = {"name": run.name, "notebook": run.notebook.name, "dataset": dataset or "",
                   "fingerprint": fingerprint[0], "n_files": fingerprint[1], "git_commit": git,
                   "started_at": started.astimezone().isoformat(timespec="seconds"),
@@ -808,6 +912,11 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
         page = render_report(nb, title=run.name, with_code=with_code, provenance=provenance,
                              resources_dir=run.notebook.parent)
         external = external_resources(page)
+        boxes = missing_glyphs(_visible_text(page))
+        if boxes:
+            warnings.append("characters no embedded font can draw (boxes unless the reader has "
+                            "a font for them, e.g. colour emoji): " + " ".join(
+                                f"{c} U+{ord(c):04X}" for c in boxes))
         if external:
             warnings.append("the page loads external resources: " + ", ".join(external[:5]))
         _write_text(html_path, page)
@@ -871,9 +980,25 @@ class BatchResult:
         return pd.DataFrame(rows, columns=[*cols, "error"])
 
 
+def _warm_up() -> None:
+    """Import the HTML machinery and read the font tables while the first kernel starts."""
+    try:
+        _exporter(False)
+        _coverage()
+        from fontTools import subset  # noqa: F401
+    except Exception:  # only an optimisation: the real call reports any problem
+        pass
+
+
+def _start_worker() -> None:
+    import threading
+
+    threading.Thread(target=_warm_up, daemon=True).start()
+
+
 def _pool(workers: int) -> cf.ProcessPoolExecutor:
     # spawn: a fresh interpreter per worker (no forked threads or event loops from the parent)
-    return cf.ProcessPoolExecutor(max_workers=workers,
+    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                   mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -1024,7 +1149,7 @@ def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResul
     _write_text(out_dir / MANIFEST_NAME, json.dumps(
         {"runs": {k: v.to_dict() for k, v in manifest.items()}}, ensure_ascii=False, indent=1))
     index = out_dir / INDEX_NAME
-    _write_text(index, _embed_font(page))
+    _write_text(index, _embed_font(page)[0])
     return index
 
 
