@@ -545,3 +545,10 @@ def test_wall_clock_fast_path_matches_pandas(tz):
         ts = pd.Series(pd.date_range(start, periods=20_000, freq="7min", tz=tz))
         expected = ts.dt.tz_localize(None).to_numpy().view("i8")
         np.testing.assert_array_equal(cohorts._wall_ns(ts), expected)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(cohorts, extraglobs={"pd": pd}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0
