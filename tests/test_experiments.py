@@ -517,3 +517,21 @@ def test_notebook_is_thin_and_committed_clean():
             assert not c.outputs and c.execution_count is None
             assert "def " not in c.source
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_power_table_and_layer_segments(demo_reports, demo_community):
+    member = exp_metrics.power_table(demo_reports["exp_checkin_member"], lifts=[0.05, 0.10])
+    assert list(member["units_per_arm"]) == sorted(member["units_per_arm"], reverse=True)
+    assert (member["units_per_arm_with_cuped"] < member["units_per_arm"]).all()
+    group = exp_metrics.power_table(demo_reports["exp_live_group"], lifts=[0.10])
+    assert group["unit"].iloc[0] == "group"
+    assert group["members_per_arm"].iloc[0] > member["members_per_arm"].iloc[1]  # clustering costs
+    with pytest.warns(AnalysisWarning, match="layer"):
+        seg = exp_metrics.experiment_segments(demo_reports["exp_checkin_member"], demo_community,
+                                              segment="layer")
+    assert set(seg["segment"]) <= {"核心", "活跃", "潜在", "沉睡", "not yet joined"}
+    not_run = exp_metrics.analyse_experiment(demo_community, "nope", on_error="report")
+    assert exp_metrics.power_table(not_run).empty
+    assert exp_metrics.experiment_segments(not_run, demo_community, segment="channel").empty
+    surv = exp_metrics.survival_by_arm(demo_community, "nope", on_error="report")
+    assert surv.km.empty and "valid ids" in surv.warnings[0]

@@ -154,25 +154,44 @@ def experiment_metrics(community: Community, experiment_id: str, *,
         if unknown:
             raise ParameterError(f"unknown event type(s) {unknown} in active_types; the data "
                                  f"have {types}")
-    pos_all = pd.Index(pop["member_id"]).get_indexer(ev["member_id"])
-    keep = (pos_all >= 0) & (ev["ts"] >= pre_start).to_numpy()
-    ev = ev.loc[keep]
-    pos = pos_all[keep]
+    ts_all = pd.DatetimeIndex(ev["ts"]).as_unit("ns")
+    sorted_ts = ts_all.is_monotonic_increasing  # the loader sorts events by ts
+    first = int(ts_all.searchsorted(pre_start)) if sorted_ts else 0
+    ev = ev.iloc[first:]
+    ts_ns = ts_all.asi8[first:]
+    pos = pd.Index(pop["member_id"]).get_indexer(ev["member_id"])
+    keep = (pos >= 0) & (ts_ns >= pd.Timestamp(pre_start).as_unit("ns").value)
+    ev, pos, ts_ns = ev.loc[keep], pos[keep], ts_ns[keep]
     n = len(pop)
-    ts = ev["ts"]
-    etype = ev["event_type"].astype(str).to_numpy()
-    active = np.ones(len(ev), bool) if active_types is None else np.isin(etype, active_types)
-    in_win = ((ts >= start) & (ts < end)).to_numpy()
-    in_pre = (ts < start).to_numpy()
-    day = ts.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)  # local date
+
+    def codes(col):
+        """Integer codes of a (categorical) column and a lookup name -> code (-2 if absent)."""
+        c = ev[col] if isinstance(ev[col].dtype, pd.CategoricalDtype) else ev[col].astype("category")
+        lookup = {str(k): i for i, k in enumerate(c.cat.categories)}
+        return c.cat.codes.to_numpy(), lambda name: lookup.get(str(name), -2)
+
+    etype, type_code = codes("event_type")
+    active = np.ones(len(ev), bool) if active_types is None else np.isin(
+        etype, [type_code(t) for t in active_types])
+
+    def ns(t):
+        return pd.Timestamp(t).as_unit("ns").value
+
+    in_win = (ts_ns >= ns(start)) & (ts_ns < ns(end))
+    in_pre = ts_ns < ns(start)
+    day = ev["ts"].dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)  # local date
 
     def count(mask):
         return np.bincount(pos[mask], minlength=n).astype(float)
 
     def days(mask):
-        pairs = np.unique(np.stack([pos[mask], day[mask]]), axis=1) if mask.any() \
-            else np.empty((2, 0), np.int64)
-        return np.bincount(pairs[0], minlength=n).astype(float)
+        """Distinct local dates per member among the masked events."""
+        if not mask.any():
+            return np.zeros(n)
+        d = day[mask] - day[mask].min()
+        span = int(d.max()) + 1
+        member = np.unique(pos[mask].astype(np.int64) * span + d) // span
+        return np.bincount(member, minlength=n).astype(float)
 
     def amount(mask):
         a = ev["amount"].to_numpy(float) if "amount" in ev.columns else np.zeros(len(ev))
@@ -181,15 +200,16 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     out = pop.copy()
     act_id = exp.get("activity_id")
     if act_id is not None and isinstance(act_id, str) and act_id.strip() and "activity_id" in ev:
-        joins = in_win & (etype == "activity_join") & (ev["activity_id"].astype(str) == act_id).to_numpy()
+        act_codes, act_code = codes("activity_id")
+        joins = in_win & (etype == type_code("activity_join")) & (act_codes == act_code(act_id))
         out["participation"] = (count(joins) > 0).astype(float)
     else:
         out["participation"] = np.nan
-    buy = etype == "purchase"
+    buy = etype == type_code("purchase")
     out["active_days"] = days(in_win & active)
-    out["messages"] = count(in_win & (etype == "message"))
+    out["messages"] = count(in_win & (etype == type_code("message")))
     if ret_from <= community.observed_until:
-        out["retained"] = (count(active & (ts >= ret_from).to_numpy()) > 0).astype(float)
+        out["retained"] = (count(active & (ts_ns >= ns(ret_from))) > 0).astype(float)
     else:
         out["retained"] = np.nan
     out["converted"] = (count(in_win & buy) > 0).astype(float)
@@ -197,7 +217,7 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     left = out["left_at"] if "left_at" in out else pd.Series(pd.NaT, index=out.index)
     out["exited"] = ((left >= start) & (left < end)).astype(float)
     out["pre_active_days"] = days(in_pre & active)
-    out["pre_messages"] = count(in_pre & (etype == "message"))
+    out["pre_messages"] = count(in_pre & (etype == type_code("message")))
     out["pre_converted"] = (count(in_pre & buy) > 0).astype(float)
     out["pre_spend"] = amount(in_pre & buy)
     return out

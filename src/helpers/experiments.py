@@ -110,6 +110,17 @@ class ProportionStats(MeanStats):
         object.__setattr__(self, "sum_squares", float(self.sum))
 
 
+def _paired_sums(a, b) -> tuple[int, float, float, float, float, float]:
+    """``n, Σa, Σa², Σb, Σb², Σab`` of two equally long value arrays without NaN."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ParameterError(f"the two value arrays need the same length; got {a.size} and {b.size}")
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise ParameterError("values contain NaN; fill (e.g. with 0) or drop them first")
+    return (int(a.size), float(a.sum()), float((a * a).sum()), float(b.sum()),
+            float((b * b).sum()), float((a * b).sum()))
+
+
 @dataclass(frozen=True)
 class RegressionAdjustedStats:
     """Post-period metric ``Y`` and pre-period covariate ``X`` of ``n`` units, for CUPED.
@@ -133,13 +144,7 @@ class RegressionAdjustedStats:
 
     @classmethod
     def from_values(cls, post, pre) -> "RegressionAdjustedStats":
-        y, x = np.asarray(post, dtype=float), np.asarray(pre, dtype=float)
-        if y.shape != x.shape:
-            raise ParameterError(f"post and pre need the same length; got {y.size} and {x.size}")
-        if np.isnan(y).any() or np.isnan(x).any():
-            raise ParameterError("post/pre values contain NaN; fill or drop them first")
-        return cls(int(y.size), float(y.sum()), float((y * y).sum()), float(x.sum()),
-                   float((x * x).sum()), float((x * y).sum()))
+        return cls(*_paired_sums(post, pre))
 
     @property
     def post(self) -> MeanStats:
@@ -185,9 +190,7 @@ class RatioStats:
 
     @classmethod
     def from_values(cls, numerator, denominator) -> "RatioStats":
-        a, b = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
-        return cls(int(a.size), float(a.sum()), float((a * a).sum()), float(b.sum()),
-                   float((b * b).sum()), float((a * b).sum()))
+        return cls(*_paired_sums(numerator, denominator))
 
     @property
     def ratio(self) -> float:
