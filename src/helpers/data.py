@@ -502,7 +502,7 @@ def _validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: 
                         fix="add experiments.csv describing each experiment_id")
     for col in ("experiment_id", "unit_id", "arm"):
         _require_non_null(df, col, file, "every assignment needs an experiment, a unit and an arm")
-        df[col] = df[col].astype(str).str.strip()
+        df[col] = _as_category(df[col]).astype(str)
     unknown = ~df["experiment_id"].isin(experiments["experiment_id"])
     if unknown.any():
         raise DataError.for_rows("assignment to an unknown experiment", file=file,
