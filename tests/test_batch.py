@@ -10,6 +10,7 @@ import io
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -23,7 +24,8 @@ from helpers.batch import BatchConfigError
 PARAMS_CELL = ('dataset: str = "demo"  # folder under data/raw/ or a path\n'
                'experiment_id: str = "none"  # experiment to report\n'
                'fail_on: str = ""  # experiment_id that raises on purpose (failure isolation)\n'
-               'repeats: int = 1  # how often to repeat the summary line')
+               'repeats: int = 1  # how often to repeat the summary line\n'
+               'sleep_s: float = 0.0  # seconds the last cell sleeps (tests the cell timeout)')
 
 
 def tiny_notebook(*, params: str | None = PARAMS_CELL) -> nbformat.NotebookNode:
@@ -38,6 +40,7 @@ def tiny_notebook(*, params: str | None = PARAMS_CELL) -> nbformat.NotebookNode:
         new_code_cell('if experiment_id == fail_on:\n    raise ValueError("planned failure 故意失败")'),
         new_code_cell('fig, ax = plt.subplots(figsize=(3, 2))\n'
                       'ax.bar(["海报裂变", "邀请码"], [2, 1])\nax.set_title("渠道")\nplt.show()'),
+        new_code_cell("import time\ntime.sleep(sleep_s)"),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -101,7 +104,7 @@ BAD_CONFIGS = {
                          ["notebook 'nope.ipynb' not found", "available: tiny.ipynb"]),
     "unknown parameter": ("runs:\n  - {name: a, notebook: tiny.ipynb, parameters: {alpah: 0.1}}\n",
                           ["unknown parameter 'alpah'",
-                           "allowed: dataset, experiment_id, fail_on, repeats"]),
+                           "allowed: dataset, experiment_id, fail_on, repeats, sleep_s"]),
     "unknown foreach parameter": (
         "runs:\n  - {name: 'a_{x}', notebook: tiny.ipynb, foreach: {x: [1, 2]}}\n",
         ["unknown parameter 'x'"]),
@@ -238,7 +241,7 @@ def test_code_hidden_unless_with_code(executed):
     shown = batch.render_report(nb, title="t", with_code=True)
     code = "set_theme"  # (pygments wraps each token of the source in a span)
     assert code not in hidden and code_inputs(hidden) == 0
-    assert code in shown and code_inputs(shown) == 6  # parameters, injected parameters, 4 more
+    assert code in shown and code_inputs(shown) == 7  # parameters, injected parameters, 5 more
     for page in (hidden, shown):  # outputs are in both: summary, embedded figure
         assert "留存率提升 12%" in page and "data:image/png;base64," in page
 
@@ -318,15 +321,23 @@ def test_a_failing_run_is_isolated_and_the_last_good_html_survives(first_batch, 
     good_html = (out / "ab_exp_a.html").read_bytes()
     good_nb = (out / "ab_exp_a.ipynb").read_bytes()
     dataset = result.results[0].dataset
-    (project / "batch.yml").write_text(YML.format(dataset=dataset, fail_on="exp_a"), "utf-8")
+    hang = "  - {name: hang, notebook: tiny.ipynb, timeout: 10, parameters: {sleep_s: 600.0}}\n"
+    (project / "batch.yml").write_text(YML.format(dataset=dataset, fail_on="exp_a") + hang,
+                                       "utf-8")
+    t0 = time.perf_counter()
     code = batch.main(["--config", str(project / "batch.yml"), "--out", str(out),
-                       "--only", "ab_exp_a", "--only", "ab_实*", "--workers", "2"])
+                       "--only", "ab_exp_a", "--only", "ab_实*", "--only", "hang",
+                       "--workers", "3"])
+    assert time.perf_counter() - t0 < 300  # the cell sleeping 600 s was stopped by its timeout
     (project / "batch.yml").write_text(YML.format(dataset=dataset, fail_on=""), "utf-8")
     printed = capsys.readouterr().out
     assert code == 1
     assert "FAILED ab_exp_a" in printed and "ValueError: planned failure 故意失败" in printed
     assert 'line 2: raise ValueError("planned failure 故意失败")' in printed  # the failing cell
     assert "ok     ab_实验b" in printed  # the other run went on
+    # (which cell timed out depends on the machine's load: the sleep, or the imports)
+    assert re.search(r"FAILED hang: cell In \[\d+\] .*\n +CellTimeoutError", printed)
+    assert (out / "hang.failed.ipynb").exists() and not (out / "hang.html").exists()
     assert (out / "ab_exp_a.html").read_bytes() == good_html
     assert (out / "ab_exp_a.ipynb").read_bytes() == good_nb
     failed = nbformat.read(out / "ab_exp_a.failed.ipynb", as_version=4)

@@ -81,7 +81,7 @@ REMOVE_CELL_TAGS = ("remove-cell", "remove_cell")
 REMOVE_INPUT_TAGS = ("remove-input", "remove_input", "hide-input")
 REMOVE_OUTPUT_TAGS = ("remove-output", "remove_output")
 
-_RUN_KEYS = {"name", "notebook", "parameters", "foreach"}
+_RUN_KEYS = {"name", "notebook", "parameters", "foreach", "timeout"}
 _TOP_KEYS = {"dataset", "timeout", "runs"}
 _SIMPLE_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float),
                                               "bool": (bool,)}
@@ -112,6 +112,8 @@ class Run:
         The name template of the ``batch.yml`` entry it comes from (for ``--only``).
     declared : dict
         Every parameter of the notebook and its default as written (for the provenance).
+    timeout : int, optional
+        Seconds one cell may run, when the run sets its own (else the file's ``timeout``).
     """
 
     name: str
@@ -119,6 +121,7 @@ class Run:
     parameters: dict[str, Any] = field(default_factory=dict)
     entry: str = ""
     declared: dict[str, str] = field(default_factory=dict)
+    timeout: int | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,12 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
         except Exception as exc:  # nbformat raises several types for a broken file
             problems.append(f"{where}: cannot read notebook {nb_name}: {exc}")
             continue
+        run_timeout = entry.get("timeout")
+        if run_timeout is not None and (not isinstance(run_timeout, int)
+                                        or isinstance(run_timeout, bool) or run_timeout <= 0):
+            problems.append(f"{where}: timeout: expected a positive number of seconds, "
+                            f"got {run_timeout!r}")
+            run_timeout = None
         params = entry.get("parameters") or {}
         foreach = entry.get("foreach") or {}
         if not isinstance(params, dict) or not isinstance(foreach, dict):
@@ -356,7 +365,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
                                 f"it may use {', '.join('{' + k + '}' for k in values) or 'no fields'}")
                 break
             runs.append(Run(name=name, notebook=notebook, parameters=values, entry=name_t,
-                            declared={k: str(v.get("default")) for k, v in declared.items()}))
+                            declared={k: str(v.get("default")) for k, v in declared.items()},
+                            timeout=run_timeout))
     seen: dict[str, int] = {}
     for r in runs:
         seen[r.name] = seen.get(r.name, 0) + 1
@@ -807,13 +817,24 @@ def output_warnings(nb) -> list[str]:
 
 
 def _failing_cell(nb) -> dict[str, Any]:
-    """Where a partially executed notebook stopped (papermill's per-cell status)."""
+    """Where a partially executed notebook stopped, from papermill's per-cell metadata.
+
+    A cell marked ``failed``; else (a timeout or a dead kernel, after which papermill marks
+    every cell ``completed``) the last cell that started.
+    """
+    started = None
     for i, cell in enumerate(nb.cells):
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status in ("failed", "running"):
-            return {"cell_index": i, "exec_count": cell.get("execution_count"),
-                    "source": cell.get("source", "")}
-    return {}
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("status") == "failed":
+            started = i
+            break
+        if meta.get("start_time"):
+            started = i
+    if started is None:
+        return {}
+    cell = nb.cells[started]
+    return {"cell_index": started, "exec_count": cell.get("execution_count"),
+            "source": cell.get("source", "")}
 
 
 def _where(cell_index, exec_count, source, traceback: list[str] | None = None) -> str:
@@ -1051,7 +1072,7 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
                 run = queue.pop(0)
                 fp = fingerprints[str(run.parameters.get("dataset", cfg.dataset))]
                 fut = pool.submit(execute_run, run, out_dir=out_dir, with_code=with_code,
-                                  timeout=cfg.timeout, fingerprint=fp, git=git)
+                                  timeout=run.timeout or cfg.timeout, fingerprint=fp, git=git)
                 running[fut] = (run, time.perf_counter())
                 log(f"  start  {run.name}  {json.dumps(_shown_params(run.parameters), ensure_ascii=False)}")
             finished, _ = cf.wait(running, timeout=heartbeat_s, return_when=cf.FIRST_COMPLETED)
