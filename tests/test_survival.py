@@ -489,7 +489,7 @@ def test_churn_report_summary_written_from_values(small_community, small_dir):
 def test_summary_without_participation_or_segments(small_community):
     ev = small_community.events
     ev = ev[ev["event_type"] != "activity_join"].drop(columns="activity_id")
-    rep = survival.churn_report(small_community.members, ev, segment_col="group_id",
+    rep = survival.churn_report(small_community.members, ev, segment_col="platform",
                                 covariates=["channel"], cluster_col="nope", horizon_days=60)
     assert rep.participation is None and rep.time_varying is None
     assert "Skipped" in rep.summary and "cluster column 'nope'" in rep.summary

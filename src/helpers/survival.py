@@ -144,15 +144,16 @@ def km_table(data: pd.DataFrame, *, duration_col: str = "duration_days",
         kmf = KaplanMeierFitter(alpha=alpha).fit(sub["duration"], sub["event"])
         et = kmf.event_table
         ci = kmf.confidence_interval_survival_function_
+        idx = kmf.survival_function_.index
         blocks.append(pd.DataFrame({
             "group": g,
             "timeline": kmf.survival_function_.index.to_numpy(dtype=float),
             "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
             "ci_low": ci.iloc[:, 0].to_numpy(),
             "ci_high": ci.iloc[:, 1].to_numpy(),
-            "at_risk": et["at_risk"].reindex(kmf.survival_function_.index).to_numpy(dtype=np.int64),
-            "events": et["observed"].reindex(kmf.survival_function_.index).to_numpy(dtype=np.int64),
-            "censored": et["censored"].reindex(kmf.survival_function_.index).to_numpy(dtype=np.int64),
+            "at_risk": et["at_risk"].reindex(idx).to_numpy(dtype=np.int64),
+            "events": et["observed"].reindex(idx).to_numpy(dtype=np.int64),
+            "censored": et["censored"].reindex(idx).to_numpy(dtype=np.int64),
         }))
     out = pd.concat(blocks, ignore_index=True)
     # at time 0 lifelines reports 1 with a NaN band: the band is exactly [1, 1] there
@@ -237,7 +238,8 @@ def rmst_table(data: pd.DataFrame, *, duration_col: str = "duration_days",
     """
     _check_alpha(alpha)
     if not (isinstance(horizon_days, (int, float, np.number)) and horizon_days > 0):
-        raise ParameterError(f"horizon_days must be a positive number of days, got {horizon_days!r}")
+        raise ParameterError(
+            f"horizon_days must be a positive number of days, got {horizon_days!r}")
     frame = _survival_frame(data, duration_col, event_col, group_col)
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
@@ -1419,7 +1421,8 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
         ``main_driver`` is the term that raises the hazard most (empty if none does).
     """
     if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
-        raise ParameterError(f"horizon_days must be a positive number of days, got {horizon_days!r}")
+        raise ParameterError(
+            f"horizon_days must be a positive number of days, got {horizon_days!r}")
     needed = ["member_id", "joined_at", "last_active_at", "churned", "duration_days",
               "observed_days"]
     _require_columns(data, {f"data[{c}]": c for c in needed})
@@ -1478,7 +1481,8 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
                      logrank: LogrankResult, cox: CoxResult,
                      participation: pd.DataFrame | None = None,
                      risk: pd.DataFrame | None = None, ph: pd.DataFrame | None = None,
-                     stratified: CoxResult | None = None, segment_col: str = "channel", inactivity_days: float = 30,
+                     stratified: CoxResult | None = None, segment_col: str = "channel",
+                     inactivity_days: float = 30, risk_horizon_days: float = 30,
                      horizon_days: float = config.HORIZON_DAYS,
                      alpha: float = config.ALPHA) -> str:
     """Executive summary of the churn notebook, written from computed values.
@@ -1524,7 +1528,8 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         f"went silent for ≥ {inactivity_days:g} days; {n - churned:,} are still followed "
         f"(censored).")
     med = overall[overall["quantity"] == "median_days"].iloc[0]
-    lines.append(f"- **Median time to churn**: {_fmt_ci(med['estimate'], med['ci_low'], med['ci_high'], 0, ' days')}.")
+    median = _fmt_ci(med["estimate"], med["ci_low"], med["ci_high"], 0, " days")
+    lines.append(f"- **Median time to churn**: {median}.")
     surv = overall[overall["quantity"] == "survival"].dropna(subset=["estimate"])
     if not surv.empty:
         parts = [f"day {t:g}: {e:.0%} ({lo:.0%}–{hi:.0%})" for t, e, lo, hi in
@@ -1550,9 +1555,11 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         down = sig.loc[sig["hazard_ratio"].idxmin()]
         items = []
         if up["hazard_ratio"] > 1:
-            items.append(f"highest risk {up['term']} HR {_fmt_ci(up['hazard_ratio'], up['ci_low'], up['ci_high'], 2)}")
+            hr_up = _fmt_ci(up["hazard_ratio"], up["ci_low"], up["ci_high"], 2)
+            items.append(f"highest risk {up['term']} HR {hr_up}")
         if down["hazard_ratio"] < 1:
-            items.append(f"most protective {down['term']} HR {_fmt_ci(down['hazard_ratio'], down['ci_low'], down['ci_high'], 2)}")
+            hr_down = _fmt_ci(down["hazard_ratio"], down["ci_low"], down["ci_high"], 2)
+            items.append(f"most protective {down['term']} HR {hr_down}")
         base = ", ".join(f"{k} = {v}" for k, v in cox.baselines.items())
         lines.append(f"- **Cox model** (adjusted; baseline {base or 'none'}): " + "; ".join(items)
                      + ".")
@@ -1560,21 +1567,27 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         lines.append("- **Cox model**: no covariate has a hazard ratio clearly different from 1.")
     if participation is not None and not participation.empty:
         tv = participation[(participation["model"] == "time-varying") & participation["adjusted"]]
-        nv = participation[participation["model"].str.startswith("naive") & participation["adjusted"]]
+        nv = participation[participation["model"].str.startswith("naive")
+                           & participation["adjusted"]]
         if not tv.empty and not nv.empty:
             tv, nv = tv.iloc[0], nv.iloc[0]
             truth = "" if pd.isna(tv["truth"]) else f" (planted truth {tv['truth']:.2f})"
+            verb = ("lowers" if tv["ci_high"] < 1 else "raises" if tv["ci_low"] > 1
+                    else "has no clear effect on")
             lines.append(
-                f"- **Taking part in an activity** lowers the churn hazard: HR "
+                f"- **Taking part in an activity** {verb} the churn hazard: HR "
                 f"{_fmt_ci(tv['hazard_ratio'], tv['ci_low'], tv['ci_high'], 2)} when counted from "
                 f"the day members take part{truth}. The naive 'ever took part' comparison says "
-                f"{nv['hazard_ratio']:.2f}: it overstates the benefit (immortal-time bias).")
+                f"{nv['hazard_ratio']:.2f}: it is biased towards a benefit (immortal time).")
     if risk is not None and not risk.empty:
         high = int((risk["churn_risk"] >= 0.3).sum())
+        drivers = risk.loc[risk["main_driver"] != "", "main_driver"]
+        top_driver = drivers.mode().iloc[0] if len(drivers) else "none"
         lines.append(
             f"- **Risk list**: {len(risk):,} currently active members scored; median risk of "
-            f"churning in the next 30 days {risk['churn_risk'].median():.0%}, {high:,} at ≥ 30%. "
-            f"Top driver: {risk['main_driver'].replace('', np.nan).mode().iloc[0] if risk['main_driver'].ne('').any() else 'none'}.")
+            f"churning in the next {risk_horizon_days:g} days "
+            f"{risk['churn_risk'].median():.0%}, {high:,} at ≥ 30%. "
+            f"Top driver: {top_driver}.")
     caveats = [*cox.notes]
     if ph is not None and ph["violated"].any():
         remedy = (f"a model stratified on {', '.join(stratified.strata)} is shown below"
@@ -1738,7 +1751,9 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
     risk = risk_list(seg, risk_model, horizon_days=risk_horizon_days, top=risk_top)
     summary = summary_markdown(ct, overall=overall, rmst=rmst, logrank=logrank, cox=cox,
                                participation=participation, risk=risk, ph=ph,
-                               stratified=cox_stratified, segment_col=segment_col, inactivity_days=inactivity_days,
+                               stratified=cox_stratified, segment_col=segment_col,
+                               inactivity_days=inactivity_days,
+                               risk_horizon_days=risk_horizon_days,
                                horizon_days=horizon_days, alpha=alpha)
     if notes:
         summary += "- **Skipped**: " + "; ".join(notes) + ".\n"
