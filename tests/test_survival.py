@@ -592,3 +592,18 @@ def test_churn_table_invariants(seed, inactivity):
     assert (ct.loc[ct["churned"], "observed_days"].sub(ct.loc[ct["churned"], "duration_days"])
             >= inactivity - 1e-6).all()
     assert (gap[cens] < inactivity).all()
+
+
+def test_pseudonyms_use_a_private_stable_salt(monkeypatch, tmp_path):
+    from helpers import config, survival
+
+    monkeypatch.delenv(survival.SALT_ENV, raising=False)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
+    first = survival.pseudonymise([100001, 100002])
+    assert (tmp_path / ".id_salt").exists() and len((tmp_path / ".id_salt").read_text()) == 32
+    assert first.tolist() == survival.pseudonymise([100001, 100002]).tolist()  # stable
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "other")
+    (tmp_path / "other").mkdir()
+    assert survival.pseudonymise([100001]).iloc[0] != first.iloc[0]  # not a public salt
+    monkeypatch.setenv(survival.SALT_ENV, "shared-secret")
+    assert survival.pseudonymise([100001]).iloc[0] == survival.pseudonymise([100001], salt="shared-secret").iloc[0]

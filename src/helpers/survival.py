@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from . import config
+from .data import atomic_path
 from .errors import AnalysisWarning, DataError, ParameterError
 
 __all__ = [
@@ -1338,7 +1340,22 @@ def truth_table(result: CoxResult, truth: dict, *, segment_col: str = "channel",
 
 # ----------------------------------------------------------------------------- risk list
 SALT_ENV = "HELPERS_ID_SALT"
-DEFAULT_SALT = "community-analytics"
+
+
+def id_salt() -> str:
+    """The secret salt for pseudonyms: ``$HELPERS_ID_SALT``, else a random per-workspace salt.
+
+    The workspace salt is created once (``data/.id_salt``, git-ignored) so pseudonyms stay stable
+    from one report to the next on this machine, but it is never published: member ids are
+    often sequential numbers, and a public salt would let anyone hash every id and reverse them.
+    """
+    if os.environ.get(SALT_ENV):
+        return os.environ[SALT_ENV]
+    path = config.DATA_DIR / ".id_salt"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            tmp.write_text(secrets.token_hex(16), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def pseudonymise(ids, *, salt: str | None = None, length: int = 12) -> pd.Series:
@@ -1346,7 +1363,8 @@ def pseudonymise(ids, *, salt: str | None = None, length: int = 12) -> pd.Series
 
     The same id and salt always give the same pseudonym (reports can be compared over time),
     and the id cannot be read back without the salt. Set a secret salt in the environment
-    variable ``HELPERS_ID_SALT`` for real data; the default salt only keeps ids out of sight.
+    variable ``HELPERS_ID_SALT`` to share pseudonyms across machines; otherwise a random secret
+    salt of this workspace is used (:func:`id_salt`).
     ``7`` and ``"7"`` give the same pseudonym (ids are hashed as text).
 
     Returns
@@ -1360,7 +1378,7 @@ def pseudonymise(ids, *, salt: str | None = None, length: int = 12) -> pd.Series
     1
     """
     if salt is None:
-        salt = os.environ.get(SALT_ENV, DEFAULT_SALT)
+        salt = id_salt()
     if not (isinstance(length, int) and 6 <= length <= 64):
         raise ParameterError(f"length must be an integer between 6 and 64, got {length!r}")
     values = pd.Series(ids).astype(str)
