@@ -37,7 +37,9 @@ def tiny_notebook(*, params: str | None = PARAMS_CELL) -> nbformat.NotebookNode:
         new_code_cell("import matplotlib.pyplot as plt\nfrom IPython.display import Markdown\n"
                       "from helpers import plots\nplots.set_theme()"),
         new_code_cell('Markdown(f"## 摘要 Summary\\n实验 **{experiment_id}**：留存率提升 12%。" * repeats)'),
-        new_code_cell('if experiment_id == fail_on:\n    raise ValueError("planned failure 故意失败")'),
+        new_code_cell('import warnings\nif experiment_id == fail_on:\n'
+                      '    raise ValueError("planned failure 故意失败")\n'
+                      'warnings.warn("样本较小 small sample", UserWarning)'),
         new_code_cell('fig, ax = plt.subplots(figsize=(3, 2))\n'
                       'ax.bar(["海报裂变", "邀请码"], [2, 1])\nax.set_title("渠道")\nplt.show()'),
         new_code_cell("import time\ntime.sleep(sleep_s)"),
@@ -251,6 +253,16 @@ def code_inputs(page: str) -> int:
     return len(re.findall(r'<div class="[^"]*\bjp-InputArea-editor\b', page))
 
 
+def test_tidy_warnings_drops_file_names_and_source_lines():
+    text = ("/tmp/ipykernel_1/2.py:4: AnalysisWarning: few groups (12): use the permutation p\n"
+            "  res = experiments.cluster_test(df)\n"
+            "plain stderr line\n"
+            "/work/src/helpers/x.py:10: RuntimeWarning: divide by zero\n"
+            "  return a / b\n")
+    assert batch.tidy_warnings(text) == ("AnalysisWarning: few groups (12): use the permutation p\n"
+                                         "plain stderr line\nRuntimeWarning: divide by zero\n")
+
+
 # ----------------------------------------------------------------------------- the runner
 YML = """
 dataset: {dataset}
@@ -307,6 +319,9 @@ def test_batch_renders_every_run_with_provenance(first_batch, small_dir):
         assert r.duration_s > 0 and r.render_s > 0 and r.imports_s > 0
         assert r.kernel_s + r.imports_s + r.compute_s == pytest.approx(r.duration_s, rel=1e-6)
         assert r.warnings == ()  # no glyph missing from the figures: Chinese labels render
+        # a caveat from warnings.warn reaches the reviewer without file names or code
+        assert "UserWarning: 样本较小 small sample" in page
+        assert "ipykernel_" not in page and "warnings.warn" not in page
     assert not (result.out_dir / "ab_exp_a.failed.ipynb").exists()
     assert "实验 <strong>实验b</strong>" in (result.out_dir / "ab_实验b.html").read_text("utf-8")
     index = (result.out_dir / "index.html").read_text(encoding="utf-8")
@@ -333,7 +348,7 @@ def test_a_failing_run_is_isolated_and_the_last_good_html_survives(first_batch, 
     printed = capsys.readouterr().out
     assert code == 1
     assert "FAILED ab_exp_a" in printed and "ValueError: planned failure 故意失败" in printed
-    assert 'line 2: raise ValueError("planned failure 故意失败")' in printed  # the failing cell
+    assert 'line 3: raise ValueError("planned failure 故意失败")' in printed  # the failing cell
     assert "ok     ab_实验b" in printed  # the other run went on
     # (which cell timed out depends on the machine's load: the sleep, or the imports)
     assert re.search(r"FAILED hang: cell In \[\d+\] .*\n +CellTimeoutError", printed)

@@ -711,8 +711,52 @@ def render_report(nb, *, title: str, with_code: bool = False,
                               "path": str(resources_dir or config.NOTEBOOKS_DIR)},
                  "report": {"css": css, "font_placeholder": FONT_PLACEHOLDER,
                             "provenance_html": prov_html}}
+    if not with_code:
+        nb = reviewer_outputs(nb)
     body, _ = _exporter(with_code).from_notebook_node(nb, resources=resources)
     return _embed_font(body)[0]
+
+
+_WARNING_LINE = re.compile(r"^\S.*?:\d+: (?P<category>\w+(?:Warning|Error)): (?P<message>.*)$")
+
+
+def tidy_warnings(text: str) -> str:
+    r"""Python warnings in a stream, as a reviewer should read them: ``Category: message``.
+
+    ``warnings`` prints ``/tmp/ipykernel_1/123.py:4: AnalysisWarning: message`` and then the
+    source line that triggered it; the file name and the code mean nothing to a reviewer (and
+    the code must not appear in a report without ``--with-code``).
+
+    Examples
+    --------
+    >>> tidy_warnings("/tmp/ipykernel_7/1.py:2: AnalysisWarning: few groups\n  x = f(a)\nok\n")
+    'AnalysisWarning: few groups\nok\n'
+    """
+    out, skip_source = [], False
+    for line in text.splitlines(keepends=True):
+        m = _WARNING_LINE.match(line.rstrip("\n"))
+        if m:
+            out.append(f"{m['category']}: {m['message']}\n")
+            skip_source = True
+            continue
+        if skip_source and line.startswith("  "):
+            skip_source = False
+            continue
+        skip_source = False
+        out.append(line)
+    return "".join(out)
+
+
+def reviewer_outputs(nb):
+    """A copy of ``nb`` whose stderr streams show warnings without file names or code."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                out["text"] = tidy_warnings(out.get("text", ""))
+    return nb
 
 
 # ============================================================================ execution
@@ -924,7 +968,7 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
                    for k, default in run.declared.items()]
     provenance = {"name": run.name, "notebook": run.notebook.name, "dataset": dataset or "",
                   "fingerprint": fingerprint[0], "n_files": fingerprint[1], "git_commit": git,
-                  "started_at": started.astimezone().isoformat(timespec="seconds"),
+                  "started_at": _both_times(started),
                   "duration_s": execute_s, "kernel_s": kernel_s, **timing,
                   "parameters": params_rows, "versions": package_versions()}
     t1 = time.perf_counter()
@@ -1162,16 +1206,26 @@ def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResul
               "not_run": sum(r.status == "not_run" for r in rows)}
     started = (started_at or datetime.now(timezone.utc)).astimezone()
     page = _jinja().get_template("batch_index.html.j2").render(
-        rows=[{**r.to_dict(), "parameters": _shown_params(r.parameters)} for r in rows],
+        rows=[{**r.to_dict(), "parameters": _shown_params(r.parameters),
+               "started_at": _both_times(datetime.fromisoformat(r.started_at))
+               if r.started_at else ""} for r in rows],
         counts=counts, notes=cfg.notes, font_placeholder=FONT_PLACEHOLDER,
         css=(TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
-        batch={"started_at": started.isoformat(timespec="seconds"), "wall_s": wall_s,
+        batch={"started_at": _both_times(started), "wall_s": wall_s,
                "workers": workers, "git_commit": git})
     _write_text(out_dir / MANIFEST_NAME, json.dumps(
         {"runs": {k: v.to_dict() for k, v in manifest.items()}}, ensure_ascii=False, indent=1))
     index = out_dir / INDEX_NAME
     _write_text(index, _embed_font(page)[0])
     return index
+
+
+def _both_times(t: datetime) -> str:
+    """``2026-11-22 11:16:19 UTC (19:16:19 Asia/Shanghai)``: the machine's and the data's zone."""
+    from zoneinfo import ZoneInfo
+
+    local = t.astimezone(ZoneInfo(config.TIMEZONE))
+    return f"{t.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC ({local:%Y-%m-%d %H:%M} {config.TIMEZONE})"
 
 
 def _write_text(target: Path, text: str) -> None:
