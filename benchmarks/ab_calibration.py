@@ -1,7 +1,7 @@
 """A/A calibration and CI coverage of the A/B engine (helpers.experiments), by simulation.
 
 Run: ``.venv/bin/python benchmarks/ab_calibration.py [--reps 1000] [--coverage-reps 1000]
-[--pipeline-reps 20]`` (about 4 minutes on one core). Prints figures; never fails.
+[--pipeline-reps 60]`` (about 8 minutes on one core). Prints figures; never fails.
 
 Outcomes are simulated directly with numpy (fast), then analysed with the real helpers:
 
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=1000)
     p.add_argument("--coverage-reps", type=int, default=1000)
     p.add_argument("--few-groups-reps", type=int, default=300)
-    p.add_argument("--pipeline-reps", type=int, default=20)
+    p.add_argument("--pipeline-reps", type=int, default=60)
     p.add_argument("--speed-members", type=int, default=100_000,
                    help="time analyse_experiment on a community this large (0 = skip)")
     a = p.parse_args(argv)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
-import warnings
 
 import matplotlib.axes
 import nbformat
@@ -21,7 +19,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from helpers import config, exp_metrics, experiments, plots, synth
+from helpers import config, exp_metrics, plots, synth
 from helpers.errors import AnalysisWarning, ParameterError
 from helpers.experiments import (MeanStats, ProportionStats, RatioStats, RegressionAdjustedStats,
                                  adjust_pvalues, chance_to_beat_control, cluster_test, cuped_test,
@@ -231,7 +229,7 @@ def test_ratio_test_is_delta_method(rng):
     num_c, den_c = rng.poisson(6, 300), rng.integers(1, 5, 300)
     num_t, den_t = rng.poisson(7, 280), rng.integers(1, 5, 280)
     r = ratio_test(RatioStats.from_values(num_c, den_c), RatioStats.from_values(num_t, den_t))
-    # the same numbers through the cluster test (each unit a "group" of den members)
+    # Σ numerator / Σ denominator, and the delta-method variance in residual form
     assert r.estimate == pytest.approx(num_t.sum() / den_t.sum() - num_c.sum() / den_c.sum())
     rc = num_c.sum() / den_c.sum()
     e = num_c - rc * den_c

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -274,7 +274,6 @@ def _test_metric_once(frame: pd.DataFrame, spec: MetricSpec, *, unit: str, contr
 
 
 def _with(res: TestResult, **changes) -> TestResult:
-    from dataclasses import replace
     return replace(res, **changes)
 
 
@@ -555,7 +554,7 @@ def summary_markdown(report: ExperimentReport) -> str:
         if len(sec):
             lines.append("- **Other significant metrics** (after correction): " + "; ".join(
                 f"{x['metric']} {_fmt(x['estimate'], bool(x['relative']))}"
-                for _, x in sec.iterrows()) + ".")
+                + ("" if x["relative"] else " (absolute)") for _, x in sec.iterrows()) + ".")
     if r.warnings:
         lines.append("- **Caveats:** " + " · ".join(r.warnings) + ".")
     return "\n".join(lines)
