@@ -533,3 +533,15 @@ def test_power_table_and_layer_segments(demo_reports, demo_community):
     assert exp_metrics.experiment_segments(not_run, demo_community, segment="channel").empty
     surv = exp_metrics.survival_by_arm(demo_community, "nope", on_error="report")
     assert surv.km.empty and "valid ids" in surv.warnings[0]
+
+
+def test_list_parameters_as_papermill_strings(small_community):
+    assert exp_metrics.as_list('["messages", "spend"]') == ["messages", "spend"]
+    assert exp_metrics.as_list("messages, spend") == ["messages", "spend"]
+    assert exp_metrics.as_list(None) is None
+    rep = exp_metrics.analyse_experiment(small_community, "exp_checkin_member",
+                                         metrics='["messages"]', guardrails="exited")
+    assert list(rep.results["metric"]) == ["active_days", "messages", "exited"]
+    with pytest.warns(AnalysisWarning):
+        tables = exp_metrics.segment_tables(rep, small_community, segments='["channel", "city"]')
+    assert list(tables) == ["channel", "city"] and tables["city"].empty

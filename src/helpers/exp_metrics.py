@@ -33,7 +33,8 @@ from .experiments import (CORRECTIONS, MeanStats, ProportionStats, RatioStats,
 
 __all__ = ["MetricSpec", "METRICS", "experiment_population", "experiment_metrics",
            "analyse_experiment", "ExperimentReport", "segment_effects", "summary_markdown",
-           "survival_by_arm", "ArmSurvival", "experiment_segments", "power_table"]
+           "survival_by_arm", "ArmSurvival", "experiment_segments", "segment_tables",
+           "power_table"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,23 @@ DEFAULT_METRICS = ("active_days", "messages", "participation", "retained", "conv
 DEFAULT_GUARDRAILS = ("exited",)
 DECISIONS = ("ship", "do not ship", "inconclusive", "do not trust", "not analysed")
 _Z80 = stats.norm.ppf(0.8)
+
+
+def as_list(value) -> list[str] | None:
+    """A list parameter as a list: None stays None; a string (as papermill ``-p`` passes it) is
+    read as comma-separated names, brackets and quotes ignored (``'["a", "b"]'`` or ``"a,b"``).
+
+    Examples
+    --------
+    >>> as_list('["messages", "spend"]')
+    ['messages', 'spend']
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().strip("[]()")
+        return [v.strip().strip("'\"").strip() for v in text.split(",") if v.strip().strip("'\"")]
+    return [str(v) for v in value]
 
 
 # ----------------------------------------------------------------------------- population & metrics
@@ -375,7 +393,8 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
              correction, relative, cuped, cuped_days, retention_days, n_permutations, seed):
     if correction not in CORRECTIONS:
         raise ParameterError(f"correction must be one of {CORRECTIONS}; got {correction!r}")
-    metrics = list(DEFAULT_METRICS if metrics is None else metrics)
+    metrics = as_list(DEFAULT_METRICS if metrics is None else metrics)
+    guardrails = as_list(guardrails)
     names = list(dict.fromkeys([primary_metric, *metrics, *guardrails]))
     unknown = [m for m in names if m not in METRICS]
     if unknown:
@@ -436,6 +455,7 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
     if results.empty:
         return ExperimentReport(**base, decision="not analysed", reason="no metric could be "
                                 "computed", results=results, warnings=tuple(warns))
+    results["label"] = results["label"].str.replace("day N", f"day {retention_days}")
     tested = results["role"] != "guardrail"
     results["p_adjusted"] = results["p_value"]
     results.loc[tested, "p_adjusted"] = adjust_pvalues(results.loc[tested, "p_value"],
@@ -741,6 +761,34 @@ def experiment_segments(report: ExperimentReport, community: Community, *, segme
                   "pre-registered segment with a corrected p-value supports a claim",
                   AnalysisWarning, stacklevel=2)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+def segment_tables(report: ExperimentReport, community: Community, *, segments,
+                   metric: str | None = None, min_units: int = 20) -> dict[str, pd.DataFrame]:
+    """:func:`experiment_segments` for each of ``segments`` (a list, or a comma-separated
+    string); a segment that is neither ``"layer"`` nor a member column gives an empty table
+    and a warning rather than an error.
+
+    Returns
+    -------
+    dict of str -> DataFrame
+        One :func:`experiment_segments` table per segment, in the order given.
+
+    Examples
+    --------
+    >>> segment_tables(report, ds, segments=["channel", "layer"])   # doctest: +SKIP
+    """
+    out = {}
+    for seg in as_list(segments) or []:
+        if seg != "layer" and not report.data.empty and seg not in report.data:
+            warnings.warn(f"segment {seg!r} is not a member column; columns: "
+                          f"{list(report.data.columns)}", AnalysisWarning, stacklevel=2)
+            out[seg] = experiment_segments(replace(report, results=pd.DataFrame()), community,
+                                           segment=seg)
+            continue
+        out[seg] = experiment_segments(report, community, segment=seg, metric=metric,
+                                       min_units=min_units)
+    return out
 
 
 def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: float = 0.8,
