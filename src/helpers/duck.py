@@ -51,8 +51,8 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None
 
     Examples
     --------
-    >>> connect().sql("select 42").fetchone()
-    (42,)
+    >>> connect().execute("SELECT 40 + 2").fetchall()
+    [(42,)]
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -281,10 +281,13 @@ def member_activity_span(events, *, active_types: Sequence[str] | None = None,
 
     Examples
     --------
-    >>> ev = pd.DataFrame({"member_id": [1, 1, 2], "event_type": ["message"] * 3,
+    >>> ev = pd.DataFrame({"member_id": [7, 7, 9], "event_type": ["message", "reaction", "activity_join"],
     ...                    "ts": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02"])})
-    >>> member_activity_span(ev)[["member_id", "n_events"]].values.tolist()
-    [[1, 2], [2, 1]]
+    >>> span = member_activity_span(ev, active_types=["message"])
+    >>> span["n_events"].tolist(), span["first_participation_at"].notna().tolist()
+    ([1, 0], [False, True])
+    >>> member_activity_span("data/raw/demo").shape[1]            # doctest: +SKIP
+    5
     """
     con = con or connect()
     until_ns = None
