@@ -57,6 +57,7 @@ from html.parser import HTMLParser
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Callable, Literal
+from zoneinfo import ZoneInfo
 
 from . import config
 from .data import atomic_path, find_table_file, read_table
@@ -979,9 +980,9 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
         external = external_resources(page)
         boxes = missing_glyphs(_visible_text(page))
         if boxes:
-            warnings.append("characters no embedded font can draw (boxes unless the reader has "
-                            "a font for them, e.g. colour emoji): " + " ".join(
-                                f"{c} U+{ord(c):04X}" for c in boxes))
+            warnings.append("no embedded font draws " + " ".join(
+                f"{c} U+{ord(c):04X}" for c in boxes) + " (boxes where the reader lacks a "
+                "font for it, e.g. colour emoji)")
         if external:
             warnings.append("the page loads external resources: " + ", ".join(external[:5]))
         _write_text(html_path, page)
@@ -1161,15 +1162,17 @@ def _result_line(r: RunResult) -> str:
            f"{(err.get('evalue') or '').splitlines()[0] if err.get('evalue') else ''}"
 
 
-def _read_manifest(out_dir: Path) -> dict[str, RunResult]:
+def _read_manifest(out_dir: Path) -> tuple[dict[str, RunResult], dict[str, Any]]:
+    """The recorded runs and the last batch's summary (empty when absent or damaged)."""
     path = out_dir / MANIFEST_NAME
     if not path.is_file():
-        return {}
+        return {}, {}
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return {k: RunResult.from_dict(v) for k, v in raw.get("runs", {}).items()}
+        return ({k: RunResult.from_dict(v) for k, v in raw.get("runs", {}).items()},
+                dict(raw.get("batch") or {}))
     except (ValueError, TypeError, AttributeError):
-        return {}  # a damaged manifest only loses history; the reports themselves are intact
+        return {}, {}  # a damaged manifest only loses history; the reports themselves are intact
 
 
 def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResult], *,
@@ -1186,7 +1189,7 @@ def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResul
         The index written.
     """
     out_dir = Path(out_dir)
-    manifest = _read_manifest(out_dir)
+    manifest, last_batch = _read_manifest(out_dir)
     for r in results:
         previous = manifest.get(r.name)
         if r.status != "ok" and previous is not None and previous.last_ok_at:
@@ -1204,26 +1207,30 @@ def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResul
     counts = {"total": len(rows), "ok": sum(r.status == "ok" for r in rows),
               "failed": sum(r.status == "failed" for r in rows),
               "not_run": sum(r.status == "not_run" for r in rows)}
-    started = (started_at or datetime.now(timezone.utc)).astimezone()
+    zone = ZoneInfo(config.TIMEZONE)
+    if results or not last_batch:
+        last_batch = {"started_at": (started_at or datetime.now(timezone.utc)).isoformat(),
+                      "wall_s": wall_s, "workers": workers, "git_commit": git}
     page = _jinja().get_template("batch_index.html.j2").render(
         rows=[{**r.to_dict(), "parameters": _shown_params(r.parameters),
-               "started_at": _both_times(datetime.fromisoformat(r.started_at))
+               "dataset_name": Path(r.dataset).name if r.dataset else "",
+               "started_at": f"{datetime.fromisoformat(r.started_at).astimezone(zone):%Y-%m-%d %H:%M}"
                if r.started_at else ""} for r in rows],
+        zone=config.TIMEZONE,
         counts=counts, notes=cfg.notes, font_placeholder=FONT_PLACEHOLDER,
         css=(TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
-        batch={"started_at": _both_times(started), "wall_s": wall_s,
-               "workers": workers, "git_commit": git})
+        batch={**last_batch,
+               "started_at": _both_times(datetime.fromisoformat(last_batch["started_at"]))})
     _write_text(out_dir / MANIFEST_NAME, json.dumps(
-        {"runs": {k: v.to_dict() for k, v in manifest.items()}}, ensure_ascii=False, indent=1))
+        {"batch": last_batch, "runs": {k: v.to_dict() for k, v in manifest.items()}},
+        ensure_ascii=False, indent=1))
     index = out_dir / INDEX_NAME
     _write_text(index, _embed_font(page)[0])
     return index
 
 
 def _both_times(t: datetime) -> str:
-    """``2026-11-22 11:16:19 UTC (19:16:19 Asia/Shanghai)``: the machine's and the data's zone."""
-    from zoneinfo import ZoneInfo
-
+    """``2026-11-22 11:16:19 UTC (2026-11-22 19:16 Asia/Shanghai)``: UTC and the data's zone."""
     local = t.astimezone(ZoneInfo(config.TIMEZONE))
     return f"{t.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC ({local:%Y-%m-%d %H:%M} {config.TIMEZONE})"
 
