@@ -485,6 +485,14 @@ def test_survival_by_arm(demo_community):
     assert row["ci_low"] <= row["difference"] <= row["ci_high"]
     churn = surv.data
     assert (churn["duration_days"] >= 0).all()
+    group = exp_metrics.survival_by_arm(demo_community, "exp_live_group", horizon_days=30,
+                                        n_bootstrap=100)
+    g = group.rmst.iloc[0]
+    # the generator puts no group effect on churn, so the bootstrap over groups should agree
+    # with the member-level SE (it would be larger with clustered churn)
+    assert 0.6 <= g["se_groups"] / g["se"] <= 1.6
+    assert g["ci_low_groups"] < g["difference"] < g["ci_high_groups"]
+    assert any("bootstrap over groups" in w for w in group.warnings)
     late = exp_metrics.survival_by_arm(demo_community, "exp_reminder_aa", horizon_days=90)
     assert late.horizon_days < 90 and any("horizon" in w for w in late.warnings)
 
