@@ -553,3 +553,17 @@ def test_list_parameters_as_papermill_strings(small_community):
     with pytest.warns(AnalysisWarning):
         tables = exp_metrics.segment_tables(rep, small_community, segments='["channel", "city"]')
     assert list(tables) == ["channel", "city"] and tables["city"].empty
+
+
+def test_ratio_metric_through_the_pipeline(demo_community):
+    for eid, unit_n in (("exp_checkin_member", None), ("exp_live_group", 40)):
+        rep = exp_metrics.analyse_experiment(demo_community, eid, metrics=["messages_per_active_day"],
+                                             guardrails=[])
+        row = rep.results.set_index("metric").loc["messages_per_active_day"]
+        d = rep.data
+        ratio = {a: d.loc[d["arm"] == a, "messages"].sum() / d.loc[d["arm"] == a, "active_days"].sum()
+                 for a in ("control", "treatment")}
+        assert row["estimate"] == pytest.approx(ratio["treatment"] / ratio["control"] - 1)
+        assert row["method"].startswith("delta-method ratio")
+        if unit_n:
+            assert row["control_n"] + row["treatment_n"] == unit_n  # groups are the units
