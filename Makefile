@@ -11,7 +11,7 @@ ARGS   ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data reports test lab bench clean distclean
+.PHONY: help setup data reports test lab bench calibrate clean distclean
 
 help: ## list the targets
 	@echo "Community analytics workspace — make targets:"
@@ -20,8 +20,9 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	@echo "Installing the project and its dependencies into $(VENV) (a few minutes the first time)..."
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name community-analytics \
 		--display-name "Community analytics (.venv)" >/dev/null
 	@touch $@
@@ -44,6 +45,9 @@ lab: data ## start JupyterLab on the workspace with the project's kernel
 
 bench: data ## benchmarks (QUICK=1 for the two smaller sizes); prints figures, never fails on speed
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick,)
+
+calibrate: data ## A/A false-positive rates and CI coverage by simulation (~8 min; prints figures)
+	$(PY) benchmarks/ab_calibration.py
 
 clean: ## remove generated reports, processed tables, the demo data and caches (keeps .venv)
 	rm -rf reports/* data/processed/* data/raw/demo .pytest_cache .hypothesis

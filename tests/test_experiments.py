@@ -237,10 +237,16 @@ def test_ratio_test_is_delta_method(rng):
     assert RatioStats.from_values(num_c, den_c).variance_of_mean == pytest.approx(var_c)
 
 
-def test_icc_matches_the_generator_estimator(rng):
+def test_icc_matches_statsmodels_anova(rng):
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
     df = _clustered(rng, n_groups=30)
-    assert icc_anova(df, value="y", group="g") == pytest.approx(
-        synth._icc_anova(df["y"].to_numpy(), df["g"].to_numpy()))
+    table = anova_lm(smf.ols("y ~ C(g)", data=df).fit())
+    msb, msw = table["mean_sq"].iloc[0], table["mean_sq"].iloc[1]
+    sizes = df.groupby("g").size()
+    n0 = (len(df) - (sizes ** 2).sum() / len(df)) / (len(sizes) - 1)
+    assert icc_anova(df, value="y", group="g") == pytest.approx((msb - msw) / (msb + (n0 - 1) * msw))
 
 
 def test_cluster_test_few_groups_adds_permutation_and_warning(rng):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import data, synth
-from helpers.synth import _icc_anova
+from helpers.experiments import icc_anova
 
 
 def digest(folder):
@@ -116,7 +116,7 @@ def test_group_effect_gives_a_realistic_icc(demo_community):
     days = window.assign(day=window["ts"].dt.floor("D")).groupby("member_id")["day"].nunique()
     present = m[m["joined_at"] < start]
     y = present["member_id"].map(days).fillna(0).to_numpy()
-    icc = _icc_anova(y, present["group_id"].to_numpy())
+    icc = icc_anova(pd.DataFrame({"y": y, "g": present["group_id"].to_numpy()}), value="y", group="g")
     assert 0.02 <= icc <= 0.12, icc
 
 
@@ -126,7 +126,8 @@ def test_icc_estimator_matches_closed_form_on_balanced_data():
     # balanced one-way ANOVA: MSB = 3*var(means)=3*((2-3.67)^2+(6-3.67)^2+(3-3.67)^2)/2, MSW = 1
     means = np.array([2, 6, 3.0])
     msb = 3 * ((means - means.mean()) ** 2).sum() / 2
-    assert _icc_anova(y, g) == pytest.approx((msb - 1) / (msb + 2 * 1))
+    assert icc_anova(pd.DataFrame({"y": y, "g": g}), value="y", group="g") == pytest.approx(
+        (msb - 1) / (msb + 2 * 1))
 
 
 def test_sizes_scale_and_small_windows_move_experiments():

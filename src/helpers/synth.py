@@ -41,6 +41,7 @@ import pandas as pd
 
 from . import config
 from .data import atomic_path
+from .experiments import icc_anova
 
 #: channel -> (share of joins, churn hazard ratio vs the baseline, participation multiplier)
 CHANNELS: dict[str, tuple[float, float, float]] = {
@@ -416,17 +417,6 @@ def _assemble(rng, cfg, names, join_day, join_sec, channel, group, churn_day, ex
                 assignments=assignments)
 
 
-def _icc_anova(values: np.ndarray, groups: np.ndarray) -> float:
-    """One-way ANOVA estimator of the intra-class correlation (unequal group sizes)."""
-    df = pd.DataFrame({"y": values, "g": groups})
-    stats = df.groupby("g")["y"].agg(["count", "mean", "var"])
-    k, N = len(stats), len(df)
-    n0 = (N - (stats["count"] ** 2).sum() / N) / (k - 1)
-    msb = (stats["count"] * (stats["mean"] - df["y"].mean()) ** 2).sum() / (k - 1)
-    msw = ((stats["count"] - 1) * stats["var"].fillna(0)).sum() / (N - k)
-    return float((msb - msw) / (msb + (n0 - 1) * msw))
-
-
 def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, assigned,
            churn_day, u_group, q, group) -> dict:
     members, events, assignments = tables["members"], tables["events"], tables["assignments"]
@@ -454,7 +444,8 @@ def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, a
         if e.unit == "group":
             # ICC of daily-activity propensity among members of control groups (the latent scale
             # that drives active days); the outcome ICC is lower because of binomial noise.
-            entry["latent_icc_activity_prob"] = round(_icc_anova(q, group), 4)
+            entry["latent_icc_activity_prob"] = round(icc_anova(
+                pd.DataFrame({"q": q, "g": group}), value="q", group="g"), 4)
         experiments[e.experiment_id] = entry
     n_churn = int((churn_day >= 0).sum())
     return {
