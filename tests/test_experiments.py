@@ -19,7 +19,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from helpers import config, exp_metrics, plots, synth
+from helpers import config, exp_metrics, plots
 from helpers.errors import AnalysisWarning, ParameterError
 from helpers.experiments import (MeanStats, ProportionStats, RatioStats, RegressionAdjustedStats,
                                  adjust_pvalues, chance_to_beat_control, cluster_test, cuped_test,

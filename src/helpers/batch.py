@@ -776,9 +776,10 @@ class RunResult:
         ISO 8601 start time (UTC).
     duration_s : float
         Execution wall time (kernel start + cells), seconds.
-    kernel_s, imports_s, compute_s, render_s : float
-        Split of the time: kernel start and papermill overhead (wall minus the cells), import
-        cells, the other cells, HTML export (incl. font subsetting).
+    kernel_s, imports_s, compute_s, overhead_s, render_s : float
+        Split of the time: kernel start and shutdown, import cells, the other cells, the rest of
+        the execution wall time (papermill reading and saving the notebook, gaps between cells),
+        and the HTML export (incl. font subsetting).
     html, executed, failed_notebook : str or None
         File names under the output folder (``html`` may be the last good page of a failed run).
     error : dict or None
@@ -799,6 +800,7 @@ class RunResult:
     started_at: str | None = None
     duration_s: float | None = None
     kernel_s: float = 0.0
+    overhead_s: float = 0.0
     imports_s: float = 0.0
     compute_s: float = 0.0
     render_s: float = 0.0
@@ -829,23 +831,36 @@ def _is_import_cell(source: str) -> bool:
 
 
 def cell_timing(nb) -> dict[str, float]:
-    """Seconds spent in import cells and in the other code cells (papermill's cell metadata).
+    """Where an executed notebook's time went, from papermill's metadata.
 
     Returns
     -------
     dict
-        ``imports_s`` (cells whose first statement is an import), ``compute_s`` (the rest).
+        ``kernel_s`` (notebook start to the first cell, plus last cell to the end: kernel start
+        and shutdown), ``imports_s`` (cells whose first statement is an import), ``compute_s``
+        (the other code cells).
     """
     imports = compute = 0.0
+    starts, ends = [], []
     for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("start_time"):
+            starts.append(datetime.fromisoformat(meta["start_time"]))
+        if meta.get("end_time"):
+            ends.append(datetime.fromisoformat(meta["end_time"]))
         if cell.cell_type != "code":
             continue
-        duration = (cell.get("metadata", {}).get("papermill", {}).get("duration")) or 0.0
+        duration = meta.get("duration") or 0.0
         if _is_import_cell(cell.source):
             imports += duration
         else:
             compute += duration
-    return {"imports_s": imports, "compute_s": compute}
+    kernel = 0.0
+    nb_meta = nb.get("metadata", {}).get("papermill", {})
+    if starts and ends and nb_meta.get("start_time") and nb_meta.get("end_time"):
+        kernel = ((min(starts) - datetime.fromisoformat(nb_meta["start_time"]))
+                  + (datetime.fromisoformat(nb_meta["end_time"]) - max(ends))).total_seconds()
+    return {"kernel_s": max(kernel, 0.0), "imports_s": imports, "compute_s": compute}
 
 
 def output_warnings(nb) -> list[str]:
@@ -963,14 +978,14 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
                          executed=nb_path.name if nb_path.exists() else None)
 
     timing = cell_timing(nb)
-    kernel_s = max(execute_s - timing["imports_s"] - timing["compute_s"], 0.0)
+    overhead_s = max(execute_s - sum(timing.values()), 0.0)
     params_rows = [{"name": k, "value": repr(run.parameters[k]) if k in run.parameters
                     else default, "source": "batch" if k in run.parameters else "notebook default"}
                    for k, default in run.declared.items()]
     provenance = {"name": run.name, "notebook": run.notebook.name, "dataset": dataset or "",
                   "fingerprint": fingerprint[0], "n_files": fingerprint[1], "git_commit": git,
                   "started_at": _both_times(started),
-                  "duration_s": execute_s, "kernel_s": kernel_s, **timing,
+                  "duration_s": execute_s, "overhead_s": overhead_s, **timing,
                   "parameters": params_rows, "versions": package_versions()}
     t1 = time.perf_counter()
     warnings = output_warnings(nb)
@@ -997,8 +1012,8 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
     os.replace(running, nb_path)
     failed_path.unlink(missing_ok=True)
     return RunResult(**common, status="ok", started_at=started.isoformat(timespec="seconds"),
-                     duration_s=execute_s, kernel_s=kernel_s, imports_s=timing["imports_s"],
-                     compute_s=timing["compute_s"], render_s=time.perf_counter() - t1,
+                     duration_s=execute_s, **timing, overhead_s=overhead_s,
+                     render_s=time.perf_counter() - t1,
                      html=html_path.name, executed=nb_path.name, warnings=tuple(warnings),
                      last_ok_at=started.isoformat(timespec="seconds"))
 
@@ -1035,11 +1050,12 @@ class BatchResult:
         return not self.failed
 
     def to_frame(self):
-        """One row per run: ``name, status, duration_s, kernel_s, imports_s, compute_s, render_s,
-        error``."""
+        """One row per run: ``name, status, duration_s, kernel_s, imports_s, compute_s,
+        overhead_s, render_s, error``."""
         import pandas as pd
 
-        cols = ["name", "status", "duration_s", "kernel_s", "imports_s", "compute_s", "render_s"]
+        cols = ["name", "status", "duration_s", "kernel_s", "imports_s", "compute_s", "overhead_s",
+                "render_s"]
         rows = [{**{c: getattr(r, c) for c in cols},
                  "error": (f"{r.error['where']}: {r.error['ename']}: {r.error['evalue']}"
                            if r.error else "")} for r in self.results]
@@ -1156,7 +1172,8 @@ def _result_line(r: RunResult) -> str:
     if r.status == "ok":
         extra = f"  warnings: {len(r.warnings)}" if r.warnings else ""
         return (f"ok     {r.name}  {r.duration_s:.1f} s (kernel {r.kernel_s:.1f}, imports "
-                f"{r.imports_s:.1f}, cells {r.compute_s:.1f}) + html {r.render_s:.1f} s{extra}")
+                f"{r.imports_s:.1f}, cells {r.compute_s:.1f}, papermill {r.overhead_s:.1f}) "
+                f"+ html {r.render_s:.1f} s{extra}")
     err = r.error or {}
     return f"FAILED {r.name}  {err.get('where', '')}: {err.get('ename', '')}: " \
            f"{(err.get('evalue') or '').splitlines()[0] if err.get('evalue') else ''}"
@@ -1252,9 +1269,9 @@ def summary_text(result: BatchResult) -> str:
     ok = [r for r in res if r.status == "ok"]
     if ok:
         lines.append(
-            "time summed over runs: kernel start {:.1f} s, imports {:.1f} s, cells {:.1f} s, "
-            "html {:.1f} s".format(sum(r.kernel_s for r in ok), sum(r.imports_s for r in ok),
-                                   sum(r.compute_s for r in ok), sum(r.render_s for r in ok)))
+            "time summed over runs: kernel start+stop {:.1f} s, imports {:.1f} s, cells {:.1f} s, "
+            "papermill {:.1f} s, html {:.1f} s".format(*(sum(getattr(r, f) for r in ok) for f in (
+                "kernel_s", "imports_s", "compute_s", "overhead_s", "render_s"))))
     for r in result.failed:
         err = r.error or {}
         lines.append(f"FAILED {r.name}: {err.get('where', '')}\n    {err.get('ename', '')}: "

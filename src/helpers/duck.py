@@ -16,7 +16,16 @@ This module computes both with DuckDB, embedded in the Python process (no server
   nanoseconds, event-type codes) are handed to DuckDB, without copying the frame.
 
 Results are identical to the numpy engine's (``tests/test_scale.py``), except that rows come
-sorted by ``member_id`` (the numpy engine lists text ids in order of first appearance).
+sorted by ``member_id`` (the numpy engine lists text ids in order of first appearance). A
+Parquet file is read as it is: the loader's cleaning (:func:`helpers.data.load_community` drops
+events dated before the member joined, reads naive times in the dataset's zone) is not applied,
+so point these functions at files that need none (the synthetic data, or an export that
+``load_community`` accepts without notes).
+
+When to use which (``benchmarks/run.py``, 1,000,000 members / 43 million events): on a
+loaded frame the numpy engine is several times faster than DuckDB; DuckDB over Parquet pays
+off when the event log is *not* loaded (loading and validating it is the slowest step of a
+session) or does not fit in memory (DuckDB streams and can spill to disk).
 
 The ``*_sql`` functions are what a skilled analyst would write instead: plain SQL over the raw
 Parquet files (time zone by ``AT TIME ZONE``, no tricks). ``benchmarks/run.py`` times the helpers
