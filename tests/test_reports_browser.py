@@ -237,8 +237,8 @@ _PROBE_JS = r"""
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def require_chromium() -> str:
+    """Chromium's path; else skip with the reason printed, or fail under ``CI=true``."""
     exe = chromium_path()
     if exe is None:
         reason = ("chromium not found (install Debian's package: apt-get install -y chromium); "
@@ -247,6 +247,24 @@ def browser(tmp_path_factory):
             pytest.fail(f"CI=true but {reason}")
         print(f"SKIPPED: {reason}")
         pytest.skip(reason)
+    return exe
+
+
+def test_missing_chromium_skips_on_a_laptop_and_fails_under_ci(monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium not found"):
+        require_chromium()
+    assert "SKIPPED: chromium not found" in capsys.readouterr().out
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but chromium not found"):
+        require_chromium()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    exe = require_chromium()
     folder = tmp_path_factory.mktemp("chromium")
     b = Chromium(exe, folder / "profile", folder / "chromium.log")
     try:
