@@ -517,9 +517,11 @@ def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tup
                             f"experiment could detect about {mde} with 80% power")
 
 
-_ICON = {"ship": "✅ **Ship**", "do not ship": "⛔ **Do not ship**",
-         "inconclusive": "❔ **Inconclusive**", "do not trust": "⚠️ **Do not trust**",
-         "not analysed": "⚠️ **Not analysed**"}
+# plain symbols that the reports' embedded fonts draw (colour emoji show as boxes without an
+# emoji font, e.g. on a bare Linux desktop or in headless browsers)
+_ICON = {"ship": "✔ **Ship**", "do not ship": "✘ **Do not ship**",
+         "inconclusive": "? **Inconclusive**", "do not trust": "⚠ **Do not trust**",
+         "not analysed": "⚠ **Not analysed**"}
 
 
 def summary_markdown(report: ExperimentReport) -> str:
@@ -549,7 +551,7 @@ def summary_markdown(report: ExperimentReport) -> str:
                      "analysed" + ("; inference at the group level (cluster-robust)"
                                    if r.unit == "group" else "") + ".")
     if r.srm is not None:
-        status = ("⚠️ **mismatch** — the assignment is broken" if r.srm.alert else "OK")
+        status = ("⚠ **mismatch** — the assignment is broken" if r.srm.alert else "OK")
         lines.append(f"- **Sample ratio (SRM):** {status} (χ² = {r.srm.statistic:.2f}, "
                      f"p = {r.srm.p_value:.3g}; alert below {r.srm.alpha:g}).")
     res = r.results
