@@ -23,7 +23,7 @@ CPU seconds beside them (CPU ≪ wall means the machine was busy). **Peak memory
 resident set size of the stage's process *during the stage* (Linux: the kernel's high-water
 mark ``VmHWM``, reset before each stage through ``/proc/self/clear_refs``; elsewhere the
 process's ``ru_maxrss`` so far), so it includes the tables already loaded: it is what must fit
-in the machine. Each size runs in its own processes, so sizes do not share memory.
+in the machine. The pipeline's peak is the largest stage peak. Each size runs in its own processes, so sizes do not share memory.
 
 The two sides' results are compared: retention counts (cohort sizes and retained members,
 every non-empty cell) and the churn table (churned, n_events, early events, participation)
@@ -158,8 +158,7 @@ def worker_helpers(folder: Path, result: Path, repeat: int) -> dict:
         _timed_once(rows, mem, EXTRA_STAGES[0], lambda: survival.cox_model(
             hourly, covariates=COX_COVARIATES))
     return dict(rows=rows, events=len(ds.events), members=len(ds.members),
-                memory_method=mem.method,
-                process_peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                memory_method=mem.method)
 
 
 def worker_duckdb(folder: Path, result: Path, repeat: int) -> dict:
@@ -175,8 +174,7 @@ def worker_duckdb(folder: Path, result: Path, repeat: int) -> dict:
     ch = _timed(rows, mem, "churn table", lambda: duck.churn_sql(folder, con=con), repeat)
     ch.to_parquet(result / "churn.parquet", index=False)
     return dict(rows=rows, memory_method=mem.method, threads=int(con.execute(
-        "SELECT current_setting('threads')").fetchone()[0]),
-        process_peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        "SELECT current_setting('threads')").fetchone()[0]))
 
 
 def _spawn(kind: str, n: int, result: Path, repeat: int) -> dict:
@@ -235,7 +233,8 @@ def build_table(results: list[dict]) -> pd.DataFrame:
         rows.append(dict(stage="whole pipeline", members=r["members"], events=r["events"],
                          seconds=sum(h["seconds"] for h in core),
                          cpu_seconds=sum(h["cpu_seconds"] for h in core),
-                         peak_mb=r["helpers"]["process_peak_mb"], duckdb_seconds=np.nan,
+                         peak_mb=max(h["peak_mb"] for h in r["helpers"]["rows"]),
+                         duckdb_seconds=np.nan,
                          duckdb_peak_mb=np.nan))
     df = pd.DataFrame(rows)
     df["ratio_vs_duckdb"] = df["seconds"] / df["duckdb_seconds"]
