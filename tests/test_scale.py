@@ -196,4 +196,5 @@ def test_benchmark_slopes(bench):
     assert sl.loc["lin", "slope"] == pytest.approx(1.0)
     assert sl.loc["lin", "duckdb_slope"] == pytest.approx(1.0)
     assert sl.loc["quad", "slope"] == pytest.approx(2.0)
+    assert sl.loc["quad", "slope_top"] == pytest.approx(2.0)
     assert np.isnan(sl.loc["quad", "duckdb_slope"])
