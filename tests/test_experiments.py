@@ -23,6 +23,7 @@ from helpers import config, exp_metrics, plots
 from helpers.errors import AnalysisWarning, ParameterError
 from helpers.experiments import (MeanStats, ProportionStats, RatioStats, RegressionAdjustedStats,
                                  adjust_pvalues, chance_to_beat_control, cluster_test, cuped_test,
+                                 design_effect,
                                  icc_anova, mde, proportion_test, ratio_test, sample_size,
                                  srm_test, welch_test)
 
@@ -573,3 +574,39 @@ def test_ratio_metric_through_the_pipeline(demo_community):
         assert row["method"].startswith("delta-method ratio")
         if unit_n:
             assert row["control_n"] + row["treatment_n"] == unit_n  # groups are the units
+
+
+def test_group_power_uses_kish_design_effect_for_unequal_group_sizes(demo_reports):
+    """Unequal groups: the variance of the member-weighted mean has deff 1 + (Σm²/Σm − 1)·ICC
+    (Kish; Eldridge et al. 2006), not 1 + (m̄ − 1)·ICC. Checked by simulation, then the
+    closed form of sample_size/mde and the notebook's power_table."""
+    rng = np.random.default_rng(5)
+    sizes = np.array([5, 10, 20, 40, 80, 160] * 4)  # 24 groups per arm, cv ≈ 1.0
+    icc, sd = 0.1, 1.0
+    su, se = math.sqrt(icc) * sd, math.sqrt(1 - icc) * sd
+    g = np.repeat(np.arange(sizes.size), sizes)
+    means = []
+    for _ in range(4000):
+        y = rng.normal(0, su, sizes.size)[g] + rng.normal(0, se, g.size)
+        means.append(y.mean())  # member-weighted mean of one arm
+    var_sim = np.var(means, ddof=1)
+    m_bar, cv = sizes.mean(), sizes.std() / sizes.mean()
+    kish = sd ** 2 * design_effect(icc, sizes) / sizes.sum()
+    assert var_sim == pytest.approx(kish, rel=0.1)
+    assert sd ** 2 * (1 + (m_bar - 1) * icc) / sizes.sum() < 0.7 * var_sim  # mean size: too small
+    # the power helpers with cluster_size_cv reproduce the Kish variance
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert mde(n_per_arm=sizes.size, sd=sd, icc=icc, cluster_size=m_bar, cluster_size_cv=cv) \
+        == pytest.approx(z * math.sqrt(2 * kish))
+    n = sample_size(0.1, sd=sd, icc=icc, cluster_size=m_bar, cluster_size_cv=cv)
+    assert n == math.ceil((z * sd / 0.1) ** 2 * 2 * design_effect(icc, sizes) / m_bar - 1e-9)
+    # power_table of the demo group experiment uses the control arm's group sizes the same way
+    rep = demo_reports["exp_live_group"]
+    ctrl = rep.data.loc[rep.data["arm"] == rep.control_arm]
+    m = ctrl.groupby("group_id").size().to_numpy()
+    icc_c = max(icc_anova(ctrl, value="active_days", group="group_id"), 0.0)
+    eff = 0.10 * ctrl["active_days"].mean()
+    want = math.ceil((z * ctrl["active_days"].std() / eff) ** 2 * 2 * design_effect(icc_c, m)
+                     / m.mean() - 1e-9)
+    got = exp_metrics.power_table(rep, lifts=[0.10])["units_per_arm"].iloc[0]
+    assert got == want

@@ -834,7 +834,8 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
                 metric: str | None = None) -> pd.DataFrame:
     """Units per arm needed to detect relative lifts of the primary metric ("how many groups do
     I need to see a 3 % lift?"), from this experiment's control arm: member-level SD, and the
-    ICC and mean group size for group-randomised designs; ``units_per_arm_with_cuped`` uses
+    ICC, mean group size and the spread of group sizes (Kish design effect, as reported by the
+    analysis) for group-randomised designs; ``units_per_arm_with_cuped`` uses
     the SD and ICC of the CUPED-adjusted metric (θ pooled as in the analysis).
 
     Returns
@@ -857,13 +858,15 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
     mean = ctrl[metric].mean()
     if not (mean > 0 and ctrl[metric].std() > 0):
         return pd.DataFrame(columns=cols)
+    sizes = ctrl.groupby("group_id").size() if report.unit == "group" else pd.Series([1.0])
+    cv = float(sizes.std(ddof=0) / sizes.mean())  # unequal groups: Kish deff (Σm²/Σm)
+
     def design(values):
         """(sd, icc, mean group size) of member values in the control arm."""
         if report.unit != "group":
             return values.std(), 0.0, 1.0
         icc = icc_anova(ctrl.assign(_v=values), value="_v", group="group_id")
-        return values.std(), max(icc, 0.0) if icc == icc else 0.0, float(
-            ctrl.groupby("group_id").size().mean())
+        return values.std(), max(icc, 0.0) if icc == icc else 0.0, float(sizes.mean())
 
     sd, icc, size = design(ctrl[metric])
     now = int(ctrl["group_id"].nunique()) if report.unit == "group" else len(ctrl)
@@ -875,9 +878,11 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
     out = []
     for lift in lifts:
         eff = lift * mean
-        n = sample_size(eff, sd=sd, power=power, alpha=report.alpha, icc=icc, cluster_size=size)
+        n = sample_size(eff, sd=sd, power=power, alpha=report.alpha, icc=icc, cluster_size=size,
+                        cluster_size_cv=cv)
         n_cuped = sample_size(eff, sd=adjusted[0], power=power, alpha=report.alpha,
-                              icc=adjusted[1], cluster_size=adjusted[2]) if adjusted else n
+                              icc=adjusted[1], cluster_size=adjusted[2],
+                              cluster_size_cv=cv) if adjusted else n
         out.append(dict(metric=metric, relative_lift=lift, absolute_effect=eff,
                         unit=report.unit, units_per_arm=n, members_per_arm=int(round(n * size)),
                         units_per_arm_with_cuped=n_cuped, units_per_arm_now=now))

@@ -791,8 +791,16 @@ def _z(alpha: float, power: float) -> float:
     return stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
 
 
+def _power_deff(icc: float, cluster_size: float, cv: float) -> float:
+    """Design effect of the member-weighted mean: 1 + (m̃ − 1)·ICC with m̃ = m̄·(1 + cv²)."""
+    if cv < 0:
+        raise ParameterError(f"cluster_size_cv must be >= 0; got {cv!r}")
+    return 1 + (cluster_size * (1 + cv * cv) - 1) * icc
+
+
 def mde(*, n_per_arm: float, sd: float, alpha: float = config.ALPHA, power: float = 0.8,
-        icc: float = 0.0, cluster_size: float = 1.0, ratio: float = 1.0) -> float:
+        icc: float = 0.0, cluster_size: float = 1.0, ratio: float = 1.0,
+        cluster_size_cv: float = 0.0) -> float:
     """Minimum detectable (absolute) effect of a two-arm design, normal approximation.
 
     Parameters
@@ -805,6 +813,11 @@ def mde(*, n_per_arm: float, sd: float, alpha: float = config.ALPHA, power: floa
         Intra-class correlation and mean members per group for group-randomised designs.
     ratio : float
         Treatment units per control unit.
+    cluster_size_cv : float
+        Coefficient of variation of the group sizes (population SD / mean). Unequal groups
+        raise the design effect of the member-weighted mean to the Kish one,
+        ``deff = 1 + ((1 + cv²)·cluster_size − 1)·icc`` (Eldridge, Ashby & Kerry 2006), the
+        same ``Σm²/Σm`` as :func:`design_effect`; 0 = equal group sizes.
 
     Returns
     -------
@@ -818,19 +831,21 @@ def mde(*, n_per_arm: float, sd: float, alpha: float = config.ALPHA, power: floa
     """
     if n_per_arm <= 0 or sd < 0 or cluster_size < 1:
         raise ParameterError("n_per_arm must be > 0, sd >= 0 and cluster_size >= 1")
-    deff = 1 + (cluster_size - 1) * icc
+    deff = _power_deff(icc, cluster_size, cluster_size_cv)
     return float(_z(alpha, power) * sd * math.sqrt(deff * (1 + 1 / ratio) / (n_per_arm * cluster_size)))
 
 
 def sample_size(effect: float, *, sd: float, alpha: float = config.ALPHA, power: float = 0.8,
-                icc: float = 0.0, cluster_size: float = 1.0, ratio: float = 1.0) -> int:
+                icc: float = 0.0, cluster_size: float = 1.0, ratio: float = 1.0,
+                cluster_size_cv: float = 0.0) -> int:
     """Units per (control) arm needed to detect an absolute ``effect``: members, or groups when
     ``cluster_size > 1`` (e.g. "how many groups for a 3-point lift in 14-day activity?").
 
     Returns
     -------
     int
-        The smallest whole number of units per arm (inverse of :func:`mde`).
+        The smallest whole number of units per arm (inverse of :func:`mde`; the same
+        ``cluster_size_cv`` for unequal group sizes).
 
     Examples
     --------
@@ -839,6 +854,6 @@ def sample_size(effect: float, *, sd: float, alpha: float = config.ALPHA, power:
     """
     if effect == 0:
         raise ParameterError("effect must be non-zero")
-    deff = 1 + (cluster_size - 1) * icc
+    deff = _power_deff(icc, cluster_size, cluster_size_cv)
     n = (_z(alpha, power) * sd / effect) ** 2 * deff * (1 + 1 / ratio) / cluster_size
     return int(math.ceil(n - 1e-9))
