@@ -607,3 +607,32 @@ def test_pseudonyms_use_a_private_stable_salt(monkeypatch, tmp_path):
     assert survival.pseudonymise([100001]).iloc[0] != first.iloc[0]  # not a public salt
     monkeypatch.setenv(survival.SALT_ENV, "shared-secret")
     assert survival.pseudonymise([100001]).iloc[0] == survival.pseudonymise([100001], salt="shared-secret").iloc[0]
+
+
+def test_risk_list_past_the_last_churn_time_is_nan_or_flagged():
+    """Censored follow-up longer than the last churn: H0 is flat there, so a risk window that
+    reaches past the last churn time is a lower bound (flagged) and a tenure past it has no
+    estimate (NaN), not a risk of 0 — with a static Cox model too (its H0 has censoring knots)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    end = pd.Timestamp("2026-06-30", tz=TZ)
+    x = rng.integers(0, 2, n)
+    t = rng.exponential(40 / np.exp(0.5 * x))
+    follow = rng.uniform(5, 120, n)
+    churned = (t <= follow) & (t <= 50)  # no churn after day 50 is ever seen
+    dur = np.where(churned, t, follow)
+    joined = end - pd.to_timedelta(follow, unit="D")
+    last = joined + pd.to_timedelta(np.where(churned, t, follow - 1), unit="D")
+    df = pd.DataFrame({"member_id": np.arange(n), "joined_at": joined, "last_active_at": last,
+                       "churned": churned, "duration_days": dur, "observed_days": follow,
+                       "x": x})
+    res = survival.cox_model(df, covariates=["x"])
+    last_churn = dur[churned].max()
+    risk = survival.risk_list(df, res, horizon_days=30, top=None, salt="s")
+    assert len(risk) > 50
+    past = risk["tenure_days"] >= last_churn
+    assert past.any() and risk.loc[past, "churn_risk"].isna().all()
+    assert (risk.loc[~past, "churn_risk"] > 0).all()
+    reach = risk["tenure_days"] + 30 > last_churn
+    assert risk["beyond_follow_up"].equals(reach)
+    assert risk["churn_risk"].isna().iloc[-past.sum():].all()  # NaN listed last

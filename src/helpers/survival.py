@@ -1406,9 +1406,9 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     = 1 − exp(−[H0(t + h) − H0(t)] · exp((x − x̄)'β)), with t the member's current tenure,
     H0 the model's Breslow cumulative baseline hazard and x the member's covariates *now* (for
     a time-varying model: whether they have taken part in an activity by now). Beyond the
-    longest follow-up in the data H0 is flat, so risks of the oldest members are lower bounds
-    (flag ``beyond_follow_up``), and NaN (listed last) once the tenure itself is past the last
-    churn time the model has seen.
+    last churn time the model has seen H0 is flat (censored follow-up goes on longer, but adds
+    no hazard), so risks whose window reaches past it are lower bounds (flag
+    ``beyond_follow_up``), and NaN (listed last) once the tenure itself is past it.
 
     Parameters
     ----------
@@ -1470,7 +1470,11 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     best = contrib.argmax(axis=1)
     driver = np.where(contrib.max(axis=1) > 0,
                       [f"{params.index[j]} (HR {np.exp(params.iloc[j]):.2f})" for j in best], "")
-    max_t = float(fitter.baseline_cumulative_hazard_.index.max())
+    # last churn time seen: where H0 last increases (CoxPHFitter's H0 also has a knot at every
+    # censoring time, so its index runs past the last event)
+    h0_all = fitter.baseline_cumulative_hazard_.iloc[:, 0]
+    rises = np.flatnonzero(np.diff(np.r_[0.0, h0_all.to_numpy(dtype=float)]) > 0)
+    max_t = float(h0_all.index[rises[-1]]) if rises.size else 0.0
     out = pd.DataFrame({"member_key": pseudonymise(now["member_id"], salt=salt).to_numpy(),
                         "churn_risk": risk, "tenure_days": tenure,
                         "days_since_last_active": now["days_since_last_active"].to_numpy()})
