@@ -453,6 +453,9 @@ def test_summary_markdown_is_built_from_values(small):
     at = ndb[(ndb.day == 30) & (ndb.eligible >= 30)].sort_values("rate")
     assert f"best {at.iloc[-1].channel}" in text and f"worst {at.iloc[0].channel}" in text
     assert "核心" in text and "stickiness" in text
+    assert "**Caveats**" in text and "Where to look below" in text
+    if not g["complete"].iloc[-1]:
+        assert f"last week ({g['period'].iloc[-1]:%Y-%m-%d}) is still running" in text
     assert cohorts.summary_markdown(growth_table=g.iloc[:0], n_day=nd.iloc[:0]).startswith("_No")
 
 

@@ -390,6 +390,24 @@ def test_summary_markdown_from_numbers(demo_reports):
     assert "Inconclusive" in aa and "80% power" in aa
 
 
+def test_summary_markdown_reads_for_managers(demo_reports):
+    """Shares as percentages, absolute lifts of shares in percentage points, CUPED-adjusted
+    means labelled as such, and the jargon (SRM, CUPED, ICC) glossed in the summary."""
+    rep = demo_reports["exp_checkin_member"]
+    text = exp_metrics.summary_markdown(rep)
+    res = rep.results.set_index("metric")
+    g = res.loc["exited"]
+    assert f"{g['control_mean']:.1%} → {g['treatment_mean']:.1%}" in text
+    p = res.loc["participation"]
+    assert not p["relative"] and f"{100 * p['estimate']:+.1f} percentage points" in text
+    a = res.loc["active_days"]
+    assert "CUPED-adjusted means" in text
+    assert f"{a['control_mean']:,.2f} → {a['treatment_mean']:,.2f}" in text
+    assert "planned share" in text and "noise (variance)" in text
+    group = exp_metrics.summary_markdown(demo_reports["exp_live_group"])
+    assert "how alike members of one group are" in group
+
+
 def test_decision_rules():
     base = dict(metric="m", role="primary", estimate=0.1, ci_low=0.05, ci_high=0.15,
                 p_value=0.001, p_adjusted=0.002, significant=True, direction=1, relative=True,

@@ -85,6 +85,17 @@ def test_retention_curves_one_line_and_band_per_segment(tables):
         plots.plot_retention_curves(tables["curve"], hue="city")
 
 
+def test_retention_axes_name_the_period_unit(tables):
+    ax = plots.plot_retention_heatmap(tables["one"], max_periods=8, period="W")
+    assert ax.get_xlabel().startswith("weeks since joining")
+    ax = plots.plot_retention_curves(tables["curve"], hue="channel", period="M")
+    assert ax.get_xlabel().startswith("months since joining")
+    assert plots.plot_retention_curves(tables["curve"]).get_xlabel().startswith("period index")
+    with pytest.raises(ParameterError, match="period"):
+        plots.plot_retention_curves(tables["curve"], period="Q")
+    plt.close("all")
+
+
 def test_lifecycle_bars_dormant_below_zero(tables):
     life = tables["life"]
     ax = plots.plot_lifecycle(life)
@@ -114,3 +125,24 @@ def test_plots_use_given_axes_and_leave_inputs(tables):
     assert plots.plot_retention_curves(tables["curve"], ax=axes[1], hue="channel") is axes[1]
     pd.testing.assert_frame_equal(tables["one"], before)
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_show_table_formats_for_reviewers(tables):
+    g = pd.DataFrame({"period": pd.date_range("2026-03-02", periods=60, freq="W-MON",
+                                              tz="Asia/Shanghai"),
+                      "new_members": np.arange(60), "stickiness": np.linspace(0.3, 0.5, 60),
+                      "mean_daily_active": np.linspace(1, 2, 60)})
+    g.loc[3, "stickiness"] = np.nan
+    before = g.copy()
+    html = plots.show_table(g, percent=["stickiness"], max_rows=50).to_html()
+    pd.testing.assert_frame_equal(g, before)                       # data untouched
+    assert "2026-03-02<" in html and "00:00:00" not in html and "+08:00" not in html
+    assert "30.0%" in html and "NaN" not in html and "nan" not in html
+    assert "1.02<" in html                                         # 2 decimals
+    assert "First 50 of 60 rows" in html and html.count("<tr>") == 51
+    # a retention matrix: timestamps in the index, every cell a share, unreached cells blank
+    m = cohorts.retention_matrix(tables["one"])
+    html = plots.show_table(m, percent=True).to_html()
+    assert "00:00:00" not in html and "NaN" not in html and "%" in html
+    with pytest.raises(ParameterError, match="not in the table"):
+        plots.show_table(g, percent=["nope"])

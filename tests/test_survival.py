@@ -482,6 +482,9 @@ def test_churn_report_summary_written_from_values(small_community, small_dir):
     assert f"χ² = {rep.logrank.statistic:.1f}" in s
     worst = rep.rmst.loc[rep.rmst["difference"].idxmin()]
     assert f"worst {worst['group']} {worst['difference']:+.1f} d" in s
+    # jargon explained in one plain sentence where the summary first uses it
+    assert "restricted mean survival time: the average number of days" in s
+    assert "risk of leaving at any moment" in s and "do not know yet" in s
     assert set(rep.truth["term"]) >= {"participated", "channel[社交广告]"}
     assert len(rep.risk) == rep.risk["member_key"].nunique() > 0
 

@@ -1265,4 +1265,17 @@ def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
         lines.append(f"**Fission (裂变)**: {_pct(share)} of members joined by referral{k_text}.")
     if not lines:
         return "_No members or events in the selected window._"
+    caveats = []
+    if "complete" in growth_table and len(growth_table) and not bool(growth_table["complete"].iloc[-1]):
+        caveats.append(f"the last {unit} ({growth_table['period'].iloc[-1]:%Y-%m-%d}) is still "
+                       "running: it is left out of the trend and the growth figures")
+    if len(n_day):
+        caveats.append("N-day rates count only members who joined long enough ago (n = those "
+                       "members); a difference between segments whose 95% intervals overlap "
+                       "may be chance")
+    if caveats:
+        lines.append("**Caveats**: " + "; ".join(caveats) + ".")
+    lines.append("**Where to look below**: the heatmap for cohorts whose row fades faster than "
+                 "their neighbours, the curves by segment for bands that do not overlap, and the "
+                 "lifecycle bars for dormant members outgrowing new plus resurrecting ones.")
     return "\n".join(f"- {x}" for x in lines)

@@ -472,15 +472,28 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
                             warnings=tuple(dict.fromkeys(warns)))
 
 
-def _fmt(v: float, relative: bool) -> str:
-    return f"{v:+.1%}" if relative else f"{v:+.3g}"
+def _fmt(v: float, relative: bool, kind: str = "mean") -> str:
+    """A lift: relative in %, an absolute difference of a proportion in percentage points."""
+    if relative:
+        return f"{v:+.1%}"
+    return f"{100 * v:+.1f} percentage points" if kind == "proportion" else f"{v:+.3g}"
 
 
 def _effect(r, level: float) -> str:
     """'+11.4% (95% CI +5.4% to +17.5%)' from a results row."""
-    rel = bool(r["relative"])
+    rel, kind = bool(r["relative"]), r.get("kind", "mean")
+    if not rel and kind == "proportion":
+        return (f"{_fmt(r['estimate'], rel, kind)} ({level:.0%} CI "
+                f"{100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})")
     return (f"{_fmt(r['estimate'], rel)} ({level:.0%} CI {_fmt(r['ci_low'], rel)} to "
             f"{_fmt(r['ci_high'], rel)})")
+
+
+def _mean(v: float, kind: str) -> str:
+    """An arm mean for the summary: a share in % for proportions, two decimals otherwise."""
+    if v != v:
+        return "n/a"
+    return f"{v:.1%}" if kind == "proportion" else f"{v:,.2f}"
 
 
 def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tuple[str, str]:
@@ -548,37 +561,58 @@ def summary_markdown(report: ExperimentReport) -> str:
         what = "groups" if r.unit == "group" else "members"
         lines.append(f"- **Design:** randomised by {r.unit} ({units} {what}); window "
                      f"{r.starts_at:%Y-%m-%d} to {r.ends_at:%Y-%m-%d}; {len(r.data):,} members "
-                     "analysed" + ("; inference at the group level (cluster-robust)"
-                                   if r.unit == "group" else "") + ".")
+                     "analysed" + ("; inference at the group level (cluster-robust: members of "
+                                   "one group behave alike, so the group, not the member, is "
+                                   "the unit of evidence)" if r.unit == "group" else "") + ".")
     if r.srm is not None:
         status = ("⚠ **mismatch** — the assignment is broken" if r.srm.alert else "OK")
-        lines.append(f"- **Sample ratio (SRM):** {status} (χ² = {r.srm.statistic:.2f}, "
+        lines.append(f"- **Sample ratio (SRM)** — checks that the arms got the planned share of "
+                     f"{'groups' if r.unit == 'group' else 'members'}; a mismatch means the "
+                     f"assignment or logging is broken: {status} (χ² = {r.srm.statistic:.2f}, "
                      f"p = {r.srm.p_value:.3g}; alert below {r.srm.alpha:g}).")
     res = r.results
     level = 1 - r.alpha
     if not res.empty:
         for _, row in res.loc[res["role"] == "primary"].iterrows():
+            kind = row.get("kind", "mean")
+            cuped = "cuped" in str(row.get("method", "")).lower()
             extra = ""
             if row.get("variance_reduction", math.nan) == row.get("variance_reduction", math.nan):
-                extra = f"; CUPED cut the variance by {row['variance_reduction']:.0%}"
+                extra = (f". CUPED (adjusting for the same metric in the {r.unit}s' "
+                         f"pre-period, before the start) cut the noise (variance) by "
+                         f"{row['variance_reduction']:.0%}")
             if r.unit == "group" and row.get("icc") == row.get("icc"):
-                extra += f"; ICC {row['icc']:.3f}, design effect {row['design_effect']:.1f}"
+                extra += (f". ICC {row['icc']:.3f} (how alike members of one group are: 0 = no "
+                          f"more than strangers) gives a design effect of "
+                          f"{row['design_effect']:.1f} (this design needs "
+                          f"{row['design_effect']:.1f}× the members of a member-randomised one "
+                          "for the same precision)")
             lines.append(f"- **Primary metric — {row['label']}** ({row['arm']} vs "
-                         f"{r.control_arm}): {row['control_mean']:.3g} → "
-                         f"{row['treatment_mean']:.3g}, lift {_effect(row, level)}, adjusted "
-                         f"p = {row['p_adjusted']:.3g}{extra}.")
+                         f"{r.control_arm}{', CUPED-adjusted means' if cuped else ''}): "
+                         f"{_mean(row['control_mean'], kind)} → "
+                         f"{_mean(row['treatment_mean'], kind)}, lift {_effect(row, level)}, "
+                         f"adjusted p = {row['p_adjusted']:.3g}{extra}.")
         for _, row in res.loc[res["role"] == "guardrail"].iterrows():
+            kind = row.get("kind", "mean")
             worse = row["p_value"] < r.alpha and row["estimate"] * row["direction"] < 0
-            lines.append(f"- **Guardrail — {row['label']}:** {row['control_mean']:.3g} → "
-                         f"{row['treatment_mean']:.3g} ({_effect(row, level)}); "
+            lines.append(f"- **Guardrail — {row['label']}** (must not get worse): "
+                         f"{_mean(row['control_mean'], kind)} → "
+                         f"{_mean(row['treatment_mean'], kind)}, change {_effect(row, level)}; "
                          + ("**significantly worse**." if worse else "no significant harm."))
         sec = res.loc[(res["role"] == "secondary") & res["significant"]]
         if len(sec):
             lines.append("- **Other significant metrics** (after correction): " + "; ".join(
-                f"{x['metric']} {_fmt(x['estimate'], bool(x['relative']))}"
-                + ("" if x["relative"] else " (absolute)") for _, x in sec.iterrows()) + ".")
+                f"{x['label']} {_fmt(x['estimate'], bool(x['relative']), x.get('kind', 'mean'))}"
+                + ("" if x["relative"] or x.get("kind") == "proportion" else " (absolute)")
+                for _, x in sec.iterrows()) + ".")
     if r.warnings:
         lines.append("- **Caveats:** " + " · ".join(r.warnings) + ".")
+    if not res.empty:
+        lines.append("- **Where to look below:** the lift plot (section 1: green intervals are "
+                     "significant after correction; an interval crossing 0 means not enough "
+                     "evidence either way), then the guardrail row and the distribution per arm "
+                     "(section 3) to see whether a shift of everyone or a few heavy users drives "
+                     "the lift.")
     return "\n".join(lines)
 
 

@@ -1548,7 +1548,7 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         f"- **{n:,} members**, {churned:,} churned ({churned / n:.0%}): "
         f"{int(reasons.get('exit', 0)):,} left explicitly, {int(reasons.get('inactivity', 0)):,} "
         f"went silent for ≥ {inactivity_days:g} days; {n - churned:,} are still followed "
-        f"(censored).")
+        f"(censored: active recently, so we do not know yet when they will leave).")
     med = overall[overall["quantity"] == "median_days"].iloc[0]
     median = _fmt_ci(med["estimate"], med["ci_low"], med["ci_high"], 0, " days")
     lines.append(f"- **Median time to churn**: {median}.")
@@ -1562,11 +1562,13 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
         worst = rmst.loc[rmst["difference"].idxmin()]
         ref = best["reference"]
         lines.append(
-            f"- **By {segment_col}** (days stayed in the first {horizon_days:g}, RMST): reference "
+            f"- **By {segment_col}** (RMST, restricted mean survival time: the average number "
+            f"of days a member stays within the first {horizon_days:g}): reference "
             f"{ref} {best['rmst_reference']:.1f} d; best {best['group']} "
             f"{best['difference']:+.1f} d (CI {best['ci_low']:+.1f} to {best['ci_high']:+.1f}), "
             f"worst {worst['group']} {worst['difference']:+.1f} d (CI {worst['ci_low']:+.1f} to "
-            f"{worst['ci_high']:+.1f}). Log-rank across segments: χ² = {logrank.statistic:.1f} "
+            f"{worst['ci_high']:+.1f}). Log-rank test (do the segments' survival curves differ at "
+            f"all?): χ² = {logrank.statistic:.1f} "
             f"on {logrank.df} df, p = {logrank.p_value:.2g}; "
             f"{int(logrank.pairwise['significant'].sum())} of {len(logrank.pairwise)} pairs differ "
             f"after {logrank.method.title()} correction.")
@@ -1583,8 +1585,9 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
             hr_down = _fmt_ci(down["hazard_ratio"], down["ci_low"], down["ci_high"], 2)
             items.append(f"most protective {down['term']} HR {hr_down}")
         base = ", ".join(f"{k} = {v}" for k, v in cox.baselines.items())
-        lines.append(f"- **Cox model** (adjusted; baseline {base or 'none'}): " + "; ".join(items)
-                     + ".")
+        lines.append(f"- **Cox model** (hazard ratio, HR: the risk of leaving at any moment "
+                     f"relative to the baseline {base or 'none'}, other covariates held equal; "
+                     f"HR 0.5 = half the risk, 2 = double): " + "; ".join(items) + ".")
     else:
         lines.append("- **Cox model**: no covariate has a hazard ratio clearly different from 1.")
     if participation is not None and not participation.empty:

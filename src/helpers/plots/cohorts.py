@@ -20,8 +20,21 @@ def _date_label(ts) -> str:
     return pd.Timestamp(ts).strftime("%Y-%m-%d")
 
 
+_PERIOD_WORDS = {"D": "days", "W": "weeks", "M": "months"}
+
+
+def _index_label(period: str | None) -> str:
+    """x-axis label of a period index: in the period's unit when it is known."""
+    if period is None:
+        return "period index k (periods since joining)"
+    if period not in _PERIOD_WORDS:
+        raise ParameterError(f"period={period!r} is not allowed; use 'D', 'W' or 'M'")
+    return f"{_PERIOD_WORDS[period]} since joining (k; 0 = the join {_PERIOD_WORDS[period][:-1]})"
+
+
 def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_periods: int | None = None,
-                           annot: bool = True, cmap: str = "YlGnBu", ax=None):
+                           annot: bool = True, cmap: str = "YlGnBu", period: str | None = None,
+                           ax=None):
     """Cohort × period-index heatmap of a :func:`helpers.cohorts.retention` table.
 
     Rows are cohorts labelled with their start and size (``n=…``); unreachable cells stay blank
@@ -40,6 +53,8 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
         Write the values (percentages for rates) in the cells.
     cmap : str
         Matplotlib colour map.
+    period : {"D", "W", "M"}, optional
+        The table's period: names the x axis in days, weeks or months.
     ax : matplotlib Axes, optional
 
     Returns
@@ -62,11 +77,13 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
     sns.heatmap(mat.astype(float), mask=mat.isna(), ax=ax, cmap=cmap,
                 vmin=0 if is_rate else None, vmax=1 if is_rate else None,
                 annot=annot and mat.size <= 600, fmt=".0%" if is_rate else ".0f",
-                annot_kws={"fontsize": 7}, cbar_kws={"label": value}, linewidths=0.3)
+                annot_kws={"fontsize": 7},
+                cbar_kws={"label": "share of the cohort active" if value == "rate" else value},
+                linewidths=0.3)
     ax.set_yticks(np.arange(len(mat)) + 0.5)
     ax.set_yticklabels([f"{_date_label(c)}  n={int(n)}" for c, n in zip(mat.index, sizes)],
                        rotation=0, fontsize=8)
-    ax.set_xlabel("period index k (periods since joining)")
+    ax.set_xlabel(_index_label(period))
     ax.set_ylabel("cohort (join period) and size")
     ax.set_facecolor("white")
     ax.grid(False)  # blank (unreachable) cells stay blank
@@ -74,7 +91,7 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
 
 
 def plot_retention_curves(curve: pd.DataFrame, *, hue: str | None = None, ci: bool = True,
-                          ax=None):
+                          period: str | None = None, ax=None):
     """Retention curves (rate by period index) with Wilson CI bands, one line per segment.
 
     Parameters
@@ -86,6 +103,8 @@ def plot_retention_curves(curve: pd.DataFrame, *, hue: str | None = None, ci: bo
         Segment column (e.g. ``"channel"``); None for a single curve.
     ci : bool
         Draw the confidence bands.
+    period : {"D", "W", "M"}, optional
+        The curve's period: names the x axis in days, weeks or months.
     ax : matplotlib Axes, optional
 
     Returns
@@ -109,7 +128,7 @@ def plot_retention_curves(curve: pd.DataFrame, *, hue: str | None = None, ci: bo
                             color=line.get_color(), linewidth=0)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(_percent_formatter())
-    ax.set_xlabel("period index k (periods since joining)")
+    ax.set_xlabel(_index_label(period))
     ax.set_ylabel("retained share (95% CI)")
     if hue is not None:
         ax.legend(title=hue, fontsize=8, ncols=2)
