@@ -662,3 +662,34 @@ def test_planted_hazard_ratios_covered_across_seeds():
             "participation_hazard_ratio"]))
     assert np.mean(covered) >= 0.85  # 72 intervals; nominal 0.95 (P(< 0.85) ≈ 1e-4)
     assert abs(np.mean(bias)) < 3 * np.std(bias, ddof=1) / np.sqrt(len(bias)) + 0.02
+
+
+def test_censoring_where_churn_is_detectable_is_closer_to_the_truth(tmp_path):
+    """Analyse a community 60 days before its data end; its later events tell who really churned."""
+    from lifelines import KaplanMeierFitter
+
+    from helpers import data, survival, synth
+
+    synth.write_community(tmp_path, n_members=3000, days=240, seed=3)
+    ds = data.load_community(tmp_path)
+    cut = ds.members["joined_at"].min().normalize() + pd.Timedelta(days=180)
+    members = ds.members[ds.members["joined_at"] < cut]
+    full = survival.churn_table(members, ds.events[ds.events["member_id"].isin(members["member_id"])])
+    churn_at = full["joined_at"] + pd.to_timedelta(full["duration_days"], unit="D")
+    truth_event = full["churned"] & (churn_at <= cut)
+    truth_days = np.where(truth_event, full["duration_days"],
+                          (cut - full["joined_at"]).dt.total_seconds() / 86400)
+    seen = survival.churn_table(members, ds.events[ds.events["ts"] < cut], observed_until=cut)
+    fixed = survival.censor_when_detectable(seen, inactivity_days=30)
+
+    def s60(days, events):
+        return float(KaplanMeierFitter().fit(days, events).predict(60))
+
+    truth = s60(truth_days, truth_event)
+    at_end = s60(seen["duration_days"], seen["churned"])
+    detectable = s60(fixed["duration_days"], fixed["churned"])
+    assert at_end - truth > 0.03  # end-censoring overstates survival
+    assert abs(detectable - truth) < abs(at_end - truth) / 2
+    assert (fixed["observed_days"] > 30).all() and len(fixed) < len(seen)
+    table = survival.censoring_sensitivity(seen, times=[60])
+    assert table["survival"].tolist() == pytest.approx([at_end, detectable])
