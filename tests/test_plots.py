@@ -146,3 +146,7 @@ def test_show_table_formats_for_reviewers(tables):
     assert "00:00:00" not in html and "NaN" not in html and "%" in html
     with pytest.raises(ParameterError, match="not in the table"):
         plots.show_table(g, percent=["nope"])
+    # short Chinese labels stay on one line; long texts may wrap
+    t = pd.DataFrame({"channel": ["社交广告", "海报裂变"], "note": ["x" * 40, "y"]})
+    html = plots.show_table(t).to_html()
+    assert html.count("white-space: nowrap") == 1

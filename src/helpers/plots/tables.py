@@ -71,6 +71,13 @@ def show_table(df: pd.DataFrame, *, percent=(), digits: int = 2, na: str = "",
         elif pd.api.types.is_float_dtype(s):
             formats[c] = (lambda v, d=digits: na if pd.isna(v) else f"{v:,.{d}f}")
     sty = shown.style.format(formats, na_rep=na)
+    # short labels (channel names such as 社交广告) must not break across lines in narrow columns
+    textual = [c for c in shown.columns
+               if pd.api.types.is_object_dtype(shown[c]) or pd.api.types.is_string_dtype(shown[c])
+               or isinstance(shown[c].dtype, pd.CategoricalDtype)]
+    short = [c for c in textual if len(shown) and shown[c].astype(str).str.len().max() <= 24]
+    if short:
+        sty = sty.set_properties(subset=short, **{"white-space": "nowrap"})
     if isinstance(shown.index, pd.RangeIndex):
         sty = sty.hide(axis="index")
     else:
