@@ -628,3 +628,16 @@ def test_group_power_uses_kish_design_effect_for_unequal_group_sizes(demo_report
                      / m.mean() - 1e-9)
     got = exp_metrics.power_table(rep, lifts=[0.10])["units_per_arm"].iloc[0]
     assert got == want
+
+
+def test_group_experiment_analyses_members_present_at_start(demo_community):
+    exp = demo_community.experiments.set_index("experiment_id").loc["exp_live_group"]
+    present = exp_metrics.experiment_population(demo_community, "exp_live_group")
+    everyone = exp_metrics.experiment_population(demo_community, "exp_live_group", late_joiners=True)
+    assert (present["joined_at"] < exp["starts_at"]).all()
+    assert not (present["left_at"] < exp["starts_at"]).any()
+    late = everyone[everyone["joined_at"] >= exp["starts_at"]]
+    assert len(late) > 0 and (late["joined_at"] < exp["ends_at"]).all()
+    assert set(present["member_id"]) < set(everyone["member_id"])
+    assigned = set(demo_community.assignments.query("experiment_id == 'exp_live_group'")["unit_id"])
+    assert set(present["group_id"]) <= assigned

@@ -99,8 +99,16 @@ def _experiment_row(community: Community, experiment_id: str) -> pd.Series:
     return exps.loc[exps["experiment_id"].astype(str) == str(experiment_id)].iloc[0]
 
 
-def experiment_population(community: Community, experiment_id: str) -> pd.DataFrame:
+def experiment_population(community: Community, experiment_id: str, *,
+                          late_joiners: bool = False) -> pd.DataFrame:
     """Members analysed in an experiment, with their randomisation unit and arm.
+
+    Member experiments: the assigned members. Group experiments: members of the assigned groups
+    who were present at ``starts_at`` (joined before it, not exited before it), like the
+    members a member experiment would randomise. Members who join a group during the window are
+    left out by default: a treatment that attracts (or repels) newcomers would change who is
+    measured in each arm, a recruitment bias of cluster-randomised trials. ``late_joiners=True``
+    adds them (members who joined before ``ends_at``) as a secondary analysis.
 
     Returns
     -------
@@ -120,7 +128,11 @@ def experiment_population(community: Community, experiment_id: str) -> pd.DataFr
         key = members["member_id"].astype(str)
         pop = members.assign(unit_id=key).merge(a, on="unit_id", how="inner")
     else:
-        pop = members.loc[members["joined_at"] < exp["ends_at"]].merge(
+        cutoff = exp["ends_at"] if late_joiners else exp["starts_at"]
+        present = members["joined_at"] < cutoff
+        if "left_at" in members.columns and not late_joiners:
+            present &= ~(members["left_at"] < exp["starts_at"])
+        pop = members.loc[present].merge(
             a.rename(columns={"unit_id": "group_id"}), on="group_id", how="inner")
         pop["unit_id"] = pop["group_id"]
     cols = ["member_id", "unit_id", "arm"]
@@ -129,7 +141,8 @@ def experiment_population(community: Community, experiment_id: str) -> pd.DataFr
 
 def experiment_metrics(community: Community, experiment_id: str, *,
                        cuped_days: int = config.CUPED_DAYS, retention_days: int = 14,
-                       active_types: list[str] | None = None) -> pd.DataFrame:
+                       active_types: list[str] | None = None,
+                       late_joiners: bool = False) -> pd.DataFrame:
     """Per-member metrics of an experiment from the raw tables.
 
     Parameters
@@ -143,6 +156,9 @@ def experiment_metrics(community: Community, experiment_id: str, *,
         end of observation); all-NaN when the data end before that day.
     active_types : list of str, optional
         Event types that count as active (default: all).
+    late_joiners : bool
+        Group experiments: also analyse members who joined during the window
+        (see :func:`experiment_population`).
 
     Returns
     -------
@@ -160,7 +176,7 @@ def experiment_metrics(community: Community, experiment_id: str, *,
         raise ParameterError(f"cuped_days must be >= 0 and retention_days >= 1; got "
                              f"{cuped_days}, {retention_days}")
     exp = _experiment_row(community, experiment_id)
-    pop = experiment_population(community, experiment_id)
+    pop = experiment_population(community, experiment_id, late_joiners=late_joiners)
     start, end = exp["starts_at"], exp["ends_at"]
     pre_start = start - pd.Timedelta(days=cuped_days)
     ret_from = start + pd.Timedelta(days=retention_days)
@@ -348,6 +364,7 @@ def analyse_experiment(community: Community, experiment_id: str, *,
                        relative: bool = True, cuped: bool = True,
                        cuped_days: int = config.CUPED_DAYS, retention_days: int = 14,
                        n_permutations: int = 2000, seed: int = 0,
+                       late_joiners: bool = False,
                        on_error: str = "raise") -> ExperimentReport:
     """Analyse one experiment: SRM, every metric per treatment arm, correction, decision.
 
@@ -361,6 +378,9 @@ def analyse_experiment(community: Community, experiment_id: str, *,
     ----------
     metrics : list of str, optional
         Names from :data:`METRICS` (default ``DEFAULT_METRICS``); the primary is added.
+    late_joiners : bool
+        Group experiments: also analyse members who joined during the window (secondary
+        analysis; see :func:`experiment_population`).
     on_error : {"raise", "report"}
         "report" turns a ParameterError (unknown id, no experiments table …) into a report
         with decision "not analysed" and the message as reason, so a batch never crashes.
@@ -380,7 +400,8 @@ def analyse_experiment(community: Community, experiment_id: str, *,
         return _analyse(community, experiment_id, metrics=metrics, primary_metric=primary_metric,
                         guardrails=guardrails, alpha=alpha, correction=correction,
                         relative=relative, cuped=cuped, cuped_days=cuped_days,
-                        retention_days=retention_days, n_permutations=n_permutations, seed=seed)
+                        retention_days=retention_days, n_permutations=n_permutations, seed=seed,
+                        late_joiners=late_joiners)
     except ParameterError as exc:
         if on_error == "raise":
             raise
@@ -390,7 +411,8 @@ def analyse_experiment(community: Community, experiment_id: str, *,
 
 
 def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, alpha,
-             correction, relative, cuped, cuped_days, retention_days, n_permutations, seed):
+             correction, relative, cuped, cuped_days, retention_days, n_permutations, seed,
+             late_joiners):
     if correction not in CORRECTIONS:
         raise ParameterError(f"correction must be one of {CORRECTIONS}; got {correction!r}")
     metrics = as_list(DEFAULT_METRICS if metrics is None else metrics)
@@ -402,7 +424,7 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
     exp = _experiment_row(community, experiment_id)
     unit, control = str(exp["unit"]), str(exp.get("control_arm") or "control")
     data = experiment_metrics(community, experiment_id, cuped_days=cuped_days,
-                              retention_days=retention_days)
+                              retention_days=retention_days, late_joiners=late_joiners)
     a = community.assignments
     a = a.loc[a["experiment_id"].astype(str) == str(experiment_id)]
     counts = a["arm"].astype(str).value_counts().sort_index()
