@@ -411,7 +411,7 @@ def test_summary_markdown_reads_for_managers(demo_reports):
 def test_decision_rules():
     base = dict(metric="m", role="primary", estimate=0.1, ci_low=0.05, ci_high=0.15,
                 p_value=0.001, p_adjusted=0.002, significant=True, direction=1, relative=True,
-                mde=0.05, warnings="")
+                mde=0.05, se=0.05 / (1.959964 + 0.841621), warnings="")
     ok = pd.DataFrame([base])
     srm_bad = srm_test([5300, 4700], [1, 1])
     assert exp_metrics._decide(ok, srm_bad, alpha=0.05, correction="holm")[0] == "do not trust"
@@ -424,6 +424,12 @@ def test_decision_rules():
     ns = pd.DataFrame([{**base, "significant": False, "p_adjusted": 0.2}])
     d, why = exp_metrics._decide(ns, None, alpha=0.05, correction="holm")
     assert d == "inconclusive" and "±5.0%" in why
+    # with three secondary metrics the primary is judged at the Holm/Bonferroni level α/4:
+    # MDE = (z_{1-0.05/8} + z_0.8) · se = (2.4977 + 0.8416) / 2.8016 · 5% = 5.96%
+    family = pd.DataFrame([{**base, "significant": False, "p_adjusted": 0.2},
+                           *[{**base, "metric": f"s{i}", "role": "secondary"} for i in range(3)]])
+    d, why = exp_metrics._decide(family, None, alpha=0.05, correction="holm")
+    assert d == "inconclusive" and "±6.0%" in why and "α/4" in why
 
 
 # ----------------------------------------------------------------------------- bad input

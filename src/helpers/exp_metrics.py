@@ -546,10 +546,15 @@ def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tup
     r = p.iloc[0]
     if math.isnan(r["estimate"]):
         return "inconclusive", f"primary metric '{r['metric']}' could not be tested ({r['warnings']})"
-    mde = f"±{abs(r['mde']):.1%}" if r["relative"] else f"±{abs(r['mde']):.3g}"
+    # the primary wins only after correction: quote the MDE at the (conservative) Bonferroni
+    # level alpha/m of the corrected family, not at alpha
+    m = int(results["role"].isin(["primary", "secondary"]).sum()) if correction != "none" else 1
+    mde_value = (stats.norm.ppf(1 - alpha / (2 * max(m, 1))) + _Z80) * float(r["se"])
+    mde = f"±{abs(mde_value):.1%}" if r["relative"] else f"±{abs(mde_value):.3g}"
+    level_text = f" at the corrected level (α/{m})" if m > 1 else ""
     return "inconclusive", (f"primary metric '{r['metric']}': {_effect(r, level)} is not "
                             f"significant after {corr} correction; with this sample the "
-                            f"experiment could detect about {mde} with 80% power")
+                            f"experiment could detect about {mde} with 80% power{level_text}")
 
 
 # plain symbols that the reports' embedded fonts draw (colour emoji show as boxes without an
