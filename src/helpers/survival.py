@@ -1184,11 +1184,14 @@ def time_varying_long(data: pd.DataFrame, *, covariates: Sequence[str] = (),
     :func:`_zero_duration_floor`: the partial likelihood is unchanged).
 
     ``resolution_days`` rounds every time *up* to a whole number of that unit (default: whole
-    days of tenure, "on day k"): community churn is a daily process, and lifelines'
-    CoxTimeVaryingFitter loops over distinct event times, so daily resolution is ~9× faster
-    than exact timestamps on the demo data with hazard ratios within ±0.03 of the exact fit.
+    days of tenure): community churn is a daily process, and lifelines' CoxTimeVaryingFitter
+    loops over distinct event times, so daily resolution is ~9× faster than exact timestamps.
     Participation on the churn day itself then no longer counts as "before" the churn. Pass
-    None for exact times.
+    None for exact times. Measured on the synthetic generator (12 seeds × 3,000 members): mean
+    participation log-HR error −0.10 with days, −0.14 with hours; on the demo coef −0.472 (days)
+    vs −0.518 (hours) vs −0.520 (exact), planted −0.511. The cross-seed error comes mostly from
+    the generator (members never churn on the day they take part, a short immune window after
+    participation that continuous-time estimation credits to participation), not from rounding.
 
     Returns
     -------
