@@ -41,7 +41,7 @@ test: data ## run the whole test suite (unit, statistical, notebooks under nbval
 	$(PY) -m pytest $(ARGS)
 
 lab: data ## start JupyterLab on the workspace with the project's kernel
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=. notebooks/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 bench: data ## benchmarks (QUICK=1 for the two smaller sizes); prints figures, never fails on speed
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick,)
