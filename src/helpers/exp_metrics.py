@@ -527,7 +527,7 @@ def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tup
                     & (results["estimate"] * results["direction"] < 0)]
     if len(g):
         r = g.iloc[0]
-        return "do not ship", (f"guardrail '{r['metric']}' is significantly worse: "
+        return "do not ship", (f"guardrail '{r.get('label') or r['metric']}' is significantly worse: "
                                f"{_effect(r, level)}, p = {r['p_value']:.2g}")
     p = results.loc[results["role"] == "primary"]
     if p.empty:
@@ -537,22 +537,22 @@ def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tup
     corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no"}[correction]
     if len(good):
         r = good.iloc[0]
-        return "ship", (f"primary metric '{r['metric']}' improved by {_effect(r, level)}, "
+        return "ship", (f"primary metric '{r.get('label') or r['metric']}' improved by {_effect(r, level)}, "
                         f"significant after {corr} correction (adjusted p = {r['p_adjusted']:.2g})")
     if len(bad):
         r = bad.iloc[0]
-        return "do not ship", (f"primary metric '{r['metric']}' got worse: {_effect(r, level)}, "
+        return "do not ship", (f"primary metric '{r.get('label') or r['metric']}' got worse: {_effect(r, level)}, "
                                f"adjusted p = {r['p_adjusted']:.2g}")
     r = p.iloc[0]
     if math.isnan(r["estimate"]):
-        return "inconclusive", f"primary metric '{r['metric']}' could not be tested ({r['warnings']})"
+        return "inconclusive", f"primary metric '{r.get('label') or r['metric']}' could not be tested ({r['warnings']})"
     # the primary wins only after correction: quote the MDE at the (conservative) Bonferroni
     # level alpha/m of the corrected family, not at alpha
     m = int(results["role"].isin(["primary", "secondary"]).sum()) if correction != "none" else 1
     mde_value = (stats.norm.ppf(1 - alpha / (2 * max(m, 1))) + _Z80) * float(r["se"])
     mde = f"±{abs(mde_value):.1%}" if r["relative"] else f"±{abs(mde_value):.3g}"
     level_text = f" at the corrected level (α/{m})" if m > 1 else ""
-    return "inconclusive", (f"primary metric '{r['metric']}': {_effect(r, level)} is not "
+    return "inconclusive", (f"primary metric '{r.get('label') or r['metric']}': {_effect(r, level)} is not "
                             f"significant after {corr} correction; with this sample the "
                             f"experiment could detect about {mde} with 80% power{level_text}")
 
