@@ -18,7 +18,8 @@ events, about 3 minutes) and reused. Then two fresh subprocesses run, one after 
 - **duckdb**: the references a skilled analyst would write instead, plain DuckDB SQL reading
   the same Parquet files (``helpers.duck.retention_sql`` and ``helpers.duck.churn_sql``).
 
-Times are wall-clock seconds, best of ``--repeat`` runs (load and the Cox fit run once), with
+The full suite takes about 6 minutes on an idle 2-core machine (the exact Cox fit at 1,000,000
+members alone about 2), plus the one-off data generation. Times are wall-clock seconds, best of ``--repeat`` runs (load and the Cox fit run once), with
 CPU seconds beside them (CPU ≪ wall means the machine was busy). **Peak memory** is the peak
 resident set size of the stage's process *during the stage* (Linux: the kernel's high-water
 mark ``VmHWM``, reset before each stage through ``/proc/self/clear_refs``; elsewhere the
