@@ -1020,6 +1020,7 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
               duration_col: str = "duration_days", event_col: str = "churned",
               baselines: dict | None = None, strata: Sequence[str] = (),
               cluster_col: str | None = None, penalizer: float = 0.0,
+              resolution_days: float | None = None,
               alpha: float = config.ALPHA) -> CoxResult:
     """Cox proportional-hazards model of churn with tidy hazard ratios (lifelines CoxPHFitter).
 
@@ -1050,6 +1051,11 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
         of one group share unobserved influences.
     penalizer : float
         Ridge penalty (0 = none).
+    resolution_days : float, optional
+        Round durations *up* to multiples of this before fitting (ties handled by Efron's
+        method). lifelines' fit loops in Python over distinct times, about one per member:
+        at 1,000,000 members hours (``1 / 24``) take 9 s instead of 125 s and move the
+        coefficients by < 0.003 standard errors (``make bench`` prints both). None = exact.
     alpha : float
         1 − confidence level of the hazard-ratio intervals.
 
@@ -1071,6 +1077,13 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
     _check_alpha(alpha)
     if not covariates:
         raise ParameterError("covariates must name at least one column")
+    if resolution_days is not None:
+        if not (isinstance(resolution_days, (int, float)) and resolution_days > 0):
+            raise ParameterError(f"resolution_days must be a positive number or None, got "
+                                 f"{resolution_days!r}")
+        if duration_col in data.columns:
+            data = data.assign(**{duration_col: np.ceil(
+                data[duration_col].to_numpy(float) / resolution_days) * resolution_days})
     _require_columns(data, {**{f"covariates[{i}]": c for i, c in enumerate(covariates)},
                             **{f"strata[{i}]": c for i, c in enumerate(strata)},
                             "cluster_col": cluster_col})
@@ -1752,6 +1765,7 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
                  survival_days: Sequence[float] = (30, 90, 180), at_risk_every: float = 30,
                  early_landmark_days: int = 7, risk_horizon_days: float = 30,
                  risk_top: int | None = None, truth: dict | None = None,
+                 cox_resolution_days: float | None = 1 / 24,
                  alpha: float = config.ALPHA) -> ChurnReport:
     """Run the whole churn analysis of the ``02_churn_survival`` notebook.
 
@@ -1777,6 +1791,9 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
         Cluster-robust SEs by this column (skipped if absent).
     truth : dict, optional
         ``truth.json`` of a synthetic dataset (:func:`planted_truth`).
+    cox_resolution_days : float, optional
+        Durations rounded up to this unit for the Cox fits (default: hours; None = exact), which
+        keeps a million-member report interactive (see :func:`cox_model`).
     Other parameters are passed to the steps of the same name.
 
     Returns
@@ -1820,7 +1837,7 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
     covariates = [c for c in covariates if seg[c].nunique() > 1]
     baselines = {segment_col: reference_segment} if segment_col in covariates else {}
     cox = cox_model(seg, covariates=covariates, baselines=baselines, cluster_col=cluster_col,
-                    alpha=alpha)
+                    resolution_days=cox_resolution_days, alpha=alpha)
     ph = ph_check(cox, alpha=alpha)
     strat = stratify_violations(cox, seg, ph, cluster_col=cluster_col, alpha=alpha)
     cox_stratified = None if strat is cox else strat
@@ -1829,7 +1846,8 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
     landmark_model = None
     if lm["churned"].sum() >= 10 and lm[early_col].nunique() > 1:
         landmark_model = cox_model(lm, covariates=[early_col, *covariates], baselines=baselines,
-                                   cluster_col=cluster_col, alpha=alpha)
+                                   cluster_col=cluster_col, resolution_days=cox_resolution_days,
+                                   alpha=alpha)
     else:
         notes.append(f"too few members/churns after day {early_landmark_days} for the "
                      "early-engagement landmark model")
