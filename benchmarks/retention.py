@@ -45,11 +45,6 @@ def dataset_for(n: int) -> Path:
     return folder
 
 
-def _best_of(fn, repeat: int) -> float:
-    """Best wall-clock seconds over ``repeat`` runs (used by other benchmark scripts too)."""
-    return best_times(fn, repeat)[0]
-
-
 def best_times(fn, repeat: int) -> tuple[float, float]:
     """Best wall-clock and CPU seconds over ``repeat`` runs (CPU time shows contention)."""
     best, cpu = float("inf"), float("inf")
@@ -74,6 +69,60 @@ def read_tables(folder: Path, *, loader: bool = False) -> tuple[pd.DataFrame, pd
     return members, events
 
 
+def run_cases(sizes, cases_for, *, repeat: int = 2, loader: bool = False) -> pd.DataFrame:
+    """Read each size's tables, then time the cases ``cases_for(members, events)`` returns.
+
+    ``cases_for`` gives ``[(label, zero-argument function), ...]``; each function's result is
+    counted in ``rows_out``. Shared by the retention and survival benchmarks.
+    """
+    rows = []
+    for n in sizes:
+        folder = dataset_for(n)
+        t0 = time.perf_counter()
+        members, events = read_tables(folder, loader=loader)
+        load_s = time.perf_counter() - t0
+        n_events = len(events)
+        case = "load_community" if loader else "read_parquet"
+        rows.append(dict(members=n, events=n_events, case=case, seconds=load_s,
+                         cpu_seconds=float("nan"), rows_out=n_events))
+        print(f"{n:>10,} members {n_events:>12,} events  {case:<42} {load_s:7.2f} s", flush=True)
+        for label, fn in cases_for(members, events):
+            out = fn()
+            secs, cpu = best_times(fn, repeat)
+            rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
+                             cpu_seconds=cpu, rows_out=len(out)))
+            print(f"{n:>10,} members {n_events:>12,} events  {label:<42} {secs:7.2f} s "
+                  f"(CPU {cpu:.2f} s)", flush=True)
+        del members, events
+    df = pd.DataFrame(rows)
+    df["events_per_second"] = df["events"] / df["seconds"]
+    return df[["members", "events", "case", "seconds", "cpu_seconds", "events_per_second",
+               "rows_out"]]
+
+
+def cli(run_fn, description: str, argv=None) -> pd.DataFrame:
+    """Parse ``--sizes --repeat --loader``, run ``run_fn`` and print its table."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--loader", action="store_true", help="read with data.load_community")
+    a = p.parse_args(argv)
+    df = run_fn(a.sizes, repeat=a.repeat, loader=a.loader)
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
+        print(df.to_string(index=False))
+    return df
+
+
+def _retention_cases(members, events):
+    cases = []
+    for label, kind, kw in CASES:
+        if kind == "activity":
+            cases.append((label, lambda kw=kw: cohorts.member_period_activity(events, **kw)))
+        else:
+            cases.append((label, lambda kw=kw: cohorts.retention(members, events, **kw)))
+    return cases
+
+
 def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.DataFrame:
     """Time the cases on each size.
 
@@ -91,43 +140,11 @@ def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.Dat
     DataFrame
         ``members, events, case, seconds, events_per_second, rows_out``.
     """
-    rows = []
-    for n in sizes:
-        folder = dataset_for(n)
-        t0 = time.perf_counter()
-        members, events = read_tables(folder, loader=loader)
-        load_s = time.perf_counter() - t0
-        n_events = len(events)
-        rows.append(dict(members=n, events=n_events,
-                         case="load_community" if loader else "read_parquet",
-                         seconds=load_s, cpu_seconds=float("nan"), rows_out=n_events))
-        print(f"{n:>10,} members  {rows[-1]['case']:<42} {load_s:7.2f} s", flush=True)
-        for label, kind, kw in CASES:
-            if kind == "activity":
-                fn = lambda kw=kw: cohorts.member_period_activity(events, **kw)  # noqa: E731
-            else:
-                fn = lambda kw=kw: cohorts.retention(members, events, **kw)  # noqa: E731
-            out = fn()
-            secs, cpu = best_times(fn, repeat)
-            rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
-                             cpu_seconds=cpu, rows_out=len(out)))
-            print(f"{n:>10,} members  {label:<42} {secs:7.2f} s  (CPU {cpu:.2f} s)", flush=True)
-        del members, events
-    df = pd.DataFrame(rows)
-    df["events_per_second"] = df["events"] / df["seconds"]
-    return df[["members", "events", "case", "seconds", "cpu_seconds", "events_per_second",
-               "rows_out"]]
+    return run_cases(sizes, _retention_cases, repeat=repeat, loader=loader)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
-    p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--loader", action="store_true", help="read with data.load_community")
-    a = p.parse_args(argv)
-    df = run(a.sizes, repeat=a.repeat, loader=a.loader)
-    with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
-        print(df.to_string(index=False))
+    cli(run, __doc__.splitlines()[0], argv)
     return 0
 
 

@@ -15,20 +15,27 @@ under 15 s for ``churn_table``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retention import best_times, dataset_for, read_tables  # noqa: E402  (shared conventions)
+from retention import cli, run_cases  # noqa: E402  (shared conventions)
 
 from helpers import survival  # noqa: E402
 
 DEFAULT_SIZES = (100_000, 1_000_000)
 TARGET_SECONDS_1M = 15.0
+
+
+def _survival_cases(members, events):
+    return [
+        ("member_activity_span", lambda: survival.member_activity_span(events)),
+        ("churn_table", lambda: survival.churn_table(members, events)),
+        ("churn_table active_types=message", lambda: survival.churn_table(
+            members, events, active_types=["message"])),
+    ]
 
 
 def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.DataFrame:
@@ -49,47 +56,11 @@ def run(sizes=DEFAULT_SIZES, *, repeat: int = 2, loader: bool = False) -> pd.Dat
         ``members, events, case, seconds, cpu_seconds, events_per_second, rows_out``
         (best of ``repeat``; CPU time is NaN for the read).
     """
-    rows = []
-    for n in sizes:
-        folder = dataset_for(n)
-        t0 = time.perf_counter()
-        members, events = read_tables(folder, loader=loader)
-        load_s = time.perf_counter() - t0
-        n_events = len(events)
-        rows.append(dict(members=n, events=n_events,
-                         case="load_community" if loader else "read_parquet",
-                         seconds=load_s, rows_out=n_events))
-        print(f"{n:>10,} members {n_events:>12,} events  {rows[-1]['case']:<34} "
-              f"{load_s:7.2f} s", flush=True)
-        cases = [
-            ("member_activity_span", lambda: survival.member_activity_span(events)),
-            ("churn_table", lambda: survival.churn_table(members, events)),
-            ("churn_table active_types=message", lambda: survival.churn_table(
-                members, events, active_types=["message"])),
-        ]
-        for label, fn in cases:
-            out = fn()
-            secs, cpu = best_times(fn, repeat)
-            rows.append(dict(members=n, events=n_events, case=label, seconds=secs,
-                             cpu_seconds=cpu, rows_out=len(out)))
-            print(f"{n:>10,} members {n_events:>12,} events  {label:<34} {secs:7.2f} s "
-                  f"(CPU {cpu:.2f} s)", flush=True)
-        del members, events
-    df = pd.DataFrame(rows)
-    df["events_per_second"] = df["events"] / df["seconds"]
-    return df[["members", "events", "case", "seconds", "cpu_seconds", "events_per_second",
-               "rows_out"]]
+    return run_cases(sizes, _survival_cases, repeat=repeat, loader=loader)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
-    p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--loader", action="store_true", help="read with data.load_community")
-    a = p.parse_args(argv)
-    df = run(a.sizes, repeat=a.repeat, loader=a.loader)
-    with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
-        print(df.to_string(index=False))
+    df = cli(run, __doc__.splitlines()[0], argv)
     big = df[(df["members"] == 1_000_000) & (df["case"] == "churn_table")]
     if not big.empty:
         s = float(big["seconds"].iloc[0])
