@@ -309,7 +309,7 @@ def run(sizes=SIZES, *, repeat: int = 2, out_dir: Path = OUT_DIR) -> tuple[pd.Da
     """Run the suite; return the table and the list of disagreements (empty = all agree)."""
     results, problems = [], []
     for n in sizes:
-        folder = dataset_for(n)
+        dataset_for(n)  # generate the dataset here, once, before the timed subprocesses read it
         tmp = Path(tempfile.mkdtemp(prefix=f"bench_{n}_"))
         try:
             (tmp / "helpers").mkdir()

@@ -75,7 +75,7 @@ def _survival_frame(data: pd.DataFrame, duration_col: str, event_col: str,
                                  mask=bad.to_numpy(), fix="durations are days since joining, >= 0")
     event = data[event_col]
     if event.isna().any() or not event.isin([0, 1, True, False]).all():
-        raise DataError(f"event indicator must be 0/1 or boolean without missing values",
+        raise DataError("event indicator must be 0/1 or boolean without missing values",
                         column=event_col, fix="use the 'churned' column of churn_table")
     if group_col is None:
         group = pd.Series(ALL, index=data.index)
