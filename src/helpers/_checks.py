@@ -26,6 +26,9 @@ from .errors import ParameterError
 Correction = Literal["holm", "bh", "none"]
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
 
+#: the standard event type for taking part in an activity (DESIGN.md section 3)
+PARTICIPATION_TYPE = "activity_join"
+
 #: the one text of the ``active_types`` parameter, reused in docstrings
 ACTIVE_TYPES_DOC = """active_types : str, list of str or None, default None
         Event types that count as activity; None = every type. An empty list is refused

@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .cohorts import PERIODS, _active_mask, _check_choice, _to_timestamp, _wall_ns
+from ._checks import PARTICIPATION_TYPE, active_mask, check_choice
+from ._time import DAY_NS, PERIODS, as_ns, from_ns, to_timestamp, wall_ns
 from .errors import DataError, ParameterError
-from .survival import DAY_NS, PARTICIPATION_TYPE, _as_ns, _from_ns
 
 __all__ = ["connect", "events_parquet", "member_period_activity", "member_activity_span",
            "retention_sql", "churn_sql"]
@@ -115,7 +115,7 @@ class _Source:
         missing = [c for c in ("member_id", "ts", "event_type") if c not in events.columns]
         if missing:
             raise ParameterError(f"events lacks column(s) {missing}; it has {list(events.columns)}")
-        mask = _active_mask(events, active_types)  # validates the types (ParameterError)
+        mask = active_mask(events, active_types)  # validates the types (ParameterError)
         ids = events["member_id"]
         if pd.api.types.is_integer_dtype(ids.dtype) and not isinstance(
                 ids.dtype, pd.api.extensions.ExtensionDtype):
@@ -129,10 +129,10 @@ class _Source:
         part = (et == PARTICIPATION_TYPE).to_numpy(dtype=bool, na_value=False)
         if "activity_id" in events.columns:
             part |= events["activity_id"].notna().to_numpy()
-        cols = {"member": member, "ts_ns": _as_ns(events["ts"]),
+        cols = {"member": member, "ts_ns": as_ns(events["ts"]),
                 "active": np.ones(len(events), bool) if mask is None else mask, "part": part}
         if wall:
-            cols["wall_ns"] = _wall_ns(events["ts"], tz)
+            cols["wall_ns"] = wall_ns(events["ts"], tz)
         self.tz = tz if tz is not None else getattr(events["ts"].dt, "tz", None)
         frame = pd.DataFrame(cols, copy=False)
         self.con.register("_ev_frame", frame)
@@ -238,14 +238,14 @@ def member_period_activity(events, *, period: str = "W", active_types=None, tz=N
     >>> member_period_activity(ev, period="W").to_numpy().tolist()
     [[1, 2931], [2, 2932]]
     """
-    _check_choice("period", period, PERIODS)
+    check_choice("period", period, PERIODS)
     con = con or connect()
     tz_in = tz
     if isinstance(events, pd.DataFrame) and tz is None:
         tz_in = getattr(events["ts"].dt, "tz", None) if "ts" in events.columns else None
     until_ns = None
     if until is not None:
-        until_ns = _to_timestamp(until, tz_in if tz_in is not None else
+        until_ns = to_timestamp(until, tz_in if tz_in is not None else
                                  (None if isinstance(events, pd.DataFrame) else config.TIMEZONE),
                                  "until").as_unit("ns").value
     src = _Source(con, events, active_types=active_types, until_ns=until_ns, tz=tz, wall=True)
@@ -310,9 +310,9 @@ def member_activity_span(events, *, active_types: Sequence[str] | None = None,
             code = pd.Index(src.uniques).get_indexer(key)
             keep = code >= 0
             key = code[keep]
-            jn = _as_ns(pd.Series(joined_at.array))[keep]
+            jn = as_ns(pd.Series(joined_at.array))[keep]
         else:
-            jn = _as_ns(pd.Series(joined_at.array))
+            jn = as_ns(pd.Series(joined_at.array))
         con.register("_joined", pd.DataFrame({"member": key, "joined_ns": jn}))
         join_sql = "LEFT JOIN _joined j USING (member)"
         limit = int(early_days * DAY_NS)
@@ -333,10 +333,10 @@ def member_activity_span(events, *, active_types: Sequence[str] | None = None,
     tz_out = src.tz
     out = pd.DataFrame({
         "member_id": src.ids(res[0]),
-        "first_active_at": _from_ns(res[1], tz_out),
-        "last_active_at": _from_ns(res[2], tz_out),
+        "first_active_at": from_ns(res[1], tz_out),
+        "last_active_at": from_ns(res[2], tz_out),
         "n_events": res[3].astype(np.int64),
-        "first_participation_at": _from_ns(res[4], tz_out),
+        "first_participation_at": from_ns(res[4], tz_out),
     })
     if joined_at is not None:
         if not res[6].all():
@@ -403,8 +403,8 @@ def retention_sql(folder, *, period: str = "W", mode: str = "classic", observed_
     --------
     >>> retention_sql("demo", period="M").head(2)        # doctest: +SKIP
     """
-    _check_choice("period", period, PERIODS)
-    _check_choice("mode", mode, ("classic", "rolling"))
+    check_choice("period", period, PERIODS)
+    check_choice("mode", mode, ("classic", "rolling"))
     con = con or connect()
     ev, mem, end = _refs(con, folder, observed_until, tz)
     unit, z = _SQL_PERIOD[period], _sql_str(tz)
