@@ -1,0 +1,252 @@
+"""Cox proportional-hazards models of churn: fit, proportional-hazards check, stratified refit,
+and the landmark subset for early-engagement covariates (lifelines CoxPHFitter)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from .._checks import check_alpha
+from ..errors import ParameterError
+from ._common import check_columns, survival_frame
+from ._design import PENALIZER_ON_FAILURE, design_matrix, fit_with_retry, tidy_summary
+
+__all__ = ["PENALIZER_ON_FAILURE", "CoxResult", "cox_model", "ph_check", "stratify_violations",
+           "landmark"]
+
+
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted Cox model, reduced to what reports need.
+
+    Attributes
+    ----------
+    hazard_ratios : DataFrame
+        ``term, covariate, level, coef, se, hazard_ratio, ci_low, ci_high, p_value`` — one row
+        per model term; ``level`` is the category of a dummy (vs ``baselines[covariate]``).
+    baselines : dict
+        Reference level of each categorical covariate.
+    n, events : int
+        Rows (members, or intervals for time-varying models: ``n`` counts members) and events.
+    concordance : float
+        Harrell's C of the fitted model.
+    penalizer : float
+        Ridge penalty used (0 = plain partial likelihood; > 0 after a failed first fit).
+    robust : bool
+        Whether the standard errors are cluster-robust (sandwich) — ``cluster_col`` given.
+    strata : tuple of str
+        Covariates stratified on (own baseline hazard per level, no HR reported).
+    notes : tuple of str
+        What went wrong and what was done about it (non-convergence, separation…).
+    fitter : lifelines fitter
+        The fitted lifelines object, for predictions.
+    """
+
+    hazard_ratios: pd.DataFrame = field(repr=False)
+    baselines: dict
+    n: int
+    events: int
+    concordance: float
+    penalizer: float = 0.0
+    robust: bool = False
+    strata: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    fitter: object = field(default=None, repr=False, compare=False)
+    training_data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hazard-ratio table."""
+        return self.hazard_ratios.copy()
+
+
+def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
+              duration_col: str = "duration_days", event_col: str = "churned",
+              baselines: dict | None = None, strata: Sequence[str] = (),
+              cluster_col: str | None = None, penalizer: float = 0.0,
+              resolution_days: float | None = None,
+              alpha: float = config.ALPHA) -> CoxResult:
+    """Cox proportional-hazards model of churn with tidy hazard ratios (lifelines CoxPHFitter).
+
+    Text and categorical covariates become dummies against a baseline level (default: the
+    largest segment). Durations of 0 (members who never acted) are kept: only the order of
+    times enters the partial likelihood, so they are simply the earliest events.
+
+    When the fit fails (lifelines' "delta contains nan" / singular-matrix ConvergenceError) or
+    coefficients diverge (complete separation: e.g. a segment in which nobody churned), an
+    AnalysisWarning names the likely cause (constant, separating or collinear covariates) and
+    the model is refitted with a ridge penalty (``penalizer=0.1``), recorded in ``notes``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per member (e.g. :func:`churn_table`, or a :func:`landmark` subset).
+    covariates : sequence of str
+        Columns to model (text/categorical → dummies; booleans and numbers as they are).
+    duration_col, event_col : str
+        As in :func:`km_table`.
+    baselines : dict, optional
+        ``{covariate: reference level}`` for categorical covariates.
+    strata : sequence of str
+        Columns to stratify on (each level gets its own baseline hazard; the remedy when a
+        covariate breaks proportional hazards). Not in ``covariates``.
+    cluster_col : str, optional
+        Cluster-robust (sandwich) standard errors by this column, e.g. ``"group_id"``: members
+        of one group share unobserved influences.
+    penalizer : float
+        Ridge penalty (0 = none).
+    resolution_days : float, optional
+        Round durations *up* to multiples of this before fitting (ties handled by Efron's
+        method). lifelines' fit loops in Python over distinct times, about one per member:
+        at 1,000,000 members hours (``1 / 24``) take 9 s instead of 125 s and move the
+        coefficients by < 0.003 standard errors (``make bench`` prints both). None = exact.
+    alpha : float
+        1 − confidence level of the hazard-ratio intervals.
+
+    Returns
+    -------
+    CoxResult
+        ``hazard_ratios`` with columns ``term, covariate, level, coef, se, hazard_ratio,
+        ci_low, ci_high, p_value``.
+
+    Examples
+    --------
+    >>> res = cox_model(ct, covariates=["channel", "referred"],              # doctest: +SKIP
+    ...                 baselines={"channel": "自然流量"}, cluster_col="group_id")
+    >>> res.hazard_ratios[["term", "hazard_ratio", "ci_low", "ci_high"]]     # doctest: +SKIP
+    """
+    from lifelines import CoxPHFitter
+
+    covariates, strata = list(covariates), list(strata)
+    check_alpha(alpha)
+    if not covariates:
+        raise ParameterError("covariates must name at least one column")
+    if resolution_days is not None:
+        if not (isinstance(resolution_days, (int, float)) and resolution_days > 0):
+            raise ParameterError(f"resolution_days must be a positive number or None, got "
+                                 f"{resolution_days!r}")
+        if duration_col in data.columns:
+            data = data.assign(**{duration_col: np.ceil(
+                data[duration_col].to_numpy(float) / resolution_days) * resolution_days})
+    check_columns(data, {**{f"covariates[{i}]": c for i, c in enumerate(covariates)},
+                         **{f"strata[{i}]": c for i, c in enumerate(strata)},
+                         "cluster_col": cluster_col})
+    frame = survival_frame(data, duration_col, event_col, None)
+    X, info, baselines = design_matrix(data.reset_index(drop=True), covariates, baselines)
+    df = X.copy()
+    df["_T"], df["_E"] = frame["duration"].to_numpy(), frame["event"].to_numpy()
+    for s in strata:
+        df[s] = data[s].astype(str).to_numpy()
+    if cluster_col:
+        df["_cluster"] = data[cluster_col].astype(str).to_numpy()
+
+    def fit(pen):
+        return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
+            df, "_T", "_E", strata=strata or None,
+            cluster_col="_cluster" if cluster_col else None)
+
+    fitter, pen, notes = fit_with_retry(fit, X, frame["event"].to_numpy(), penalizer)
+    return CoxResult(hazard_ratios=tidy_summary(fitter, info, alpha), baselines=baselines,
+                     n=len(df), events=int(df["_E"].sum()),
+                     concordance=float(fitter.concordance_index_), penalizer=pen,
+                     robust=bool(cluster_col), strata=tuple(strata), notes=tuple(notes),
+                     covariates=tuple(covariates), fitter=fitter, training_data=df)
+
+
+def ph_check(result: CoxResult, *, alpha: float = config.ALPHA) -> pd.DataFrame:
+    """Proportional-hazards check of a fitted :func:`cox_model`, as a table.
+
+    lifelines' ``check_assumptions`` only prints; this runs its Schoenfeld-residual test
+    (``proportional_hazard_test`` with the rank time transform, the one ``check_assumptions``
+    uses) and returns one row per term.
+
+    Returns
+    -------
+    DataFrame
+        ``term, covariate, statistic, p_value, violated, remedy``: ``violated`` when
+        ``p_value < alpha``; ``remedy`` suggests stratifying on a violating categorical
+        covariate (see :func:`stratify_violations`) or an interaction with time otherwise.
+    """
+    from lifelines.statistics import proportional_hazard_test
+
+    if result.training_data is None or not hasattr(result.fitter, "compute_residuals"):
+        raise ParameterError("ph_check needs a CoxResult from cox_model (static covariates)")
+    check_alpha(alpha)
+    info = {t: (c, lev) for t, c, lev in result.hazard_ratios[["term", "covariate", "level"]]
+            .itertuples(index=False)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test = proportional_hazard_test(result.fitter, result.training_data.copy(),
+                                        time_transform="rank")
+    s = test.summary
+    out = pd.DataFrame({"term": s.index.astype(str),
+                        "covariate": [info.get(t, (t, None))[0] for t in s.index],
+                        "statistic": s["test_statistic"].to_numpy(),
+                        "p_value": s["p"].to_numpy()})
+    out["violated"] = out["p_value"] < alpha
+    categorical = {c for t, (c, lev) in info.items() if lev is not None}
+    out["remedy"] = np.where(~out["violated"], "",
+                             np.where(out["covariate"].isin(categorical),
+                                      "stratify on " + out["covariate"],
+                                      "add an interaction with time or split follow-up"))
+    return out
+
+
+def stratify_violations(result: CoxResult, data: pd.DataFrame, ph: pd.DataFrame, *,
+                        duration_col: str = "duration_days", event_col: str = "churned",
+                        cluster_col: str | None = None, alpha: float = config.ALPHA) -> CoxResult:
+    """Refit ``result`` stratified on the categorical covariates that break PH in ``ph``.
+
+    Returns ``result`` itself when nothing is violated (or only numeric covariates are).
+    A stratified covariate gets its own baseline hazard, so it has no hazard ratio any more.
+    """
+    to_strata = sorted(set(ph.loc[ph["violated"] & ph["remedy"].str.startswith("stratify"),
+                                  "covariate"]))
+    if not to_strata:
+        return result
+    keep = [c for c in result.covariates if c not in to_strata]
+    if not keep:
+        return result
+    return cox_model(data, covariates=keep, duration_col=duration_col, event_col=event_col,
+                     baselines={k: v for k, v in result.baselines.items() if k in keep},
+                     strata=[*result.strata, *to_strata], cluster_col=cluster_col,
+                     penalizer=result.penalizer, alpha=alpha)
+
+
+def landmark(data: pd.DataFrame, *, landmark_days: float,
+             duration_col: str = "duration_days") -> pd.DataFrame:
+    """Members still at risk at ``landmark_days``, with time re-measured from the landmark.
+
+    The honest way to model early-engagement covariates (events in the first 7 days,
+    participation in the first 14 days): members who churn inside the window stop acting
+    *because* they leave, which makes "few early events" look deadly (reverse causation), and
+    members who joined recently have incomplete windows. Keeping only members with
+    ``duration > landmark_days`` (followed and not churned by then) removes both problems.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``data`` with ``duration > landmark_days``; ``duration_col`` is reduced by
+        ``landmark_days`` and ``landmark_days`` is added as a column.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration_days": [3.0, 10.0, 30.0], "churned": [1, 1, 0]})
+    >>> landmark(df, landmark_days=7)["duration_days"].tolist()
+    [3.0, 23.0]
+    """
+    if not (isinstance(landmark_days, (int, float, np.number)) and landmark_days >= 0):
+        raise ParameterError(f"landmark_days must be a number of days >= 0, got {landmark_days!r}")
+    check_columns(data, {"duration_col": duration_col})
+    out = data.loc[data[duration_col] > landmark_days].copy()
+    out[duration_col] = out[duration_col] - landmark_days
+    out["landmark_days"] = float(landmark_days)
+    return out.reset_index(drop=True)
+
