@@ -1,0 +1,281 @@
+"""One run: execute a notebook with papermill, render its HTML, never raise for a notebook error.
+
+The executed notebook is written beside the target and renamed only on success, so the last
+good ``<name>.ipynb`` and ``<name>.html`` survive a failure; the failed notebook is kept as
+``<name>.failed.ipynb``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ._common import ANSI, DEFAULT_TIMEOUT, KERNEL_NAME, Status, both_times, write_text
+from .config import Run
+from .fonts import missing_glyphs
+from .html import external_resources, render_report, visible_text
+from .provenance import package_versions
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one run (one row of the index).
+
+    Attributes
+    ----------
+    name, notebook, dataset : str
+        Output name, source notebook file name, dataset given to the notebook.
+    parameters : dict
+        Injected parameters.
+    status : {"ok", "failed", "not_run"}
+    started_at : str
+        ISO 8601 start time (UTC).
+    duration_s : float
+        Execution wall time (kernel start + cells), seconds.
+    kernel_s, imports_s, compute_s, overhead_s, render_s : float
+        Split of the time: kernel start and shutdown, import cells, the other cells, the rest of
+        the execution wall time (papermill reading and saving the notebook, gaps between cells),
+        and the HTML export (incl. font subsetting).
+    html, executed, failed_notebook : str or None
+        File names under the output folder (``html`` may be the last good page of a failed run).
+    error : dict or None
+        ``where`` (cell), ``ename``, ``evalue`` of a failure.
+    warnings : tuple of str
+        Caveats found in the output (missing glyphs, external resources).
+    fingerprint : str
+        The dataset fingerprint.
+    last_ok_at : str or None
+        Start time of the last successful run of this report.
+    """
+
+    name: str
+    notebook: str
+    dataset: str
+    parameters: dict[str, Any]
+    status: Status
+    started_at: str | None = None
+    duration_s: float | None = None
+    kernel_s: float = 0.0
+    overhead_s: float = 0.0
+    imports_s: float = 0.0
+    compute_s: float = 0.0
+    render_s: float = 0.0
+    html: str | None = None
+    executed: str | None = None
+    failed_notebook: str | None = None
+    error: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+    fingerprint: str = ""
+    last_ok_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["warnings"] = list(self.warnings)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunResult":
+        known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        d["warnings"] = tuple(d.get("warnings") or ())
+        return cls(**d)
+
+
+def _is_import_cell(source: str) -> bool:
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return bool(lines) and lines[0].startswith(("import ", "from "))
+
+
+def cell_timing(nb) -> dict[str, float]:
+    """Where an executed notebook's time went, from papermill's metadata.
+
+    Returns
+    -------
+    dict
+        ``kernel_s`` (notebook start to the first cell, plus last cell to the end: kernel start
+        and shutdown), ``imports_s`` (cells whose first statement is an import), ``compute_s``
+        (the other code cells).
+    """
+    imports = compute = 0.0
+    starts, ends = [], []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("start_time"):
+            starts.append(datetime.fromisoformat(meta["start_time"]))
+        if meta.get("end_time"):
+            ends.append(datetime.fromisoformat(meta["end_time"]))
+        if cell.cell_type != "code":
+            continue
+        duration = meta.get("duration") or 0.0
+        if _is_import_cell(cell.source):
+            imports += duration
+        else:
+            compute += duration
+    kernel = 0.0
+    nb_meta = nb.get("metadata", {}).get("papermill", {})
+    if starts and ends and nb_meta.get("start_time") and nb_meta.get("end_time"):
+        kernel = ((min(starts) - datetime.fromisoformat(nb_meta["start_time"]))
+                  + (datetime.fromisoformat(nb_meta["end_time"]) - max(ends))).total_seconds()
+    return {"kernel_s": max(kernel, 0.0), "imports_s": imports, "compute_s": compute}
+
+
+def output_warnings(nb) -> list[str]:
+    """Caveats visible in the outputs: glyphs missing from a figure's font (tofu in plots)."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                if re.search(r"Glyph \d+ .* missing from (current )?font", text):
+                    found.append(f"cell {i}: a figure has glyphs missing from its font "
+                                 "(drawn as boxes); call plots.set_theme() before plotting")
+    return found
+
+
+def _failing_cell(nb) -> dict[str, Any]:
+    """Where a partially executed notebook stopped, from papermill's per-cell metadata.
+
+    A cell marked ``failed``; else (a timeout or a dead kernel, after which papermill marks
+    every cell ``completed``) the last cell that started.
+    """
+    started = None
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("status") == "failed":
+            started = i
+            break
+        if meta.get("start_time"):
+            started = i
+    if started is None:
+        return {}
+    cell = nb.cells[started]
+    return {"cell_index": started, "exec_count": cell.get("execution_count"),
+            "source": cell.get("source", "")}
+
+
+def _where(cell_index, exec_count, source, traceback: list[str] | None = None) -> str:
+    """``cell In [n] (cell i of the executed notebook), line k: <code>`` for a failure.
+
+    The line is the cell's line that raised (the first ``---->`` frame of IPython's
+    traceback), else the cell's first line.
+    """
+    line_no, line = None, next((ln for ln in (source or "").splitlines() if ln.strip()), "")
+    for frame in traceback or []:
+        m = re.search(r"^-+> *(\d+) (.*)$", ANSI.sub("", frame), flags=re.MULTILINE)
+        if m:
+            line_no, line = int(m.group(1)), m.group(2)
+            break
+    line = line.strip()
+    if len(line) > 100:
+        line = line[:97] + "..."
+    label = f"cell In [{exec_count}]" if exec_count else "a cell"
+    index = f" (cell {cell_index} of the executed notebook)" if cell_index is not None else ""
+    at = f", line {line_no}" if line_no else ""
+    return f"{label}{index}{at}: {line}" if line else f"{label}{index}"
+
+
+def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
+                timeout: int = DEFAULT_TIMEOUT, fingerprint: tuple[str, int] = ("", 0),
+                git: str = "unknown") -> RunResult:
+    """Execute one run with papermill and render its HTML; never raises for a notebook error.
+
+    The executed notebook is written to ``.<name>.running.ipynb`` and renamed to
+    ``<name>.ipynb`` on success or ``<name>.failed.ipynb`` on failure; the HTML is written
+    atomically, so a failure leaves the last good ``<name>.html`` in place.
+
+    Returns
+    -------
+    RunResult
+    """
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    running = out_dir / f".{run.name}.running.ipynb"
+    nb_path, failed_path = out_dir / f"{run.name}.ipynb", out_dir / f"{run.name}.failed.ipynb"
+    html_path = out_dir / f"{run.name}.html"
+    dataset = str(run.parameters.get("dataset", ""))
+    common = dict(name=run.name, notebook=run.notebook.name, dataset=dataset,
+                  parameters=dict(run.parameters), fingerprint=fingerprint[0])
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    error: dict[str, Any] | None = None
+    nb = None
+    try:
+        nb = pm.execute_notebook(str(run.notebook), str(running), parameters=dict(run.parameters),
+                                 kernel_name=KERNEL_NAME, progress_bar=False,
+                                 cwd=str(run.notebook.parent), execution_timeout=timeout,
+                                 start_timeout=120)
+    except PapermillExecutionError as exc:
+        error = {"where": _where(exc.cell_index, exc.exec_count, exc.source, exc.traceback),
+                 "ename": exc.ename, "evalue": ANSI.sub("", str(exc.evalue))}
+    except Exception as exc:  # kernel death, timeout, unreadable notebook: isolate all of them
+        cell = {}
+        if running.exists():
+            try:
+                cell = _failing_cell(nbformat.read(running, as_version=4))
+            except Exception:
+                cell = {}
+        where = _where(cell.get("cell_index"), cell.get("exec_count"), cell.get("source")) \
+            if cell else "before or between cells"
+        error = {"where": where, "ename": type(exc).__name__,
+                 "evalue": ANSI.sub("", str(exc)).strip()[:2000]}
+    execute_s = time.perf_counter() - t0
+    if error is not None:
+        kept = None
+        if running.exists():
+            os.replace(running, failed_path)
+            kept = failed_path.name
+        return RunResult(**common, status="failed", started_at=started.isoformat(timespec="seconds"),
+                         duration_s=execute_s, error=error, failed_notebook=kept,
+                         html=html_path.name if html_path.exists() else None,
+                         executed=nb_path.name if nb_path.exists() else None)
+
+    timing = cell_timing(nb)
+    overhead_s = max(execute_s - sum(timing.values()), 0.0)
+    params_rows = [{"name": k, "value": repr(run.parameters[k]) if k in run.parameters
+                    else default, "source": "batch" if k in run.parameters else "notebook default"}
+                   for k, default in run.declared.items()]
+    provenance = {"name": run.name, "notebook": run.notebook.name, "dataset": dataset or "",
+                  "fingerprint": fingerprint[0], "n_files": fingerprint[1], "git_commit": git,
+                  "started_at": both_times(started),
+                  "duration_s": execute_s, "overhead_s": overhead_s, **timing,
+                  "parameters": params_rows, "versions": package_versions()}
+    t1 = time.perf_counter()
+    warnings = output_warnings(nb)
+    try:
+        page = render_report(nb, title=run.name, with_code=with_code, provenance=provenance,
+                             resources_dir=run.notebook.parent)
+        external = external_resources(page)
+        boxes = missing_glyphs(visible_text(page))
+        if boxes:
+            warnings.append("no embedded font draws " + " ".join(
+                f"{c} U+{ord(c):04X}" for c in boxes) + " (boxes where the reader lacks a "
+                "font for it, e.g. colour emoji)")
+        if external:
+            warnings.append("the page loads external resources: " + ", ".join(external[:5]))
+        write_text(html_path, page)
+    except Exception as exc:
+        os.replace(running, failed_path)
+        return RunResult(**common, status="failed", started_at=started.isoformat(timespec="seconds"),
+                         duration_s=execute_s, failed_notebook=failed_path.name,
+                         error={"where": "HTML export", "ename": type(exc).__name__,
+                                "evalue": str(exc)[:2000]},
+                         html=html_path.name if html_path.exists() else None,
+                         executed=nb_path.name if nb_path.exists() else None)
+    os.replace(running, nb_path)
+    failed_path.unlink(missing_ok=True)
+    return RunResult(**common, status="ok", started_at=started.isoformat(timespec="seconds"),
+                     duration_s=execute_s, **timing, overhead_s=overhead_s,
+                     render_s=time.perf_counter() - t1,
+                     html=html_path.name, executed=nb_path.name, warnings=tuple(warnings),
+                     last_ok_at=started.isoformat(timespec="seconds"))
+
