@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from helpers import cohorts
+from helpers import _time, cohorts
 from helpers.errors import ParameterError
 
 TZ = "Asia/Shanghai"
@@ -530,7 +530,9 @@ def test_notebook_runs_on_other_contract_data(small_dir, tmp_path):
 def test_hash_fallback_and_factorised_ids_give_the_same_pairs(small, monkeypatch):
     members, events, until = small
     ref = cohorts.member_period_activity(events, period="D", until=until)
-    monkeypatch.setattr(cohorts, "_BITMAP_LIMIT", 0)
+    from helpers.cohorts import _common
+
+    monkeypatch.setattr(_common, "BITMAP_LIMIT", 0)
     hashed = cohorts.member_period_activity(events, period="D", until=until)
     pd.testing.assert_frame_equal(ref, hashed)
     sparse = events.assign(member_id=events.member_id * 10**9)  # ids too spread for offsets
@@ -547,11 +549,18 @@ def test_wall_clock_fast_path_matches_pandas(tz):
     for start in ("2026-01-05", "2026-03-20"):  # without and across a DST switch
         ts = pd.Series(pd.date_range(start, periods=20_000, freq="7min", tz=tz))
         expected = ts.dt.tz_localize(None).to_numpy().view("i8")
-        np.testing.assert_array_equal(cohorts._wall_ns(ts), expected)
+        np.testing.assert_array_equal(_time.wall_ns(ts), expected)
 
 
 def test_docstring_examples_run():
     import doctest
 
-    result = doctest.testmod(cohorts, extraglobs={"pd": pd}, optionflags=doctest.ELLIPSIS)
+    import importlib
+
+    attempted = failed = 0
+    for name in ("activity", "retention", "growth", "layers", "fission", "report"):
+        module = importlib.import_module(f"helpers.cohorts.{name}")
+        result = doctest.testmod(module, extraglobs={"pd": pd}, optionflags=doctest.ELLIPSIS)
+        attempted, failed = attempted + result.attempted, failed + result.failed
+    result = type("Result", (), {"attempted": attempted, "failed": failed})
     assert result.attempted >= 5 and result.failed == 0
