@@ -56,3 +56,45 @@ class Catalog:
 
 def _fields(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+class Note(str):
+    """A caveat or reason as data: a catalog message and its values, usable as plain text.
+
+    The ``str`` value is the English text (what an analyst sees in ``warnings`` and what
+    ``in``/``join`` work on); a renderer calls :meth:`text` for the report's language. Values:
+    a ``str`` is a name from the data (escaped by :meth:`text` with ``escape``), a number is
+    formatted by the template, a callable ``f(language) -> str`` is text the code wrote itself
+    (a formatted interval, a translated label) and is not escaped.
+
+    Examples
+    --------
+    >>> cat = Catalog({"en": {"k": "arm {arm} has {n:,} members"},
+    ...                "zh": {"k": "{arm} 组有 {n:,} 名成员"}})
+    >>> n = Note(cat, "k", arm="<b>", n=1200)
+    >>> str(n), n.text("zh", escape=lambda s: s.replace("<", "&lt;"))
+    ('arm <b> has 1,200 members', '&lt;b> 组有 1,200 名成员')
+    """
+
+    def __new__(cls, catalog: Catalog, key: str, /, **values):
+        self = super().__new__(cls, catalog.t(key, "en", **_filled(values, "en", None)))
+        self.catalog, self.key, self.values = catalog, key, values
+        return self
+
+    def __getnewargs_ex__(self):
+        return (self.catalog, self.key), self.values
+
+    def text(self, language: str = "en", escape=None) -> str:
+        """The message in ``language``; data strings passed through ``escape`` when given."""
+        return self.catalog.t(self.key, language, **_filled(self.values, language, escape))
+
+
+def _filled(values: Mapping, language: str, escape) -> dict:
+    out = {}
+    for k, v in values.items():
+        if callable(v):
+            v = v(language)
+        elif isinstance(v, str) and escape is not None:
+            v = escape(v)
+        out[k] = v
+    return out
