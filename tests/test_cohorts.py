@@ -564,3 +564,71 @@ def test_docstring_examples_run():
         attempted, failed = attempted + result.attempted, failed + result.failed
     result = type("Result", (), {"attempted": attempted, "failed": failed})
     assert result.attempted >= 5 and result.failed == 0
+
+
+# ----------------------------------------------------------------------------- shared rules (issue 10)
+def test_fission_defaults_to_the_end_of_observation_the_last_event(hand):
+    """fission_table and k_factor end at the last EVENT (as every analysis), not the last join."""
+    members, events, _ = hand  # last join 03-20 (week of 03-16); last event 03-24 (week of 03-23)
+    last_event = events["ts"].max()
+    for fn in (cohorts.k_factor, cohorts.fission_table):
+        got = fn(members, period="W", by=None, events=events)
+        same = fn(members, period="W", by=None, observed_until=last_event)
+        pd.testing.assert_frame_equal(got, same)
+        assert got["period"].max() == pd.Timestamp("2026-03-23", tz=TZ)
+        assert got["complete"].tolist() == [True, True, True, False]  # 03-23 week still running
+    f = cohorts.fission_table(members, period="W", by=None, events=events)
+    assert f["base_members"].iloc[-1] == 4  # a, b, d, e at the start of 03-23 (c left 03-12)
+    # the end is the same one retention uses
+    r = cohorts.retention(members, events, period="W")
+    assert r["cohort"].max() + pd.Timedelta(weeks=int(r["period_index"].max())) >= f["period"].max()
+
+
+@pytest.mark.parametrize("text_ids", [False, True])
+def test_empty_active_types_is_the_same_parameter_error_everywhere(demo_community, text_ids):
+    ds = demo_community
+    members, events = ds.members, ds.events
+    if text_ids:
+        members = members.assign(member_id="m" + members.member_id.astype(str))
+        events = events.assign(member_id="m" + events.member_id.astype(str))
+    calls = [
+        lambda: cohorts.retention(members, events, active_types=[]),
+        lambda: cohorts.n_day_retention(members, events, active_types=[]),
+        lambda: cohorts.growth(members, events, active_types=[]),
+        lambda: cohorts.lifecycle(members, events, active_types=[]),
+        lambda: cohorts.member_layers(members, events, active_types=[]),
+        lambda: cohorts.layer_transitions(members, events, active_types=[]),
+        lambda: cohorts.member_period_activity(events, active_types=[]),
+    ]
+    messages = set()
+    for call in calls:
+        with pytest.raises(ParameterError) as info:
+            call()
+        messages.add(str(info.value))
+    assert len(messages) == 1 and "names no event type" in messages.pop()
+
+
+def test_layer_rules_are_validated_settings():
+    rules = cohorts.LayerRules(window_days=14, recent_days=3)
+    with pytest.raises(Exception):
+        rules.window_days = 20  # frozen
+    for bad in (dict(window_days=0), dict(recent_days=40), dict(core_frequency=1.5),
+                dict(core_monetary=-1)):
+        with pytest.raises(ParameterError):
+            cohorts.LayerRules(**bad)
+    with pytest.raises(ParameterError, match="unknown layer threshold"):
+        cohorts.LayerRules.of(recent_day=3)
+    assert cohorts.LayerRules.of(rules, recent_days=5) == cohorts.LayerRules(14, 5)
+
+
+def test_member_layers_take_rules_or_thresholds_alike(hand):
+    members, events, until = hand
+    kw = dict(window_days=20, recent_days=10, core_frequency=3, active_frequency=1,
+              core_monetary=40)
+    a = cohorts.member_layers(members, events, as_of=until, **kw)
+    b = cohorts.member_layers(members, events, as_of=until, rules=cohorts.LayerRules(**kw))
+    pd.testing.assert_frame_equal(a, b)
+    import inspect
+
+    assert len([p for p in inspect.signature(cohorts.member_layers).parameters.values()
+                if p.kind is not p.VAR_KEYWORD]) <= 8

@@ -7,7 +7,8 @@ One flat public face over one module per concern:
 - ``retention``: :func:`retention`, :func:`retention_matrix`, :func:`retention_curve`,
   :func:`n_day_retention`;
 - ``growth``: :func:`growth` and :func:`lifecycle`;
-- ``layers``: :func:`member_layers` and :func:`layer_transitions`;
+- ``layers``: :class:`LayerRules`, :func:`member_layers`, :func:`layer_mix` (current members;
+  leavers apart) and :func:`layer_transitions`;
 - ``fission``: :func:`invites_per_inviter`, :func:`referral_share`, :func:`k_factor`,
   :func:`fission_table`;
 - ``report``: the executive summary (:func:`summary_markdown`).
@@ -23,7 +24,8 @@ from ._common import MODES, PERIOD_ADJECTIVES, PERIOD_NAMES, Mode
 from .activity import member_period_activity, wilson_interval
 from .fission import FISSION_COLUMNS, fission_table, invites_per_inviter, k_factor, referral_share
 from .growth import LIFECYCLE_STATUSES, growth, lifecycle
-from .layers import LAYER_ALIASES, LAYERS, layer_transitions, member_layers
+from .layers import (LAYER_ALIASES, LAYERS, LayerMix, LayerRules, current_members, layer_mix,
+                     layer_transitions, member_layers)
 from .report import summary_markdown
 from .retention import n_day_retention, retention, retention_curve, retention_matrix
 
@@ -31,6 +33,7 @@ __all__ = [
     "PERIODS", "MODES", "LAYERS", "LAYER_ALIASES", "LIFECYCLE_STATUSES",
     "period_codes", "period_start", "member_period_activity", "wilson_interval",
     "retention", "retention_matrix", "retention_curve", "n_day_retention",
-    "growth", "lifecycle", "member_layers", "layer_transitions",
+    "growth", "lifecycle", "member_layers", "layer_transitions", "LayerRules", "LayerMix",
+    "layer_mix", "current_members", "FISSION_COLUMNS", "PERIOD_NAMES", "PERIOD_ADJECTIVES",
     "invites_per_inviter", "referral_share", "k_factor", "fission_table", "summary_markdown",
 ]

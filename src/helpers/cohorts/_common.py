@@ -16,8 +16,9 @@ import pandas as pd
 from scipy import stats
 
 from .. import config
-from .._checks import active_mask, check_choice, require_columns
-from .._time import check_period, member_codes, period_codes, resolve_end, to_timestamp, tz_of
+from .._checks import ACTIVE_TYPES_DOC, ALPHA_DOC, active_mask, check_choice, require_columns
+from .._time import (OBSERVED_UNTIL_DOC, check_period, member_codes, period_codes, resolve_end,
+                     to_timestamp, tz_of)
 
 Mode = Literal["classic", "rolling"]
 MODES: tuple[str, ...] = ("classic", "rolling")
@@ -26,6 +27,32 @@ PERIOD_ADJECTIVES = {"D": "daily", "W": "weekly", "M": "monthly"}
 
 #: largest member × period bitmap used for de-duplication (bytes); larger inputs use hashing
 BITMAP_LIMIT = 600_000_000
+
+
+#: parameter texts written once (``%(name)s`` in a docstring, filled by :func:`fill_doc`)
+DOCS = {
+    "observed_until": OBSERVED_UNTIL_DOC,
+    "active_types": ACTIVE_TYPES_DOC,
+    "alpha": ALPHA_DOC,
+    "period": """period : {"D", "W", "M"}, default "W"
+        Calendar day, ISO week (Monday start) or calendar month, on the wall clock of the
+        data's time zone.""",
+    "mode": """mode : {"classic", "rolling"}, default "classic"
+        ``"classic"`` (bracket, "on"): active *in* period c + k. ``"rolling"`` ("on or after",
+        unbounded): active in period c + k *or any later observed period*.""",
+    "by": """by : str, list of str or None, default None
+        Member column(s) to segment by (``"channel"``, ``["channel", "platform"]``); None or
+        ``""`` for none. Missing values form their own group.""",
+}
+
+
+def fill_doc(func):
+    """Put the shared parameter texts of :data:`DOCS` into ``func``'s docstring."""
+    doc = func.__doc__ or ""
+    for name, text in DOCS.items():
+        doc = doc.replace(f"%({name})s", text)
+    func.__doc__ = doc
+    return func
 
 
 def check_mode(mode) -> str:

@@ -9,9 +9,10 @@ import pandas as pd
 
 from .. import config
 from .._checks import as_columns
-from .._time import Period, check_period, period_codes, period_start, to_timestamp, tz_of
+from .._time import (Period, check_period, period_codes, period_start, resolve_end, to_timestamp,
+                     tz_of)
 from ..errors import AnalysisWarning, ParameterError
-from ._common import group_ids, period_range, with_ci
+from ._common import fill_doc, group_ids, period_range, with_ci
 
 __all__ = ["invites_per_inviter", "referral_share", "k_factor", "fission_table",
            "FISSION_COLUMNS"]
@@ -105,8 +106,9 @@ def referral_share(members: pd.DataFrame, *, period: Period = "M", by=None, obse
     return with_ci(out, "referred", "joined", alpha)
 
 
+@fill_doc
 def k_factor(members: pd.DataFrame, *, period: Period = "M", by="channel",
-             observed_until=None) -> pd.DataFrame:
+             observed_until=None, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Viral K-factor per period: referred joins per member who could invite.
 
     ``k_factor(t) = referred joins in t / members at the start of t`` (joined before t and not
@@ -124,31 +126,34 @@ def k_factor(members: pd.DataFrame, *, period: Period = "M", by="channel",
         Period length.
     by : str or list of str, optional
         Inviter segment columns (default ``"channel"``; None for the whole community).
-    observed_until : Timestamp or str, optional
-        Last instant counted (default: the last join).
+    %(observed_until)s
+    events : DataFrame, optional
+        The event log, which fixes the default end of observation (its last event). Without
+        ``events`` and ``observed_until`` the last join is used instead: pass ``events`` (as
+        the reports do) so the end is the one every other analysis uses.
 
     Returns
     -------
     DataFrame
-        ``*by, period`` (tz-aware start), ``base_members``, ``referred_joins``, ``k_factor``.
+        ``*by, period`` (tz-aware start), ``base_members``, ``referred_joins``, ``k_factor``,
+        ``complete`` (False for the period still running at the end of observation).
 
     Examples
     --------
     >>> from helpers.cohorts._examples import tiny
     >>> members, events = tiny()  # five members, 2026-03-02 … 03-24
-    >>> k_factor(members, period="W", by=None)["k_factor"].tolist()
-    [nan, 0.5, 0.5]
+    >>> k_factor(members, period="W", by=None, events=events)["k_factor"].tolist()
+    [nan, 0.5, 0.5, 0.0]
     """
     check_period(period)
     _require_referrer(members)
     by_cols = as_columns("by", by, members)
     tz = tz_of(members["joined_at"])
-    until = (members["joined_at"].max() if observed_until is None
-             else to_timestamp(observed_until, tz, "observed_until"))
+    until = fission_end(members, observed_until, events)
     m = members.loc[(members["joined_at"] <= until).to_numpy()]
     if len(m) == 0:
         return pd.DataFrame(columns=[*by_cols, "period", "base_members", "referred_joins",
-                                     "k_factor"])
+                                     "k_factor", "complete"])
     gid, labels = group_ids(m, by_cols)
     G = len(labels)
     p0, p1 = period_range(m, period, tz, until)
@@ -184,15 +189,35 @@ def k_factor(members: pd.DataFrame, *, period: Period = "M", by="channel",
     with np.errstate(invalid="ignore", divide="ignore"):
         out["k_factor"] = np.where(out["base_members"] > 0,
                                    out["referred_joins"] / out["base_members"], np.nan)
+    out["complete"] = period_complete(out["period"], period, until)
     return out
 
 
+def fission_end(members: pd.DataFrame, observed_until, events) -> pd.Timestamp:
+    """End of observation of the fission figures: ``observed_until``, else the last event of
+    ``events`` (``_time.resolve_end``), else (no events given) the last join."""
+    tz = tz_of(members["joined_at"])
+    if observed_until is None and events is None:
+        return members["joined_at"].max()
+    return resolve_end(observed_until, events, tz)
+
+
+def period_complete(starts: pd.Series, period: str, until: pd.Timestamp) -> np.ndarray:
+    """True for periods that ended by ``until`` (the period holding ``until`` is running)."""
+    tz = tz_of(until)
+    end_code = int(period_codes(until, period, tz=tz)[0])
+    codes = period_codes(pd.DatetimeIndex(starts), period, tz=tz)
+    return codes < end_code
+
+
 FISSION_COLUMNS = ["period", "joined", "referred", "referral_share", "inviters",
-                   "base_members", "referred_joins", "invites_per_inviter", "k_factor"]
+                   "base_members", "referred_joins", "invites_per_inviter", "k_factor",
+                   "complete"]
 
 
+@fill_doc
 def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
-                  observed_until=None) -> pd.DataFrame:
+                  observed_until=None, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fission (裂变) per period and segment: referral share, invites per inviter, K-factor.
 
     Two views of one segment column side by side: ``joined``, ``referred`` and
@@ -210,22 +235,26 @@ def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
         Period length.
     by : str or list of str, optional
         Segment columns (default ``"channel"``).
-    observed_until : Timestamp or str, optional
-        Last instant counted (default: the last join).
+    %(observed_until)s
+    events : DataFrame, optional
+        The event log, which fixes the default end of observation (its last event); see
+        :func:`k_factor`.
 
     Returns
     -------
     DataFrame
         ``*by, period, joined, referred, referral_share, inviters`` (distinct members of the
         segment who brought someone in the period), ``base_members``, ``referred_joins``,
-        ``invites_per_inviter`` = referred_joins / inviters, ``k_factor``.
+        ``invites_per_inviter`` = referred_joins / inviters, ``k_factor``, ``complete``
+        (False for the period still running at the end of observation).
 
     Examples
     --------
     >>> from helpers.cohorts._examples import tiny
     >>> members, events = tiny()  # five members, 2026-03-02 … 03-24
-    >>> fission_table(members, period="W", by=None)["referred_joins"].tolist()
-    [1, 1, 1]
+    >>> f = fission_table(members, period="W", by=None, events=events)
+    >>> f["referred_joins"].tolist(), f["complete"].tolist()
+    ([1, 1, 1, 0], [True, True, True, False])
     """
     by_cols = as_columns("by", by, members)
     if "referrer_id" not in members.columns:
@@ -233,8 +262,7 @@ def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
                       AnalysisWarning, stacklevel=2)
         return pd.DataFrame(columns=[*by_cols, *FISSION_COLUMNS])
     tz = tz_of(members["joined_at"])
-    until = (members["joined_at"].max() if observed_until is None
-             else to_timestamp(observed_until, tz, "observed_until"))
+    until = fission_end(members, observed_until, events)
     k = k_factor(members, period=period, by=by_cols or None, observed_until=until)
     rs = referral_share(members, period=period, by=by_cols or None, observed_until=until)
     rs = rs.rename(columns={"rate": "referral_share"}).drop(columns=["ci_low", "ci_high"])
@@ -251,6 +279,7 @@ def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
                 .nunique().rename("inviters").reset_index())
     keys = [*by_cols, "period"]
     out = k.merge(rs, on=keys, how="outer").merge(inviters, on=keys, how="left")
+    out["complete"] = period_complete(out["period"], period, until)
     for c in ("joined", "referred", "inviters", "base_members", "referred_joins"):
         out[c] = out[c].fillna(0).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):

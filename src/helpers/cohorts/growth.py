@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 
 from .._time import Period, check_period, period_codes, period_start
-from ._common import activity_positions, in_sorted, period_range, setup
+from ._common import activity_positions, fill_doc, in_sorted, period_range, setup
 
 __all__ = ["growth", "lifecycle", "LIFECYCLE_STATUSES"]
 
 LIFECYCLE_STATUSES: tuple[str, ...] = ("new", "returning", "resurrecting", "dormant")
 
 
+@fill_doc
 def growth(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
            active_types=None, observed_until=None) -> pd.DataFrame:
     """Growth per period: joins, exits, net growth, active members and stickiness.
@@ -24,10 +25,10 @@ def growth(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
         ``member_id, joined_at`` [, ``left_at``: explicit exits].
     events : DataFrame
         ``member_id, ts, event_type``.
-    period : {"D", "W", "M"}
+    %(period)s
         ``"D"`` gives DAU, ``"W"`` WAU, ``"M"`` MAU in ``active_members``.
-    active_types, observed_until
-        As for :func:`retention`.
+    %(active_types)s
+    %(observed_until)s
 
     Returns
     -------
@@ -88,6 +89,7 @@ def growth(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
     return out[cols]
 
 
+@fill_doc
 def lifecycle(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
               active_types=None, observed_until=None) -> pd.DataFrame:
     """Lifecycle of active members per period, with PostHog's definitions.
@@ -103,8 +105,11 @@ def lifecycle(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
 
     Parameters
     ----------
-    members, events, period, active_types, observed_until
+    members, events : DataFrame
         As for :func:`growth`.
+    %(period)s
+    %(active_types)s
+    %(observed_until)s
 
     Returns
     -------

@@ -1,7 +1,14 @@
-"""Member layers 核心 / 活跃 / 潜在 / 沉睡 (core / active / potential / dormant) and their transitions."""
+"""Member layers 核心 / 活跃 / 潜在 / 沉睡 (core / active / potential / dormant), their mix among
+current members, and their transitions.
+
+**Current members** at a time t: joined by t and not explicitly left (``left_at``) by t — the
+same count as ``growth().members_end`` at the end of observation. Layers describe current
+members; members who left are counted apart (:func:`layer_mix`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -10,29 +17,101 @@ import pandas as pd
 from .._checks import active_mask, check_choice, require_columns
 from .._time import DAY_NS, resolve_end, to_timestamp, tz_of, wall_ns
 from ..errors import ParameterError
+from ._common import fill_doc
 
-__all__ = ["member_layers", "layer_transitions", "LAYERS", "LAYER_ALIASES"]
+__all__ = ["LayerRules", "LayerMix", "member_layers", "layer_mix", "layer_transitions",
+           "current_members", "LAYERS", "LAYER_ALIASES"]
 
 #: member layers, best first, with their English aliases
 LAYERS: tuple[str, ...] = ("核心", "活跃", "潜在", "沉睡")
 LAYER_ALIASES: dict[str, str] = {"核心": "core", "活跃": "active", "潜在": "potential",
                                  "沉睡": "dormant"}
+Labels = Literal["zh", "en"]
 
 
+@dataclass(frozen=True)
+class LayerRules:
+    """Thresholds of the member layers (validated on creation).
+
+    Attributes
+    ----------
+    window_days : int, default 30
+        Length of the measurement window in calendar days (the day of ``as_of`` included).
+    recent_days : int, default 7
+        A member is *recent* when their last active event is at most this many days old
+        (``recent_days`` ≤ ``window_days``).
+    core_frequency : int, default 12
+        Active days in the window that make a recent member core.
+    active_frequency : int, default 4
+        Active days in the window that make a recent member active.
+    core_monetary : float or None, default 300.0
+        Spend in the window that makes a recent member core (None: spend is ignored).
+
+    Examples
+    --------
+    >>> LayerRules(window_days=14, recent_days=3).core_frequency
+    12
+    >>> LayerRules(recent_days=40)
+    Traceback (most recent call last):
+    ...
+    helpers.errors.ParameterError: recent_days=40 must not exceed window_days=30
+    """
+
+    window_days: int = 30
+    recent_days: int = 7
+    core_frequency: int = 12
+    active_frequency: int = 4
+    core_monetary: float | None = 300.0
+
+    def __post_init__(self):
+        for name in ("window_days", "recent_days", "core_frequency", "active_frequency"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ParameterError(f"{name}={v!r} must be a positive whole number of days")
+        if self.recent_days > self.window_days:
+            raise ParameterError(f"recent_days={self.recent_days} must not exceed "
+                                 f"window_days={self.window_days}")
+        if self.core_monetary is not None and not (
+                isinstance(self.core_monetary, (int, float, np.number))
+                and np.isfinite(self.core_monetary) and self.core_monetary >= 0):
+            raise ParameterError(f"core_monetary={self.core_monetary!r} must be a non-negative "
+                                 "amount, or None to ignore spend")
+
+    @classmethod
+    def of(cls, rules: LayerRules | None = None, **thresholds) -> LayerRules:
+        """``rules`` (default thresholds when None) with some thresholds replaced."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(thresholds) - names)
+        if unknown:
+            raise ParameterError(f"unknown layer threshold(s) {', '.join(unknown)}; use "
+                                 f"{', '.join(sorted(names))}")
+        base = rules or cls()
+        return cls(**{n: thresholds.get(n, getattr(base, n)) for n in names})
+
+
+def current_members(members: pd.DataFrame, at) -> np.ndarray:
+    """Boolean mask of the current members at ``at``: joined by then and not left by then."""
+    keep = (members["joined_at"] <= at).to_numpy()
+    if "left_at" in members.columns:
+        left = members["left_at"]
+        keep &= ~(left.notna() & (left <= at)).to_numpy()
+    return keep
+
+
+@fill_doc
 def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
-                  window_days: int = 30, recent_days: int = 7, core_frequency: int = 12,
-                  active_frequency: int = 4, core_monetary: float | None = 300.0,
-                  active_types=None, labels: Literal["zh", "en"] = "zh") -> pd.DataFrame:
+                  rules: LayerRules | None = None, active_types=None, labels: Labels = "zh",
+                  **thresholds) -> pd.DataFrame:
     """Member layers 核心 / 活跃 / 潜在 / 沉睡 (core / active / potential / dormant) from RFM.
 
     Measured at ``as_of`` over the window of the last ``window_days`` calendar days (the day of
-    ``as_of`` included), for members who joined by ``as_of``:
+    ``as_of`` included), for every member who joined by ``as_of``:
 
     - **recency_days**: days from the last active event to ``as_of`` (NaN if never active);
     - **frequency**: active days in the window;
     - **monetary**: sum of ``amount`` of events in the window (0 without an ``amount`` column).
 
-    Layers, first rule that applies:
+    Layers, first rule that applies (thresholds in :class:`LayerRules`):
 
     - **核心 core**: active within ``recent_days`` and (frequency ≥ ``core_frequency`` or
       monetary ≥ ``core_monetary``);
@@ -41,30 +120,30 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     - **沉睡 dormant**: no active event in the window (or never active).
 
     Defaults suit a daily-chat community (about 12 active days a month for an engaged member);
-    tune them per community. Explicit exits (``left_at``) are not treated specially: a member
-    who left stops acting and slides to 沉睡.
+    tune them per community. Members who left (``left_at`` ≤ ``as_of``) get a row too (they
+    slide to 沉睡); the mix of current members and the leavers apart is :func:`layer_mix`.
 
     Parameters
     ----------
     members, events : DataFrame
         Data-contract tables (``events.amount`` optional).
     as_of : Timestamp or str, optional
-        When to measure (default: the last event).
-    window_days, recent_days, core_frequency, active_frequency : int
-        Thresholds described above (``recent_days`` ≤ ``window_days``).
-    core_monetary : float or None
-        Spend in the window that makes a recent member core (None: spend is ignored).
-    active_types : list of str, optional
-        Event types that count as active (default: all).
+        When to measure (default: the end of observation, the last event).
+    rules : LayerRules, optional
+        Thresholds (default ``LayerRules()``).
+    %(active_types)s
     labels : {"zh", "en"}
         Chinese labels (default; 核心, 活跃, 潜在, 沉睡) or the English aliases (core, active,
         potential, dormant) in the ``layer`` column.
+    **thresholds
+        Fields of :class:`LayerRules` to replace (``recent_days=3`` …).
 
     Returns
     -------
     DataFrame
-        One row per member: ``member_id``, ``layer`` (ordered categorical, best first),
-        ``recency_days`` (float), ``frequency`` (int), ``monetary`` (float).
+        One row per member who joined by ``as_of``: ``member_id``, ``layer`` (ordered
+        categorical, best first), ``recency_days`` (float), ``frequency`` (int), ``monetary``
+        (float).
 
     Examples
     --------
@@ -72,13 +151,11 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     >>> members, events = tiny()  # five members, 2026-03-02 … 03-24
     >>> member_layers(members, events)["layer"].tolist()
     ['潜在', '潜在', '沉睡', '潜在', '潜在']
+    >>> member_layers(members, events, rules=LayerRules(active_frequency=1))["layer"].tolist()
+    ['活跃', '潜在', '沉睡', '潜在', '活跃']
     """
     check_choice("labels", labels, ("zh", "en"))
-    for name, v in [("window_days", window_days), ("recent_days", recent_days)]:
-        if int(v) < 1:
-            raise ParameterError(f"{name}={v!r} must be a positive number of days")
-    if recent_days > window_days:
-        raise ParameterError(f"recent_days={recent_days} must not exceed window_days={window_days}")
+    rules = LayerRules.of(rules, **thresholds)
     require_columns(members, ["member_id", "joined_at"], "members")
     require_columns(events, ["member_id", "ts", "event_type"], "events")
     tz = tz_of(members["joined_at"])
@@ -100,22 +177,22 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     # frequency: distinct active days in the window
     until_day = until_ns // DAY_NS
     day = ts_ns // DAY_NS
-    inwin = day > until_day - window_days
-    pairs = pd.unique(pos[inwin].astype(np.int64) * (window_days + 1) + (until_day - day[inwin]))
-    frequency = np.bincount(pairs // (window_days + 1), minlength=n)
+    inwin = day > until_day - rules.window_days
+    pairs = pd.unique(pos[inwin].astype(np.int64) * (rules.window_days + 1) + (until_day - day[inwin]))
+    frequency = np.bincount(pairs // (rules.window_days + 1), minlength=n)
     monetary = np.zeros(n)
     if "amount" in events.columns:
         amt_sel = ev_ok & events["amount"].notna().to_numpy()
         apos = ids.get_indexer(events["member_id"].to_numpy()[amt_sel])
         aday = wall_ns(events["ts"][amt_sel], tz) // DAY_NS
-        keep = (apos >= 0) & (aday > until_day - window_days)
+        keep = (apos >= 0) & (aday > until_day - rules.window_days)
         monetary = np.bincount(apos[keep], weights=events["amount"].to_numpy()[amt_sel][keep],
                                minlength=n)
-    recent = recency <= recent_days  # NaN compares False
+    recent = recency <= rules.recent_days  # NaN compares False
     in_window = frequency > 0
-    spend_core = (monetary >= core_monetary) if core_monetary is not None else np.zeros(n, bool)
-    layer_idx = np.select([recent & ((frequency >= core_frequency) | spend_core),
-                           recent & (frequency >= active_frequency),
+    spend_core = (monetary >= rules.core_monetary) if rules.core_monetary is not None else np.zeros(n, bool)
+    layer_idx = np.select([recent & ((frequency >= rules.core_frequency) | spend_core),
+                           recent & (frequency >= rules.active_frequency),
                            in_window], [0, 1, 2], default=3)
     names = list(LAYERS) if labels == "zh" else [LAYER_ALIASES[x] for x in LAYERS]
     return pd.DataFrame({
@@ -142,7 +219,7 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
         ``start`` to ``end`` minus the layers' window (``window_days``, 30 by default), so the
         default compares two consecutive, non-overlapping windows.
     **layer_options
-        Passed to :func:`member_layers` (thresholds, ``active_types``, ``labels``).
+        Passed to :func:`member_layers` (``rules``, thresholds, ``active_types``, ``labels``).
 
     Returns
     -------
@@ -161,7 +238,10 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
     """
     tz = tz_of(members["joined_at"])
     t1 = resolve_end(end, events, tz)
-    t0 = (t1 - pd.Timedelta(days=int(layer_options.get("window_days", 30))) if start is None
+    window = LayerRules.of(layer_options.get("rules"), **{
+        k: v for k, v in layer_options.items() if k in {f.name for f in fields(LayerRules)}
+    }).window_days
+    t0 = (t1 - pd.Timedelta(days=window) if start is None
           else to_timestamp(start, tz, "start"))
     if not t0 < t1:
         raise ParameterError(f"start={start!r} must be before end={end!r}")
@@ -181,3 +261,68 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
         out["share"] = np.where(row > 0, out["members"] / row, np.nan)
     out["direction"] = np.select([j < i, j == i], ["up", "same"], default="down")
     return out
+
+
+@dataclass(frozen=True)
+class LayerMix:
+    """The layer mix of current members, with the members who left counted apart.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per layer, best first (all four, zeros included): ``layer``, ``members``,
+        ``share`` (of current members), ``median_recency_days``, ``mean_active_days``,
+        ``mean_spend``.
+    current : int
+        Current members at ``as_of`` (joined, not left) — the layers' total.
+    left : int
+        Members who had joined and left by ``as_of`` (not in any layer).
+    as_of : Timestamp
+        When the layers were measured.
+    """
+
+    table: pd.DataFrame
+    current: int
+    left: int
+    as_of: pd.Timestamp
+
+
+def layer_mix(layers: pd.DataFrame, members: pd.DataFrame, *, as_of) -> LayerMix:
+    """Mix of member layers among current members; members who left are counted apart.
+
+    Parameters
+    ----------
+    layers : DataFrame
+        Output of :func:`member_layers` measured at ``as_of``.
+    members : DataFrame
+        ``member_id, joined_at`` [, ``left_at``].
+    as_of : Timestamp or str
+        The time the layers were measured at.
+
+    Returns
+    -------
+    LayerMix
+
+    Examples
+    --------
+    >>> from helpers.cohorts._examples import tiny
+    >>> members, events = tiny()  # c left on 03-12
+    >>> mix = layer_mix(member_layers(members, events), members, as_of=events["ts"].max())
+    >>> mix.current, mix.left, mix.table["members"].tolist()
+    (4, 1, [0, 0, 4, 0])
+    """
+    as_of = to_timestamp(as_of, tz_of(members["joined_at"]), "as_of")
+    joined = (members["joined_at"] <= as_of).to_numpy()
+    current_ids = members.loc[current_members(members, as_of), "member_id"]
+    cur = layers.loc[layers["member_id"].isin(current_ids).to_numpy()]
+    table = (cur.groupby("layer", observed=False, sort=True)
+             .agg(members=("member_id", "size"), median_recency_days=("recency_days", "median"),
+                  mean_active_days=("frequency", "mean"), mean_spend=("monetary", "mean"))
+             .reset_index())  # every layer, best first (categorical, observed=False)
+    table["members"] = table["members"].fillna(0).astype(np.int64)
+    total = int(table["members"].sum())
+    table["share"] = table["members"] / total if total else np.nan
+    table = table[["layer", "members", "share", "median_recency_days", "mean_active_days",
+                   "mean_spend"]]
+    return LayerMix(table=table, current=total, left=int(joined.sum()) - int(current_members(
+        members, as_of).sum()), as_of=as_of)

@@ -23,8 +23,8 @@ from .. import config
 from .._checks import as_columns
 from .._time import Period, check_period, period_codes, period_start
 from ..errors import ParameterError
-from ._common import (Mode, activity_positions, check_mode, group_ids, last_index, setup,
-                      with_ci)
+from ._common import (Mode, activity_positions, check_mode, fill_doc, group_ids, last_index,
+                      setup, with_ci)
 
 __all__ = ["retention", "retention_matrix", "retention_curve", "n_day_retention",
            "RETENTION_COLUMNS"]
@@ -33,6 +33,7 @@ RETENTION_COLUMNS = ["cohort", "period_index", "cohort_size", "retained", "rate"
                       "ci_high", "complete"]
 
 
+@fill_doc
 def retention(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
               mode: Mode = "classic", by=None, active_types=None, observed_until=None,
               alpha: float = config.ALPHA) -> pd.DataFrame:
@@ -44,22 +45,12 @@ def retention(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
         ``member_id, joined_at`` and the ``by`` columns.
     events : DataFrame
         ``member_id, ts, event_type``.
-    period : {"D", "W", "M"}
-        Cohort and activity period: calendar day, ISO week (Monday start) or calendar month, in
-        the time zone of the timestamps.
-    mode : {"classic", "rolling"}
-        ``"classic"`` (bracket, "on"): active *in* period c + k. ``"rolling"`` ("on or after",
-        unbounded): active in period c + k *or any later observed period*.
-    by : str or list of str, optional
-        Member column(s) to segment cohorts by (``"channel"``, ``["channel", "platform"]``).
-        Missing values form their own group.
-    active_types : list of str, optional
-        Event types that count as active (default: all).
-    observed_until : Timestamp or str, optional
-        Observation end (default: the last event). Events after it are ignored; members who
-        joined after it are left out.
-    alpha : float
-        Level of the Wilson intervals.
+    %(period)s
+    %(mode)s
+    %(by)s
+    %(active_types)s
+    %(observed_until)s
+    %(alpha)s
 
     Returns
     -------
@@ -163,6 +154,7 @@ def _by_of(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in known]
 
 
+@fill_doc
 def retention_curve(table: pd.DataFrame, *, complete_only: bool = True,
                     alpha: float = config.ALPHA) -> pd.DataFrame:
     """Retention curve: cells pooled over cohorts, weighted by cohort size.
@@ -178,8 +170,7 @@ def retention_curve(table: pd.DataFrame, *, complete_only: bool = True,
         Output of :func:`retention` (any ``by``).
     complete_only : bool
         Drop cells whose period is not complete.
-    alpha : float
-        Level of the Wilson intervals (they treat members as independent).
+    %(alpha)s
 
     Returns
     -------
@@ -203,6 +194,7 @@ def retention_curve(table: pd.DataFrame, *, complete_only: bool = True,
     return with_ci(out, "retained", "cohort_size", alpha)
 
 
+@fill_doc
 def n_day_retention(members: pd.DataFrame, events: pd.DataFrame, *, days: Sequence[int] = (1, 7, 30),
                     mode: Mode = "classic", by=None, active_types=None, observed_until=None,
                     alpha: float = config.ALPHA) -> pd.DataFrame:
@@ -218,8 +210,11 @@ def n_day_retention(members: pd.DataFrame, events: pd.DataFrame, *, days: Sequen
         As for :func:`retention`.
     days : sequence of int
         The N values (≥ 0).
-    mode, by, active_types, observed_until, alpha
-        As for :func:`retention`.
+    %(mode)s
+    %(by)s
+    %(active_types)s
+    %(observed_until)s
+    %(alpha)s
 
     Returns
     -------
