@@ -65,7 +65,8 @@ class Note(str):
     ``in``/``join`` work on); a renderer calls :meth:`text` for the report's language. Values:
     a ``str`` is a name from the data (escaped by :meth:`text` with ``escape``), a number is
     formatted by the template, a callable ``f(language) -> str`` is text the code wrote itself
-    (a formatted interval, a translated label) and is not escaped.
+    (a formatted interval, a translated label) and is not escaped; a list or tuple is several
+    of these, joined with ", " (en) or "、" (zh).
 
     Examples
     --------
@@ -90,11 +91,16 @@ class Note(str):
 
 
 def _filled(values: Mapping, language: str, escape) -> dict:
+    def one(v):
+        if callable(v):
+            return v(language)
+        if isinstance(v, str) and escape is not None:
+            return escape(v)
+        return v
+
+    sep = "、" if language == "zh" else ", "
     out = {}
     for k, v in values.items():
-        if callable(v):
-            v = v(language)
-        elif isinstance(v, str) and escape is not None:
-            v = escape(v)
-        out[k] = v
+        # several names (a list or tuple): each escaped, joined with the language's separator
+        out[k] = sep.join(str(one(i)) for i in v) if isinstance(v, (list, tuple)) else one(v)
     return out
