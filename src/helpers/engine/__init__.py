@@ -1,0 +1,25 @@
+"""Engines for the event-level work: the numpy path in memory, DuckDB embedded, Spark beyond.
+
+Layout
+------
+- ``_ibis``    the event-level steps defined once as Ibis expressions (activity pairs, member
+               spans, experiment window metrics, funnel step times, purchase days);
+- ``api``      one entry point per step for a DataFrame (numpy path) or a lazy Ibis table;
+- ``duckdb``   embedded DuckDB connections and event tables (the default for large Parquet);
+- ``spark``    the Spark session (``local[2]``, a master URL or Spark Connect) and its tables;
+- ``load``     lazy events for :func:`helpers.data.load_community` (``engine=``), with the data
+               contract checked by queries (``validate``), and the partitioned Parquet writer;
+- ``sql``      the hand-written DuckDB SQL references of the benchmark.
+
+Only per-member and per-(member, period) tables come back into pandas.
+"""
+
+from .api import (WINDOW_COLUMNS, activity_pairs, event_types, is_lazy, last_event,
+                  member_spans, purchase_days, step_times, ts_range, window_metrics)
+from .load import ENGINES, choose_engine, open_events, write_events
+from .sql import churn_sql, events_parquet, retention_sql
+
+__all__ = ["ENGINES", "WINDOW_COLUMNS", "activity_pairs", "choose_engine", "churn_sql",
+           "event_types", "events_parquet", "is_lazy", "last_event", "member_spans",
+           "open_events", "purchase_days", "retention_sql", "step_times", "ts_range",
+           "window_metrics", "write_events"]

@@ -1,0 +1,244 @@
+"""The event-level steps, defined once as Ibis expressions (compiled to DuckDB or Spark).
+
+Every function here takes an Ibis table of events (``member_id, ts, event_type`` [,
+``activity_id``, ``amount``]) and returns an Ibis table with one row per member or per
+(member, period); nothing is executed here (see :mod:`helpers.engine.api` for that).
+
+Time: ``ts`` is an instant (DuckDB: ``timestamp('UTC')``; Spark: its session-zone
+``timestamp``, the session being UTC). The wall clock of the dataset's zone is computed as
+integer seconds: ``epoch seconds + UTC offset``, where the offset is a constant when the zone
+has no transition over the data's range (Asia/Shanghai) and a ``CASE`` over the few
+transitions otherwise (daylight-saving zones). This is the "zone-less local timestamp first"
+rule in arithmetic form: it does not depend on the session, OS or JVM zone of either engine.
+Day codes are ``local seconds // 86400``, ISO weeks ``(day + 3) // 7``, months
+``(year - 1970) * 12 + month - 1`` of the local date (:func:`helpers._time.period_codes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .._checks import PARTICIPATION_TYPE
+from .._time import DAY_SECONDS
+
+PURCHASE_TYPE = "purchase"  #: the standard event type of a purchase (DESIGN.md section 3)
+
+
+# ----------------------------------------------------------------------------- time
+def zone_transitions(tz, lo: pd.Timestamp | None, hi: pd.Timestamp | None
+                     ) -> tuple[int, list[tuple[int, int]]]:
+    """UTC offsets of ``tz`` over ``[lo, hi]``: ``(offset before the first change, [(epoch
+    second of a change, offset from then on), ...])``, offsets in seconds.
+
+    Found on a 15-minute UTC grid (every real zone changes on a quarter hour).
+
+    Examples
+    --------
+    >>> zone_transitions("Asia/Shanghai", pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                  pd.Timestamp("2026-12-31", tz="UTC"))
+    (28800, [])
+    >>> off, changes = zone_transitions("Europe/Berlin", pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                                 pd.Timestamp("2026-12-31", tz="UTC"))
+    >>> off, [(pd.Timestamp(s, unit="s", tz="UTC").isoformat(), o) for s, o in changes]
+    (3600, [('2026-03-29T01:00:00+00:00', 7200), ('2026-10-25T01:00:00+00:00', 3600)])
+    """
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        lo = hi = pd.Timestamp("2000-01-01", tz="UTC")
+    lo = pd.Timestamp(lo).tz_convert("UTC") if pd.Timestamp(lo).tzinfo else pd.Timestamp(lo, tz="UTC")
+    hi = pd.Timestamp(hi).tz_convert("UTC") if pd.Timestamp(hi).tzinfo else pd.Timestamp(hi, tz="UTC")
+    grid = pd.date_range((lo - pd.Timedelta(days=1)).floor("15min"),
+                         (hi + pd.Timedelta(days=1)).ceil("15min"), freq="15min")
+    local = grid.tz_convert(tz)
+    off = (local.tz_localize(None).asi8 - grid.tz_localize(None).asi8) // 10**9
+    change = np.flatnonzero(np.diff(off)) + 1
+    sec = grid.tz_localize(None).asi8 // 10**9
+    return int(off[0]), [(int(sec[i]), int(off[i])) for i in change]
+
+
+def epoch_seconds(ts):
+    """Seconds since the epoch (UTC) of an instant column (fractional on DuckDB)."""
+    return ts.epoch_seconds()
+
+
+def local_seconds(ts, zone: tuple[int, list[tuple[int, int]]]):
+    """Wall-clock seconds of ``ts`` in the zone described by :func:`zone_transitions`."""
+    s = epoch_seconds(ts)
+    first, changes = zone
+    if not changes:
+        return s + first
+    # offsets by interval: the last change at or before s wins
+    cases = [(s >= at, off) for at, off in reversed(changes)]
+    return s + ibis.cases(*cases, else_=first)
+
+
+def period_code(ts, period: str, zone):
+    """Integer period code (as :func:`helpers._time.period_codes`) of an instant column."""
+    day = local_seconds(ts, zone) // DAY_SECONDS
+    if period == "D":
+        return day.cast("int64")
+    if period == "W":
+        return ((day + 3) // 7).cast("int64")
+    date = ibis.date(1970, 1, 1) + day.as_interval("D")
+    return ((date.year() - 1970) * 12 + date.month() - 1).cast("int64")
+
+
+def local_day(ts, zone):
+    """Local calendar day code (days since 1970-01-01 on the zone's wall clock)."""
+    return (local_seconds(ts, zone) // DAY_SECONDS).cast("int64")
+
+
+def ts_literal(events, value: pd.Timestamp):
+    """``value`` as a literal comparable with ``events.ts`` on its backend (aware UTC on
+    DuckDB, naive UTC on Spark's UTC session)."""
+    t = pd.Timestamp(value)
+    t = t.tz_convert("UTC") if t.tzinfo is not None else t.tz_localize("UTC")
+    if events.ts.type().timezone is None:
+        return ibis.literal(t.tz_localize(None).to_pydatetime(), type="timestamp")
+    return ibis.literal(t.to_pydatetime(), type="timestamp('UTC')")
+
+
+# ----------------------------------------------------------------------------- flags
+def is_active(events, types: Sequence[str] | None):
+    """Boolean expression: the event counts as active (``None`` = every event)."""
+    return ibis.literal(True) if types is None else events.event_type.isin(list(types))
+
+
+def is_participation(events):
+    """Boolean expression: taking part (``activity_join``, or an event with an ``activity_id``)."""
+    part = events.event_type == PARTICIPATION_TYPE
+    if "activity_id" in events.columns:
+        part = part | events.activity_id.notnull()
+    return part.fill_null(False)
+
+
+def until_filter(events, until: pd.Timestamp | None):
+    """``events`` without the events after ``until`` (the end of observation)."""
+    return events if until is None else events.filter(events.ts <= ts_literal(events, until))
+
+
+# ----------------------------------------------------------------------------- the steps
+def activity_pairs(events, *, period: str, zone, types: Sequence[str] | None,
+                   until: pd.Timestamp | None = None, since: pd.Timestamp | None = None):
+    """De-duplicated (member, period) activity pairs: ``member_id, period``."""
+    ev = until_filter(events, until)
+    if since is not None:
+        ev = ev.filter(ev.ts >= ts_literal(ev, since))
+    if types is not None:
+        ev = ev.filter(is_active(ev, types))
+    return ev.select(member_id=ev.member_id, period=period_code(ev.ts, period, zone)).distinct()
+
+
+def member_spans(events, *, types: Sequence[str] | None, until: pd.Timestamp | None = None,
+                 early=None):
+    """Per-member first/last active time, active count and first participation.
+
+    ``early``: an optional table ``member_id, early_until`` (join time + early window); adds
+    ``early_events`` (active events before ``early_until``) and ``known`` (the member is in it).
+
+    Returns ``member_id, first_active_at, last_active_at, n_events, first_participation_at``
+    [, ``early_events, known``] for members with an active or participation event.
+    """
+    ev = until_filter(events, until)
+    ev = ev.mutate(_active=is_active(ev, types), _part=is_participation(ev))
+    ev = ev.filter(ev._active | ev._part)
+    aggs = dict(first_active_at=ev.ts.min(where=ev._active),
+                last_active_at=ev.ts.max(where=ev._active),
+                n_events=ev._active.cast("int64").sum(),
+                first_participation_at=ev.ts.min(where=ev._part))
+    if early is None:
+        return ev.group_by("member_id").aggregate(**aggs)
+    j = ev.left_join(early, ev.member_id == early.member_id).select(
+        ev.member_id, ev.ts, ev._active, ev._part, early.early_until)
+    aggs = dict(first_active_at=j.ts.min(where=j._active),
+                last_active_at=j.ts.max(where=j._active),
+                n_events=j._active.cast("int64").sum(),
+                first_participation_at=j.ts.min(where=j._part),
+                early_events=(j._active & (j.ts < j.early_until)).fill_null(False)
+                .cast("int64").sum(),
+                known=j.early_until.notnull().cast("int64").min())
+    return j.group_by("member_id").aggregate(**aggs)
+
+
+def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre_start,
+                   ret_from, activity_id: str | None = None):
+    """Per-member experiment metrics over ``[start, end)`` and the pre-period
+    ``[pre_start, start)``, and activity from ``ret_from`` on.
+
+    Returns ``member_id, active_days, messages, joins, purchases, spend, retained_events,
+    pre_active_days, pre_messages, pre_purchases, pre_spend`` for members with an event since
+    ``pre_start`` (counts are int64, spend float64; absent members have zeros).
+    """
+    ev = events.filter(events.ts >= ts_literal(events, pre_start))
+    lit = lambda v: ts_literal(ev, v)  # noqa: E731
+    win = (ev.ts >= lit(start)) & (ev.ts < lit(end))
+    pre = ev.ts < lit(start)
+    active = is_active(ev, types)
+    day = local_day(ev.ts, zone)
+    msg = ev.event_type == "message"
+    buy = ev.event_type == PURCHASE_TYPE
+    amount = ev.amount.cast("float64").fill_null(0.0) if "amount" in ev.columns \
+        else ibis.literal(0.0)
+    if activity_id is not None and "activity_id" in ev.columns:
+        join = win & (ev.event_type == PARTICIPATION_TYPE) & (ev.activity_id == activity_id)
+    else:  # no such activity: nobody joined it (a column expression, so it aggregates)
+        join = ev.member_id.isnull() & ev.member_id.notnull()
+
+    def count(cond):
+        return cond.fill_null(False).cast("int64").sum()
+
+    def spend(cond):
+        return ibis.cases((cond.fill_null(False), amount), else_=0.0).sum()
+
+    return ev.group_by("member_id").aggregate(
+        active_days=day.nunique(where=win & active),
+        messages=count(win & msg), joins=count(join), purchases=count(win & buy),
+        spend=spend(win & buy), retained_events=count(active & (ev.ts >= lit(ret_from))),
+        pre_active_days=day.nunique(where=pre & active), pre_messages=count(pre & msg),
+        pre_purchases=count(pre & buy), pre_spend=spend(pre & buy))
+
+
+def step_times(events, windows, *, zone, types: Sequence[str] | None,
+               purchase_type: str = PURCHASE_TYPE):
+    """Funnel step times per member inside each member's window.
+
+    ``windows``: a table ``member_id, window_start, window_end`` (join time and join time +
+    ``window_days``). Returns ``member_id, first_active_at, first_purchase_at,
+    first_repurchase_at, purchases, spend`` for members with an event in their window; a
+    repurchase is a purchase on a later local day than the member's first purchase.
+    """
+    ev = events.join(windows, events.member_id == windows.member_id).select(
+        events.member_id, events.ts, events.event_type,
+        amount=(events.amount.cast("float64") if "amount" in events.columns
+                else ibis.literal(0.0)),
+        window_start=windows.window_start, window_end=windows.window_end)
+    ev = ev.filter((ev.ts >= ev.window_start) & (ev.ts < ev.window_end))
+    ev = ev.mutate(_buy=ev.event_type == purchase_type, _day=local_day(ev.ts, zone))
+    first = ev.group_by("member_id").aggregate(
+        first_active_at=ev.ts.min(where=is_active(ev, types)),
+        first_purchase_at=ev.ts.min(where=ev._buy),
+        first_purchase_day=ev._day.min(where=ev._buy),
+        purchases=ev._buy.cast("int64").sum(),
+        spend=ibis.cases((ev._buy, ev.amount.fill_null(0.0)), else_=0.0).sum())
+    rep = ev.filter(ev._buy).join(first, "member_id")
+    rep = rep.filter(rep._day > rep.first_purchase_day).group_by("member_id").aggregate(
+        first_repurchase_at=rep.ts.min())
+    out = first.left_join(rep, first.member_id == rep.member_id).select(
+        first.member_id, first.first_active_at, first.first_purchase_at,
+        rep.first_repurchase_at, first.purchases, first.spend)
+    return out
+
+
+def purchase_days(events, *, zone, until: pd.Timestamp | None = None,
+                  purchase_type: str = PURCHASE_TYPE):
+    """Purchases per (member, local day): ``member_id, day, purchases, amount, first_at``."""
+    ev = until_filter(events, until)
+    ev = ev.filter(ev.event_type == purchase_type)
+    amount = ev.amount.cast("float64").fill_null(0.0) if "amount" in ev.columns \
+        else ibis.literal(0.0)
+    ev = ev.mutate(day=local_day(ev.ts, zone), _amount=amount)
+    return ev.group_by(["member_id", "day"]).aggregate(
+        purchases=ev.count(), amount=ev._amount.sum(), first_at=ev.ts.min())

@@ -1,0 +1,316 @@
+"""One entry point per event-level step, for an in-memory DataFrame or a lazy Ibis table.
+
+A DataFrame goes through the numpy path of its analysis module (the fastest for a log already in
+memory); a lazy table (``Community.events`` on ``engine="duckdb"`` or ``"spark"``) through the
+Ibis definitions of :mod:`helpers.engine._ibis`, compiled by its own backend. Only per-member or
+per-(member, period) tables come back into pandas; the event log never does.
+
+Results are identical on every engine (``tests/test_engines.py``); rows come sorted by
+``member_id`` (then ``period``/``day``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from .._checks import active_types as _resolve_types
+from .._checks import check_choice
+from .._time import PERIODS, to_timestamp
+from ..errors import DataError
+
+_CACHE: dict = {}
+
+
+def is_lazy(obj) -> bool:
+    """True for an Ibis table (a lazy event log), False for a DataFrame or anything else.
+
+    Examples
+    --------
+    >>> is_lazy(pd.DataFrame())
+    False
+    """
+    return type(obj).__module__.startswith("ibis.") and hasattr(obj, "to_pyarrow")
+
+
+def _cached(events, key, compute):
+    k = (id(events.op()), key)
+    hit = _CACHE.get(k)
+    if hit is not None and hit[0] is events.op():
+        return hit[1]
+    value = compute()
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[k] = (events.op(), value)
+    return value
+
+
+def event_types(events) -> list[str]:
+    """Distinct non-null event types of a lazy table, sorted (one small query, cached)."""
+    def compute():
+        col = events.select("event_type").filter(events.event_type.notnull()).distinct()
+        return sorted(map(str, col.to_pyarrow().column(0).to_pylist()))
+    return _cached(events, "types", compute)
+
+
+def ts_range(events) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(first, last) event instant of a lazy table, UTC (cached)."""
+    def compute():
+        row = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pyarrow()
+        lo, hi = (_instants(row.column(c)) for c in ("lo", "hi"))
+        return (lo[0] if len(lo) and not pd.isna(lo[0]) else None,
+                hi[0] if len(hi) and not pd.isna(hi[0]) else None)
+    return _cached(events, "range", compute)
+
+
+def last_event(events, tz=None) -> pd.Timestamp:
+    """The last event instant (the default end of observation), in ``tz`` when given."""
+    if not is_lazy(events):
+        end = pd.Timestamp(events["ts"].max())
+    else:
+        end = ts_range(events)[1]
+        if end is None:
+            end = pd.NaT
+    if tz is not None and not pd.isna(end) and end.tzinfo is not None:
+        end = end.tz_convert(tz)
+    return end
+
+
+def _zone(events, tz):
+    from ._ibis import zone_transitions
+    lo, hi = ts_range(events)
+    return zone_transitions(tz or config.TIMEZONE, lo, hi)
+
+
+def _instants(col) -> pd.DatetimeIndex:
+    """A pyarrow timestamp column as UTC instants (naive values are UTC: Spark's session)."""
+    idx = pd.DatetimeIndex(col.to_pandas())
+    idx = idx.as_unit("ns")
+    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+
+
+def _times(col, tz) -> pd.DatetimeIndex:
+    idx = _instants(col)
+    return idx.tz_convert(tz) if tz is not None else idx.tz_localize(None)
+
+
+def _ids(col) -> np.ndarray:
+    values = col.to_numpy(zero_copy_only=False)
+    return values.astype(np.int64) if values.dtype.kind in "iu" else values.astype(object)
+
+
+def _until(events, until, tz):
+    if until is None:
+        return None
+    return to_timestamp(until, tz or config.TIMEZONE, "until")
+
+
+def _types(events, active_types):
+    return None if active_types is None else _resolve_types(active_types, event_types(events))
+
+
+def _fetch(expr, order: Sequence[str]):
+    arrow = expr.to_pyarrow()
+    if arrow.num_rows:
+        arrow = arrow.sort_by([(c, "ascending") for c in order])
+    return arrow
+
+
+# ----------------------------------------------------------------------------- steps
+def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, until=None,
+                   since=None) -> pd.DataFrame:
+    """De-duplicated (member, period) activity pairs, on any engine.
+
+    Same definition and output as :func:`helpers.cohorts.member_period_activity` (which a
+    DataFrame goes through).
+
+    Parameters
+    ----------
+    events : DataFrame or Ibis table
+    period : {"D", "W", "M"}
+    active_types : str, list of str or None
+        The active-types rule (:func:`helpers._checks.active_types`).
+    tz : str, optional
+        Zone of the wall clock (default: the dataset zone, ``config.TIMEZONE``, for lazy tables).
+    until, since : Timestamp, optional
+        Ignore events after ``until`` / before ``since`` (naive values are read in ``tz``).
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, period`` (int64 code), sorted by ``member_id`` then ``period``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"member_id": [1, 1, 2], "event_type": ["message"] * 3,
+    ...     "ts": pd.to_datetime(["2026-03-02 09:00", "2026-03-03 10:00", "2026-03-09 08:00"])})
+    >>> activity_pairs(ev, period="W").to_numpy().tolist()
+    [[1, 2931], [2, 2932]]
+    """
+    check_choice("period", period, PERIODS)
+    if not is_lazy(events):
+        from ..cohorts import member_period_activity
+        ev = events
+        if since is not None:
+            ev = ev.loc[ev["ts"] >= to_timestamp(since, getattr(ev["ts"].dt, "tz", None), "since")]
+        out = member_period_activity(ev, period=period, active_types=active_types, tz=tz,
+                                     until=until)
+        return out.sort_values(["member_id", "period"], kind="stable").reset_index(drop=True)
+    from . import _ibis
+    expr = _ibis.activity_pairs(events, period=period, zone=_zone(events, tz),
+                                types=_types(events, active_types),
+                                until=_until(events, until, tz), since=_until(events, since, tz))
+    arrow = _fetch(expr, ["member_id", "period"])
+    return pd.DataFrame({"member_id": _ids(arrow.column("member_id")),
+                         "period": arrow.column("period").to_numpy().astype(np.int64)})
+
+
+def member_spans(events, *, active_types=None, observed_until=None,
+                 joined_at: pd.Series | None = None, early_days: float = 7,
+                 tz=None) -> pd.DataFrame:
+    """Per-member first/last active time, counts and first participation, on any engine.
+
+    Same definitions and output as :func:`helpers.survival.member_activity_span` (which a
+    DataFrame goes through), sorted by ``member_id``.
+
+    Parameters
+    ----------
+    events : DataFrame or Ibis table
+    active_types : str, list of str or None
+    observed_until : Timestamp, optional
+        Events after it are ignored.
+    joined_at : Series, optional
+        Join time indexed by ``member_id``; adds ``early_events``. An event of a member not in
+        it raises DataError.
+    early_days : float
+    tz : str, optional
+        Zone of the returned timestamps (lazy tables; default ``config.TIMEZONE``).
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, first_active_at, last_active_at, n_events, first_participation_at``
+        [, ``early_events``].
+    """
+    if not is_lazy(events):
+        from ..survival import member_activity_span
+        out = member_activity_span(events, active_types=active_types,
+                                   observed_until=observed_until, joined_at=joined_at,
+                                   early_days=early_days)
+        return out.sort_values("member_id", kind="stable").reset_index(drop=True)
+    import ibis
+
+    from . import _ibis
+    tz = tz or config.TIMEZONE
+    early = None
+    if joined_at is not None:
+        ends = pd.DatetimeIndex(joined_at.array) + pd.Timedelta(days=float(early_days))
+        early = ibis.memtable(pd.DataFrame({
+            "member_id": np.asarray(joined_at.index),
+            "early_until": ends.tz_convert("UTC") if ends.tz is not None
+            else ends.tz_localize(tz).tz_convert("UTC")}))
+    expr = _ibis.member_spans(events, types=_types(events, active_types),
+                              until=_until(events, observed_until, tz), early=early)
+    arrow = _fetch(expr, ["member_id"])
+    n = arrow.column("n_events").to_numpy(zero_copy_only=False)
+    out = pd.DataFrame({
+        "member_id": _ids(arrow.column("member_id")),
+        "first_active_at": _times(arrow.column("first_active_at"), tz),
+        "last_active_at": _times(arrow.column("last_active_at"), tz),
+        "n_events": np.nan_to_num(n.astype(float)).astype(np.int64),
+        "first_participation_at": _times(arrow.column("first_participation_at"), tz),
+    })
+    if joined_at is not None:
+        known = arrow.column("known").to_numpy(zero_copy_only=False)
+        if len(known) and not (known.astype(float) == 1).all():
+            raise DataError("events of members not in the members table", column="member_id",
+                            fix="load the data with data.load_community, which checks this")
+        out["early_events"] = arrow.column("early_events").to_numpy(
+            zero_copy_only=False).astype(np.int64)
+    return out
+
+
+WINDOW_COLUMNS = ("active_days", "messages", "joins", "purchases", "spend", "retained_events",
+                  "pre_active_days", "pre_messages", "pre_purchases", "pre_spend")
+
+
+def window_metrics(events, *, start, end, pre_start=None, ret_from=None, active_types=None,
+                   activity_id: str | None = None, tz=None) -> pd.DataFrame:
+    """Per-member experiment metrics over ``[start, end)`` and the pre-period, on a lazy table.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id`` and :data:`WINDOW_COLUMNS` (see :func:`helpers.engine._ibis.window_metrics`),
+        members with an event since ``pre_start``, sorted by ``member_id``.
+    """
+    from . import _ibis
+    tz = tz or config.TIMEZONE
+    start, end = (to_timestamp(v, tz, n) for v, n in ((start, "start"), (end, "end")))
+    pre_start = start if pre_start is None else to_timestamp(pre_start, tz, "pre_start")
+    ret_from = end if ret_from is None else to_timestamp(ret_from, tz, "ret_from")
+    expr = _ibis.window_metrics(events, zone=_zone(events, tz), types=_types(events, active_types),
+                                start=start, end=end, pre_start=pre_start, ret_from=ret_from,
+                                activity_id=activity_id)
+    arrow = _fetch(expr, ["member_id"])
+    out = {"member_id": _ids(arrow.column("member_id"))}
+    for c in WINDOW_COLUMNS:
+        v = arrow.column(c).to_numpy(zero_copy_only=False).astype(float)
+        out[c] = np.nan_to_num(v) if "spend" in c else np.nan_to_num(v).astype(np.int64)
+    return pd.DataFrame(out)
+
+
+def step_times(events, members: pd.DataFrame, *, window_days: float = 30, active_types=None,
+               tz=None) -> pd.DataFrame:
+    """Funnel step times per member inside ``[joined_at, joined_at + window_days)``, lazily.
+
+    Parameters
+    ----------
+    members : DataFrame
+        ``member_id, joined_at`` of the members to follow.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, first_active_at, first_purchase_at, first_repurchase_at, purchases,
+        spend`` (timestamps in ``tz``; NaT when the step was not reached), members with an
+        event in their window, sorted by ``member_id``.
+    """
+    import ibis
+
+    from . import _ibis
+    tz = tz or config.TIMEZONE
+    start = pd.DatetimeIndex(members["joined_at"].array)
+    start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
+    windows = ibis.memtable(pd.DataFrame({
+        "member_id": members["member_id"].to_numpy(), "window_start": start,
+        "window_end": start + pd.Timedelta(days=float(window_days))}))
+    expr = _ibis.step_times(events, windows, zone=_zone(events, tz),
+                            types=_types(events, active_types))
+    arrow = _fetch(expr, ["member_id"])
+    return pd.DataFrame({
+        "member_id": _ids(arrow.column("member_id")),
+        **{c: _times(arrow.column(c), tz) for c in
+           ("first_active_at", "first_purchase_at", "first_repurchase_at")},
+        "purchases": arrow.column("purchases").to_numpy(zero_copy_only=False).astype(np.int64),
+        "spend": np.nan_to_num(arrow.column("spend").to_numpy(zero_copy_only=False)
+                               .astype(float))})
+
+
+def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
+    """Purchases per (member, local day), lazily: ``member_id, day, purchases, amount,
+    first_at`` (``day``: days since 1970-01-01 on the wall clock), sorted."""
+    from . import _ibis
+    tz = tz or config.TIMEZONE
+    expr = _ibis.purchase_days(events, zone=_zone(events, tz),
+                               until=_until(events, observed_until, tz))
+    arrow = _fetch(expr, ["member_id", "day"])
+    return pd.DataFrame({
+        "member_id": _ids(arrow.column("member_id")),
+        "day": arrow.column("day").to_numpy(zero_copy_only=False).astype(np.int64),
+        "purchases": arrow.column("purchases").to_numpy(zero_copy_only=False).astype(np.int64),
+        "amount": arrow.column("amount").to_numpy(zero_copy_only=False).astype(float),
+        "first_at": _times(arrow.column("first_at"), tz)})

@@ -1,0 +1,82 @@
+"""The embedded DuckDB backend: connections and event tables for the Ibis definitions.
+
+DuckDB runs inside the Python process (no server). The session zone is set to UTC so that
+the instants of ``ts`` compile to epoch seconds without a zone conversion; periods are then
+cut on the dataset's wall clock by :mod:`helpers.engine._ibis`, whatever the OS zone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from ..errors import ParameterError
+
+
+def connect(*, threads: int | None = None, memory_limit: str | None = None):
+    """A new in-process DuckDB connection through Ibis (UTC session zone).
+
+    Examples
+    --------
+    >>> con = connect()
+    >>> con.raw_sql("SELECT current_setting('TimeZone')").fetchall()
+    [('UTC',)]
+    """
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    if threads:
+        con.raw_sql(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def read_events(con, path: str | Path, *, tz: str):
+    """The events of a Parquet file or a hive-partitioned folder as a lazy Ibis table.
+
+    A folder ``events/month=YYYY-MM/part-*.parquet`` gains a text column ``month`` (the
+    partition key, used to prune files to an analysis window). Naive ``ts`` values are read as
+    wall-clock times in ``tz`` and turned into instants.
+    """
+    p = Path(path)
+    if p.is_dir():
+        t = con.read_parquet(str(p / "**" / "*.parquet"), hive_partitioning=True,
+                             hive_types={"month": "VARCHAR"})
+    elif p.is_file():
+        t = con.read_parquet(str(p))
+    else:
+        raise ParameterError(f"no Parquet events at {p}")
+    return instants(con, t, tz=tz)
+
+
+def instants(con, t, *, tz: str):
+    """``t`` with ``ts`` as an instant (``TIMESTAMPTZ``, microseconds), whatever it was stored as:
+    naive timestamps and text without an offset are wall-clock times in ``tz``; text keeps its
+    original value in ``_ts_text`` (for the unparseable-timestamp check)."""
+    if "ts" not in t.columns:
+        return t
+    kind = con.raw_sql(f"SELECT typeof(ts) FROM {t.get_name()} LIMIT 1").fetchall()
+    kind = kind[0][0] if kind else "TIMESTAMP WITH TIME ZONE"
+    zone = str(tz).replace("'", "''")
+    if kind == "TIMESTAMP WITH TIME ZONE":
+        return t
+    if kind.startswith("TIMESTAMP WITH TIME ZONE") or kind == "TIMESTAMPTZ_NS":
+        expr = "CAST(ts AS TIMESTAMPTZ)"
+    elif kind.startswith("TIMESTAMP"):
+        expr = f"timezone('{zone}', CAST(ts AS TIMESTAMP))"
+    elif kind == "VARCHAR":
+        text = "trim(ts)"
+        expr = (f"CASE WHEN regexp_matches({text}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$') "
+                f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+                f"ELSE timezone('{zone}', TRY_CAST({text} AS TIMESTAMP)) END")
+        return con.sql(f"SELECT * REPLACE ({expr} AS ts), ts AS _ts_text FROM {t.get_name()}")
+    else:
+        return t
+    return con.sql(f"SELECT * REPLACE ({expr} AS ts) FROM {t.get_name()}")
+
+
+def from_frame(con, frame: pd.DataFrame, name: str = "events"):
+    """An in-memory DataFrame as a DuckDB table (used by the cross-engine tests)."""
+    return con.create_table(name, frame, overwrite=True)

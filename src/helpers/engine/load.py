@@ -1,0 +1,214 @@
+"""Lazy event tables for :func:`helpers.data.load_community`, and the Parquet writers.
+
+``engine="duckdb"`` or ``"spark"``: the members (and the other small tables) are read and
+validated by pandas as always; the events stay where they are (a Parquet file, a
+hive-partitioned folder ``events/month=YYYY-MM/part-*.parquet`` or, on Spark, a table name) and
+become a lazy Ibis table, checked against the data contract by queries (:mod:`.validate`).
+``engine="auto"`` keeps pandas for CSV and for small Parquet logs and takes DuckDB from
+:data:`AUTO_DUCKDB_ROWS` events on (or for a partitioned folder).
+
+Parquet is written with **microsecond** timestamps (Spark refuses nanoseconds).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_choice
+from .._time import period_codes
+from ..errors import AnalysisWarning, DataError
+
+Engine = Literal["auto", "pandas", "duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb", "spark")
+#: ``engine="auto"`` reads Parquet events lazily (DuckDB) from this many rows on
+AUTO_DUCKDB_ROWS = 20_000_000
+#: the columns of the events table an analysis reads (others stay in the files)
+EVENT_COLUMNS = ("member_id", "ts", "event_type", "activity_id", "amount", "group_id")
+
+
+def events_source(folder: Path) -> Path | None:
+    """The events of a dataset folder: ``events/`` (partitioned) or ``events.parquet``."""
+    part = folder / "events"
+    if part.is_dir() and any(part.glob("*=*/*.parquet")):
+        return part
+    f = folder / "events.parquet"
+    return f if f.is_file() else None
+
+
+def choose_engine(engine: str, folder: Path) -> str:
+    """The engine ``engine`` stands for on the dataset in ``folder`` ("auto" resolved).
+
+    Examples
+    --------
+    >>> choose_engine("pandas", Path("."))
+    'pandas'
+    """
+    check_choice("engine", engine, ENGINES)
+    if engine != "auto":
+        return engine
+    src = events_source(folder)
+    if src is None:
+        return "pandas"  # CSV: pandas reads and checks it
+    if src.is_dir():
+        return "duckdb"
+    import pyarrow.parquet as pq
+    return "duckdb" if pq.ParquetFile(src).metadata.num_rows >= AUTO_DUCKDB_ROWS else "pandas"
+
+
+def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
+                pre_join_events: str = "drop", notes: list[str] | None = None, con=None):
+    """The events of ``source`` as a lazy table on ``engine``, checked against the contract.
+
+    Parameters
+    ----------
+    source : Path or str
+        ``events.parquet``, a partitioned ``events/`` folder, a dataset folder holding one of
+        them, or (Spark) a table name such as ``db.events``.
+    members : DataFrame
+        The validated members (their ids and join times are uploaded for the checks).
+    engine : {"duckdb", "spark"}
+    tz : str
+        The dataset's zone (naive timestamps are read in it).
+    pre_join_events : {"drop", "error", "keep"}
+        As :func:`helpers.data.load_community`; dropping is a filter of the lazy table.
+    notes : list of str, optional
+        Receives the loader's notes (dropped pre-join events).
+    con : Ibis connection, optional
+        Default: a new DuckDB connection, or the process's Spark session.
+
+    Returns
+    -------
+    (Ibis table, DataFrame)
+        The events (``member_id, ts, event_type`` [, ``activity_id, amount, group_id``,
+        ``month``]) and the members (``member_id`` as text when the events' ids are text).
+    """
+    from . import api
+    from . import duckdb as duck
+    from . import spark as spk
+    from .validate import check_events
+
+    check_choice("engine", engine, ("duckdb", "spark"))
+    p = Path(str(source))
+    if p.is_dir() and events_source(p) is not None and p.name != "events":
+        p = events_source(p)
+    if engine == "duckdb":
+        con = con or duck.connect()
+        events = duck.read_events(con, p, tz=tz)
+        numbered = _numbered(con, p, tz) if p.exists() else None
+    else:
+        con = con or spk.connect()
+        events = spk.read_events(con, p if p.exists() else str(source), tz=tz)
+        numbered = None
+    missing = [c for c in ("member_id", "ts", "event_type") if c not in events.columns]
+    if missing:
+        raise DataError(f"required column(s) {missing} missing from table 'events'; found "
+                        f"{list(events.columns)}", file=p, column=missing[0],
+                        fix="rename or add the column; 'events' needs ['member_id', 'ts', "
+                            "'event_type'] (see data/raw/README.md)")
+    keep = [c for c in events.columns if c in EVENT_COLUMNS or c in ("month", "_ts_text")]
+    events = events.select(*keep)
+    events, members = _align_ids(events, members)
+    if numbered is not None:
+        numbered, _ = _align_ids(numbered, members)
+    counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
+                          numbered=numbered)
+    if counts["pre_join"] and pre_join_events == "drop":
+        n = counts["pre_join"]
+        if notes is not None:
+            notes.append(f"events: {n} event(s) dated before the member joined were dropped")
+        warnings.warn(f"{n} event(s) before the member's joined_at dropped from {p}",
+                      AnalysisWarning, stacklevel=3)
+        events = _drop_pre_join(events, members)
+    for key, value in (("range", (_instant(counts["lo"]), _instant(counts["hi"]))),):
+        api._cached(events, key, lambda v=value: v)
+    return events, members
+
+
+def _instant(v):
+    if v is None:
+        return None
+    t = pd.Timestamp(v)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _numbered(con, p: Path, tz: str):
+    """The DuckDB events with ``file_row_number`` (and ``filename`` for a folder)."""
+    from . import duckdb as duck
+    glob = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
+    kw = dict(file_row_number=True)
+    if p.is_dir():
+        kw.update(hive_partitioning=True, hive_types={"month": "VARCHAR"}, filename=True)
+    return duck.instants(con, con.read_parquet(glob, **kw), tz=tz)
+
+
+def _align_ids(events, members: pd.DataFrame):
+    """Event and member ids of one type: text on both sides when either is text."""
+    ids = members["member_id"]
+    ev_text = events.member_id.type().is_string()
+    if ev_text and ids.dtype != object:
+        members = members.assign(member_id=ids.astype(str))
+    elif not ev_text and ids.dtype == object:
+        events = events.mutate(member_id=events.member_id.cast("string"))
+    return events, members
+
+
+def _drop_pre_join(events, members: pd.DataFrame):
+    """``events`` without the events dated before their member joined (a semi-join)."""
+    import ibis
+    idx = pd.DatetimeIndex(members["joined_at"].array)
+    joined = ibis.memtable(pd.DataFrame({
+        "member_id": members["member_id"].to_numpy(),
+        "_joined_at": idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")}))
+    j = events.join(joined, events.member_id == joined.member_id)
+    j = j.filter(j.ts >= j._joined_at)
+    return j.select(*[c for c in events.columns])
+
+
+# ----------------------------------------------------------------------------- writers
+def as_microseconds(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every datetime column in microseconds (what Spark accepts)."""
+    out = df.copy(deep=False)
+    for c in out.columns:
+        dtype = out[c].dtype
+        if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype)
+                                                     and dtype.kind == "M"):
+            out[c] = out[c].dt.as_unit("us")
+    return out
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` to one Parquet file with microsecond timestamps."""
+    as_microseconds(df).to_parquet(path, index=False, coerce_timestamps="us",
+                                   allow_truncated_timestamps=False)
+    return Path(path)
+
+
+def write_events(events: pd.DataFrame, folder: str | Path, *, tz: str, part: int = 0) -> list[Path]:
+    """Write events into a hive-partitioned folder ``folder/month=YYYY-MM/part-NNNNN.parquet``.
+
+    ``month`` is the local calendar month of ``ts`` in ``tz``; ``part`` numbers the file within
+    each month, so member chunks of a large generation are written one after another in bounded
+    memory. Timestamps are written in microseconds.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    codes = period_codes(events["ts"], "M", tz=tz)
+    written = []
+    for code in np.unique(codes):
+        sub = events.loc[codes == code]
+        m = f"{1970 + int(code) // 12:04d}-{int(code) % 12 + 1:02d}"
+        target = folder / f"month={m}"
+        target.mkdir(parents=True, exist_ok=True)
+        f = target / f"part-{int(part):05d}.parquet"
+        write_parquet(sub, f)
+        written.append(f)
+    return written

@@ -1,0 +1,162 @@
+"""The data contract of the events table, checked by queries on a lazy table.
+
+The same rules and DataError messages as the pandas loader (:mod:`helpers.data`), computed by
+the engine: one aggregate over the events joined to the member ids counts every problem; only
+when a count is non-zero are up to five example rows fetched. The table is never loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import MAX_ROWS_SHOWN, DataError
+
+#: the loader's problems: (count name, problem text, column, columns shown, fix)
+PROBLEMS = (
+    ("null_member", "missing value", "member_id", (), "drop events without a member"),
+    ("null_ts", "missing value", "ts", (),
+     "drop events without a timestamp or fill it in"),
+    ("null_type", "missing value", "event_type", (),
+     "give every event a type (message, reaction, …)"),
+    ("bad_ts", "unparseable timestamp", "ts", (),
+     "write timestamps as ISO 8601, e.g. 2026-03-02 08:15:00 or 2026-03-02T08:15:00+08:00 "
+     "(naive values are read in the dataset's time zone)"),
+    ("unknown", "event of an unknown member (member_id not in members)", "member_id",
+     ("ts", "event_type"), "add the members to the members table, or drop their events"),
+    ("bad_amount", "amount is not a number", "amount", ("member_id", "event_type"),
+     "write amounts as plain numbers, e.g. 88.50 (no currency sign)"),
+    ("negative", "negative amount", "amount", ("member_id", "event_type"),
+     "record refunds as their own event_type (e.g. 'refund') with a positive amount, or drop "
+     "them"),
+)
+PRE_JOIN = ("event before the member joined", "ts", ("member_id",),
+            "correct joined_at, or load with pre_join_events='drop'")
+
+
+def _conditions(t, known):
+    """Boolean expressions of each problem on ``t`` joined with ``known`` (``_joined_at``)."""
+    out = {"null_member": t.member_id.isnull(), "null_ts": t.ts.isnull(),
+           "null_type": t.event_type.isnull(),
+           "unknown": t.member_id.notnull() & known._joined_at.isnull()}
+    if "_ts_text" in t.columns:
+        out["bad_ts"] = t._ts_text.notnull() & t.ts.isnull()
+    if "amount" in t.columns:
+        if t.amount.type().is_string():
+            num = t.amount.try_cast("float64")
+            out["bad_amount"] = t.amount.notnull() & num.isnull()
+            out["negative"] = (num < 0).fill_null(False)
+        else:
+            out["negative"] = (t.amount < 0).fill_null(False)
+    out["pre_join"] = (t.ts < known._joined_at).fill_null(False)
+    return out
+
+
+def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
+                 numbered=None) -> dict:
+    """Count the contract's problems of a lazy events table in one query; raise the first.
+
+    Parameters
+    ----------
+    events : Ibis table
+        ``member_id, ts, event_type`` [, ``amount``] (``_ts_text``: the unparsed text of ``ts``
+        when it was read from text).
+    members : DataFrame
+        The validated members (``member_id, joined_at``).
+    file : Path
+        Named in the messages.
+    pre_join_events : {"drop", "error", "keep"}
+    numbered : Ibis table, optional
+        The same events with ``file_row_number`` [and ``filename``] (DuckDB), read only to
+        number the example rows as a spreadsheet does; without it examples carry no numbers.
+
+    Returns
+    -------
+    dict
+        The counts (``pre_join`` included), plus ``lo`` and ``hi``: the first and last event.
+
+    Raises
+    ------
+    DataError
+        The loader's message for the first problem found, with up to five example rows.
+    """
+    import ibis
+
+    known = ibis.memtable(pd.DataFrame({
+        "member_id": members["member_id"].to_numpy(),
+        "_joined_at": _utc(members["joined_at"])}))
+
+    def joined(t):
+        j = t.left_join(known, t.member_id == known.member_id)
+        return j.select(*[t[c] for c in t.columns], known._joined_at)
+
+    j = joined(events)
+    cond = _conditions(j, j)
+    aggs = {k: c.cast("int64").sum() for k, c in cond.items()}
+    aggs["lo"], aggs["hi"] = j.ts.min(), j.ts.max()
+    row = j.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    counts = {k: int(row[k] or 0) for k in cond}
+    for name, problem, column, show, fix in PROBLEMS:
+        if counts.get(name, 0):
+            raise _error(problem, file=file, column=column, show=show, fix=fix,
+                         n=counts[name], rows=_examples(joined, j, name, numbered))
+    if counts["pre_join"] and pre_join_events == "error":
+        problem, column, show, fix = PRE_JOIN
+        raise _error(problem, file=file, column=column, show=show, fix=fix,
+                     n=counts["pre_join"], rows=_examples(joined, j, "pre_join", numbered))
+    counts["lo"], counts["hi"] = row["lo"], row["hi"]
+    return counts
+
+
+def _utc(values: pd.Series) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(values.array)
+    return idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
+
+
+def _examples(joined, j, name: str, numbered) -> pd.DataFrame:
+    """Up to five rows of the problem ``name`` (numbered as in a spreadsheet when possible)."""
+    if numbered is not None:
+        j = joined(numbered)
+    cols = [c for c in ("member_id", "ts", "event_type", "amount", "file_row_number",
+                        "filename") if c in j.columns]
+    rows = j.filter(_conditions(j, j)[name]).select(*cols)
+    if "file_row_number" in cols:
+        rows = rows.order_by([c for c in ("filename", "file_row_number") if c in cols])
+    rows = rows.limit(MAX_ROWS_SHOWN).to_pandas()
+    if "file_row_number" in rows.columns:
+        rows["row"] = rows.pop("file_row_number") + 2
+    if "filename" in rows.columns:
+        rows["file"] = rows.pop("filename")
+    return rows
+
+
+def _error(problem: str, *, file, column: str, show, fix: str, n: int,
+           rows: pd.DataFrame) -> DataError:
+    """A DataError worded as :meth:`helpers.errors.DataError.for_rows` words it."""
+    cols = [c for c in dict.fromkeys([*show, column]) if c in rows.columns]
+    lines, numbers = [], []
+    for i in range(min(len(rows), MAX_ROWS_SHOWN)):
+        r = rows.iloc[i]
+        values = ", ".join(f"{c}={_value(r[c])!r}" for c in cols)
+        if "row" in rows.columns and not pd.isna(r["row"]):
+            where = (f"{Path(str(r['file'])).parent.name}/{Path(str(r['file'])).name} "
+                     if "file" in rows.columns and rows["file"].nunique() > 1 else "")
+            lines.append(f"    {where}row {int(r['row'])}: {values}")
+            numbers.append(int(r["row"]))
+        else:
+            lines.append(f"    example: {values}")
+    more = f"\n    … and {n - MAX_ROWS_SHOWN} more" if n > MAX_ROWS_SHOWN else ""
+    header = ("(row numbers as in a spreadsheet, header = row 1)" if numbers
+              else "(examples)")
+    msg = f"{problem} in {n} row(s) {header}:\n" + "\n".join(lines) + more
+    return DataError(msg, file=file, column=column, rows=numbers, fix=fix)
+
+
+def _value(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
