@@ -32,7 +32,7 @@ DEMO_DAYS = 180
 DEMO_START = "2026-03-02"  # a Monday, so ISO weeks line up with the first cohort
 DEMO_SEED = 7  # screened: every planted truth inside its 95% CI (see synth docstring)
 
-TABLES = ("members", "events", "activities", "experiments", "assignments")
+TABLES = ("members", "events", "activities", "experiments", "assignments", "memberships")
 
 
 def dataset_dir(dataset: str | Path) -> Path:

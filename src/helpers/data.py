@@ -1,8 +1,9 @@
 """Load a community dataset that meets the data contract, and write derived tables safely.
 
 The contract (``data/raw/README.md``, DESIGN.md §3): one CSV (UTF-8) or Parquet file per table
-in a dataset folder. ``members`` and ``events`` are required; ``activities``, ``experiments``
-and ``assignments`` are optional (the A/B notebook needs the last two).
+in a dataset folder. ``members`` and ``events`` are required; ``activities``, ``experiments``,
+``assignments`` and ``memberships`` are optional (the A/B notebook needs experiments and
+assignments, renewal needs memberships).
 
 Choices made here, once, so every analysis sees the same data:
 
@@ -52,10 +53,12 @@ SCHEMA: dict[str, dict[str, tuple[str, ...]]] = {
                     "optional": ("name", "activity_id", "control_arm", "planned_split")},
     "assignments": {"required": ("experiment_id", "unit_id", "arm"),
                     "optional": ("assigned_at",)},
+    "memberships": {"required": ("member_id", "plan", "starts_at", "ends_at"),
+                    "optional": ("amount",)},
 }
 TIME_COLUMNS = {"members": ("joined_at", "left_at"), "events": ("ts",),
                 "activities": ("starts_at", "ends_at"), "experiments": ("starts_at", "ends_at"),
-                "assignments": ("assigned_at",)}
+                "assignments": ("assigned_at",), "memberships": ("starts_at", "ends_at")}
 REQUIRED_TABLES = ("members", "events")
 UNKNOWN = "unknown"
 _FIX_ENCODING = ("re-save the file as UTF-8: in Excel 'Save as → CSV UTF-8', or on the command "
@@ -74,6 +77,9 @@ class Community:
         ``member_id, ts, event_type`` [, ``activity_id``, ``amount``, …], sorted by ``ts``.
     activities, experiments, assignments : DataFrame
         Empty frames with the contract's columns when the file is absent.
+    memberships : DataFrame
+        Paid membership periods ``member_id, plan, starts_at, ends_at`` [, ``amount``], sorted
+        by member and start; an empty frame with these columns when the file is absent.
     source : Path
         The folder the tables were read from.
     timezone : str
@@ -90,6 +96,8 @@ class Community:
     source: Path
     timezone: str = config.TIMEZONE
     notes: tuple[str, ...] = field(default=())
+    memberships: pd.DataFrame = field(default_factory=lambda: _empty("memberships",
+                                                                      config.TIMEZONE))
 
     @property
     def name(self) -> str:
@@ -319,9 +327,10 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
     experiments = _validate_experiments(tables["experiments"], files["experiments"])
     assignments = _validate_assignments(tables["assignments"], experiments, members,
                                         files["assignments"], files["experiments"], notes)
+    memberships = _validate_memberships(tables["memberships"], members, files["memberships"])
     return Community(members=members, events=events, activities=activities,
                      experiments=experiments, assignments=assignments, source=folder,
-                     timezone=tz, notes=tuple(notes))
+                     timezone=tz, notes=tuple(notes), memberships=memberships)
 
 
 def _empty(table: str, tz: str) -> pd.DataFrame:
@@ -440,6 +449,59 @@ def _validate_activities(df: pd.DataFrame, file) -> pd.DataFrame:
                                  frame=df, mask=bad, show=["activity_id", "starts_at"],
                                  fix="swap or correct the times")
     return df
+
+
+def _validate_memberships(df: pd.DataFrame, members: pd.DataFrame, file) -> pd.DataFrame:
+    """Membership periods: known members, ``ends_at`` not before ``starts_at``, and no two
+    periods of one member overlapping (a renewal starts when, or after, the previous ends)."""
+    if file is None or df.empty:
+        return df
+    for col, fix in (("member_id", "every period needs a member"),
+                     ("plan", "give every period its plan (e.g. 月卡, 年卡)"),
+                     ("starts_at", "every period needs a start"),
+                     ("ends_at", "every period needs an end (the paid-until date)")):
+        _require_non_null(df, col, file, fix)
+    ids = _as_ids(df["member_id"])
+    if ids.dtype != members["member_id"].dtype:
+        ids = ids.astype(str)
+        known = pd.Index(members["member_id"].astype(str))
+    else:
+        known = pd.Index(members["member_id"])
+    df["member_id"] = ids
+    unknown = known.get_indexer(df["member_id"]) < 0
+    if unknown.any():
+        raise DataError.for_rows("membership of an unknown member (member_id not in members)",
+                                 file=file, column="member_id", frame=df, mask=unknown,
+                                 show=["plan", "starts_at"],
+                                 fix="add the members to the members table, or drop these rows")
+    df["plan"] = df["plan"].astype(str).str.strip()
+    bad = df["ends_at"] < df["starts_at"]
+    if bad.any():
+        raise DataError.for_rows("ends_at before starts_at", file=file, column="ends_at",
+                                 frame=df, mask=bad, show=["member_id", "starts_at"],
+                                 fix="swap or correct the period's start and end")
+    if "amount" in df.columns:
+        amount = pd.to_numeric(df["amount"], errors="coerce")
+        wrong = (amount.isna() & df["amount"].notna()) | (amount < 0)
+        if wrong.any():
+            raise DataError.for_rows("amount is not a number ≥ 0", file=file, column="amount",
+                                     frame=df, mask=wrong, show=["member_id", "plan"],
+                                     fix="write amounts as plain numbers, e.g. 199.00")
+        df["amount"] = amount.astype("float64")
+    order = np.lexsort((df["starts_at"].array.asi8, pd.factorize(df["member_id"])[0]))
+    s = df.iloc[order]
+    same = s["member_id"].to_numpy()[1:] == s["member_id"].to_numpy()[:-1]
+    overlap = same & (s["starts_at"].array.asi8[1:] < s["ends_at"].array.asi8[:-1])
+    if overlap.any():
+        mask = np.zeros(len(df), bool)
+        mask[order[1:][overlap]] = True
+        mask[order[:-1][overlap]] = True
+        raise DataError.for_rows("overlapping membership periods of one member", file=file,
+                                 column="starts_at", frame=df, mask=mask,
+                                 show=["member_id", "plan", "ends_at"],
+                                 fix="a renewal starts when (or after) the previous period ends: "
+                                     "merge or correct these periods")
+    return s.reset_index(drop=True)
 
 
 def parse_split(text: str | None) -> dict[str, float] | None:
