@@ -73,8 +73,9 @@ class Community:
     ----------
     members : DataFrame
         ``member_id, joined_at, channel, group_id`` [, ``left_at``, ``referrer_id``, attributes…]
-    events : DataFrame
-        ``member_id, ts, event_type`` [, ``activity_id``, ``amount``, …], sorted by ``ts``.
+    events : DataFrame or Ibis table
+        ``member_id, ts, event_type`` [, ``activity_id``, ``amount``, …], sorted by ``ts``; a
+        lazy Ibis table (not sorted) on the ``duckdb`` and ``spark`` engines.
     activities, experiments, assignments : DataFrame
         Empty frames with the contract's columns when the file is absent.
     memberships : DataFrame
@@ -86,6 +87,8 @@ class Community:
         The zone every timestamp is expressed in.
     notes : tuple of str
         What the loader changed or dropped (shown in reports).
+    engine : str
+        ``"pandas"``, ``"duckdb"`` or ``"spark"``: where ``events`` lives.
     """
 
     members: pd.DataFrame
@@ -98,6 +101,7 @@ class Community:
     notes: tuple[str, ...] = field(default=())
     memberships: pd.DataFrame = field(default_factory=lambda: _empty("memberships",
                                                                       config.TIMEZONE))
+    engine: str = "pandas"
 
     @property
     def name(self) -> str:
@@ -107,11 +111,13 @@ class Community:
     @property
     def observed_until(self) -> pd.Timestamp:
         """End of observation: the last event timestamp (DESIGN.md §5)."""
-        return self.events["ts"].max()
+        from .engine import last_event
+        return last_event(self.events, self.timezone)
 
     def summary(self) -> pd.DataFrame:
         """One row per table: ``table, rows, columns``."""
-        rows = [(t, len(getattr(self, t)), ", ".join(map(str, getattr(self, t).columns)))
+        from .engine import n_rows
+        rows = [(t, n_rows(getattr(self, t)), ", ".join(map(str, getattr(self, t).columns)))
                 for t in config.TABLES]
         return pd.DataFrame(rows, columns=["table", "rows", "columns"])
 
@@ -262,7 +268,8 @@ def _require_non_null(df: pd.DataFrame, column: str, file, fix: str) -> None:
 
 # ----------------------------------------------------------------------------- the loader
 def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.TIMEZONE,
-                   pre_join_events: Literal["drop", "error", "keep"] = "drop") -> Community:
+                   pre_join_events: Literal["drop", "error", "keep"] = "drop",
+                   engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto") -> Community:
     """Read and validate a community dataset.
 
     Parameters
@@ -273,6 +280,12 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
         Time zone of naive timestamps, and of every returned timestamp.
     pre_join_events : {"drop", "error", "keep"}
         What to do with events dated before the member's ``joined_at`` (see module docstring).
+    engine : {"auto", "pandas", "duckdb", "spark"}
+        Where the event log lives: ``"pandas"`` loads it into memory; ``"duckdb"`` (embedded)
+        and ``"spark"`` leave it in its Parquet file(s) or table and make ``events`` a lazy
+        Ibis table, checked by queries, that every analysis accepts like a DataFrame
+        (:mod:`helpers.engine`). ``"auto"``: pandas for CSV and small logs, DuckDB for large
+        or partitioned Parquet (``events/month=YYYY-MM/part-*.parquet``).
 
     Returns
     -------
@@ -297,12 +310,19 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
                 "put one file per table (members.csv, events.csv, …) in data/raw/<name>/ "
                 "or pass the folder's path")
         raise DataError(f"dataset folder not found (looked for {folder})", file=folder, fix=hint)
+    from .engine.load import choose_engine, events_source, lazy_frame, open_events
+    engine = choose_engine(engine, folder)
     notes: list[str] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path | None] = {}
     for table in config.TABLES:
         f = find_table_file(folder, table)
+        if table == "events" and (f is None or engine != "pandas"):
+            f = events_source(folder) or f  # a partitioned events/ folder, or events.parquet
         files[table] = f
+        if table == "events" and engine != "pandas" and f is not None and \
+                (f.is_dir() or f.suffix == ".parquet"):
+            continue  # the engine reads and checks the events where they are
         if f is None:
             if table in REQUIRED_TABLES:
                 raise DataError(f"required table '{table}' not found in {folder} "
@@ -311,7 +331,8 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
                                 fix=f"export the {table} table to {folder}/{table}.csv")
             tables[table] = _empty(table, tz)
             continue
-        df = read_table(f)
+        df = read_table(f) if not f.is_dir() else \
+            pd.read_parquet(f).drop(columns=["month"], errors="ignore")
         _require_columns(df, table, f)
         if df.empty and table in REQUIRED_TABLES:
             raise DataError(f"required table '{table}' has a header but no rows", file=f,
@@ -322,7 +343,14 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
         tables[table] = df
 
     members = _validate_members(tables["members"], files["members"], notes)
-    events = _validate_events(tables["events"], members, files["events"], notes, pre_join_events)
+    if "events" in tables:  # CSV (or engine="pandas"): checked here, then handed over
+        events = _validate_events(tables["events"], members, files["events"], notes,
+                                  pre_join_events)
+        if engine != "pandas":
+            events = lazy_frame(events, engine=engine)
+    else:
+        events, members = open_events(files["events"], members, engine=engine, tz=tz,
+                                      pre_join_events=pre_join_events, notes=notes)
     activities = _validate_activities(tables["activities"], files["activities"])
     experiments = _validate_experiments(tables["experiments"], files["experiments"])
     assignments = _validate_assignments(tables["assignments"], experiments, members,
@@ -330,7 +358,7 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
     memberships = _validate_memberships(tables["memberships"], members, files["memberships"])
     return Community(members=members, events=events, activities=activities,
                      experiments=experiments, assignments=assignments, source=folder,
-                     timezone=tz, notes=tuple(notes), memberships=memberships)
+                     timezone=tz, notes=tuple(notes), memberships=memberships, engine=engine)
 
 
 def _empty(table: str, tz: str) -> pd.DataFrame:

@@ -15,11 +15,11 @@ Only per-member and per-(member, period) tables come back into pandas.
 """
 
 from .api import (WINDOW_COLUMNS, activity_pairs, event_types, is_lazy, last_event,
-                  member_spans, purchase_days, step_times, ts_range, window_metrics)
+                  member_spans, n_rows, purchase_days, step_times, ts_range, window_metrics)
 from .load import ENGINES, choose_engine, open_events, write_events
 from .sql import churn_sql, events_parquet, retention_sql
 
 __all__ = ["ENGINES", "WINDOW_COLUMNS", "activity_pairs", "choose_engine", "churn_sql",
-           "event_types", "events_parquet", "is_lazy", "last_event", "member_spans",
+           "event_types", "events_parquet", "is_lazy", "last_event", "member_spans", "n_rows",
            "open_events", "purchase_days", "retention_sql", "step_times", "ts_range",
            "window_metrics", "write_events"]

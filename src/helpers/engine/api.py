@@ -36,6 +36,19 @@ def is_lazy(obj) -> bool:
     return type(obj).__module__.startswith("ibis.") and hasattr(obj, "to_pyarrow")
 
 
+def n_rows(table) -> int:
+    """Number of rows of a DataFrame or a lazy table (one count query).
+
+    Examples
+    --------
+    >>> n_rows(pd.DataFrame({"a": [1, 2]}))
+    2
+    """
+    if not is_lazy(table):
+        return len(table)
+    return int(table.count().to_pyarrow().as_py())
+
+
 def _cached(events, key, compute):
     k = (id(events.op()), key)
     hit = _CACHE.get(k)

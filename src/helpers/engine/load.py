@@ -129,6 +129,24 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     return events, members
 
 
+def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):
+    """A validated events DataFrame (e.g. from CSV) as a table on ``engine``."""
+    from . import api
+    from . import duckdb as duck
+    from . import spark as spk
+    frame = events[[c for c in events.columns if c in EVENT_COLUMNS]].copy()
+    frame["ts"] = frame["ts"].dt.tz_convert("UTC").dt.as_unit("us")
+    for c in ("event_type", "activity_id", "group_id"):
+        if c in frame and isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    mod = duck if engine == "duckdb" else spk
+    con = con or mod.connect()
+    table = mod.from_frame(con, frame, name="events")
+    if len(frame):
+        api._cached(table, "range", lambda: (frame["ts"].min(), frame["ts"].max()))
+    return table
+
+
 def _instant(v):
     if v is None:
         return None
