@@ -1,0 +1,374 @@
+"""The overview report: every figure of the first page, computed by the detail reports' functions.
+
+:func:`overview_report` calls, with the detail notebooks' parameters (:class:`OverviewSettings`):
+
+- report 01: :func:`helpers.cohorts.growth` (weekly), :func:`helpers.cohorts.n_day_retention`
+  (D30), :func:`helpers.cohorts.member_layers` and :func:`helpers.cohorts.layer_transitions`;
+- report 02: :func:`helpers.survival.churn_report` (its risk list: the churn-risk count);
+- report 03: :func:`helpers.exp_metrics.analyse_experiment` for each experiment (decisions);
+- report 04: :func:`helpers.conversion.funnel` (30-day purchase conversion) and
+  :func:`helpers.conversion.channel_scorecard`.
+
+It returns an :class:`OverviewReport` (numbers only); :mod:`helpers.overview.render` turns it
+into reviewer text. A section the data cannot support carries a ``reason`` (a message key)
+instead of numbers; caveats raised by the detail functions are kept in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import cohorts
+from ..errors import WorkspaceError
+from .indicators import (COHORT_COLUMN, INDICATORS, N_DAY, WINDOW_COLUMN, Indicator,
+                         growth_indicators, join_windows, share_indicator, until_of)
+from .settings import OverviewSettings
+
+PURCHASE = "purchase"  # the data contract's purchase event type (DESIGN §3)
+
+
+# ----------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class LayerMix:
+    """Member layers now and one layer window before, and how members moved between them.
+
+    ``layers`` are the English keys (core, active, potential, dormant …) in report 01's order;
+    ``now`` and ``before`` are :func:`helpers.cohorts.layer_mix` of the current members at the
+    end of observation and one layer window (30 days) before (``left``: members who had left
+    by the end, in no layer); the moves come from :func:`helpers.cohorts.layer_transitions`
+    (members who had joined by ``since``), as report 01 draws them.
+    """
+
+    layers: tuple[str, ...] = ()
+    now: tuple[int, ...] = ()
+    before: tuple[int, ...] = ()
+    left: int = 0
+    moved_up: int = 0
+    moved_down: int = 0
+    stayed: int = 0
+    as_of: pd.Timestamp | None = None
+    since: pd.Timestamp | None = None
+    reason: str | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """``layer, members_now, share_now, members_before, share_before``."""
+        now, before = np.asarray(self.now, float), np.asarray(self.before, float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame({
+                "layer": list(self.layers), "members_now": list(self.now),
+                "share_now": now / now.sum() if now.sum() else np.nan,
+                "members_before": list(self.before),
+                "share_before": before / before.sum() if before.sum() else np.nan})
+
+
+@dataclass(frozen=True)
+class ExperimentLine:
+    """One experiment's decision, as report 03 states it, and the link to that report."""
+
+    experiment_id: str
+    name: str
+    decision: str
+    unit: str
+    starts_at: pd.Timestamp | None
+    ends_at: pd.Timestamp | None
+    primary_label: str = ""
+    relative: bool = True
+    kind: str = "mean"
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_adjusted: float | None = None
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    """The churn-risk count of report 02: currently active members scored by its risk list and
+    those at or above ``threshold`` probability of churning within ``horizon_days``."""
+
+    scored: int = 0
+    at_risk: int = 0
+    threshold: float = 0.3
+    horizon_days: int = 30
+    median_risk: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OverviewReport:
+    """Everything the overview shows (numbers; the renderer writes the text).
+
+    Attributes
+    ----------
+    dataset : str
+        The dataset's name.
+    observed_until : Timestamp
+        End of observation of every section.
+    members : int
+        Current members then (joined, not left: ``growth().members_end`` at the end).
+    indicators : tuple of Indicator
+        growth, activity, retention, conversion (in that order).
+    layers : LayerMix
+    experiments : tuple of ExperimentLine
+        Latest first; ``experiments_reason`` says why there are none.
+    churn : ChurnRisk
+    scorecard : DataFrame or None
+        :func:`helpers.conversion.channel_scorecard`; ``scorecard_reason`` when missing.
+    warnings : tuple of str
+        Caveats raised by the detail functions (shown in the detail reports).
+    """
+
+    dataset: str
+    observed_until: pd.Timestamp
+    members: int
+    settings: OverviewSettings
+    indicators: tuple[Indicator, ...]
+    layers: LayerMix
+    experiments: tuple[ExperimentLine, ...] = ()
+    experiments_reason: str | None = None
+    churn: ChurnRisk = field(default_factory=ChurnRisk)
+    scorecard: pd.DataFrame | None = field(default=None, repr=False)
+    scorecard_reason: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def indicator(self, key: str) -> Indicator:
+        """The indicator ``key`` (growth, activity, retention, conversion)."""
+        for ind in self.indicators:
+            if ind.key == key:
+                return ind
+        raise KeyError(f"no indicator {key!r}; indicators: {', '.join(INDICATORS)}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per indicator with its figures (for analysts)."""
+        return pd.DataFrame([i.to_frame().iloc[0].to_dict() for i in self.indicators])
+
+
+@contextmanager
+def _collect(notes: list[str]):
+    """Record the warnings raised inside the block into ``notes`` (they become
+    ``report.warnings``: the detail reports show them; the overview does not repeat them)."""
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in log:
+                if str(w.message) not in notes:
+                    notes.append(str(w.message))
+
+
+def _float(v) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def report_link(experiment_id: str) -> str:
+    """File name of an experiment's A/B report in the same language folder (the batch's
+    ``03_ab_{experiment_id}`` run name, made file-name safe as the batch does)."""
+    from ..batch import safe_name
+
+    return f"{safe_name(f'03_ab_{experiment_id}')}.html"
+
+
+# ----------------------------------------------------------------------------- the sections
+def _layer_mix(ds, s: OverviewSettings, until) -> LayerMix:
+    types = _types(s)
+    moves = cohorts.layer_transitions(ds.members, ds.events, end=s.observed_until,
+                                      active_types=types)
+    now_layers = cohorts.member_layers(ds.members, ds.events, as_of=s.observed_until,
+                                       active_types=types)
+    now = cohorts.layer_mix(now_layers, ds.members, as_of=until)
+    if now.current == 0:
+        return LayerMix(reason="no_members")
+    since = until - pd.Timedelta(days=cohorts.LayerRules().window_days)
+    before = None
+    if (ds.members["joined_at"] <= since).any():
+        before = cohorts.layer_mix(
+            cohorts.member_layers(ds.members, ds.events, as_of=since, active_types=types),
+            ds.members, as_of=since)
+    cats = [str(c) for c in now.table["layer"]]
+    by_dir = moves.groupby("direction")["members"].sum()
+    return LayerMix(
+        layers=tuple(cohorts.LAYER_ALIASES.get(c, c) for c in cats),
+        now=tuple(int(v) for v in now.table["members"]),
+        before=() if before is None else tuple(
+            int(v) for v in before.table.set_index(before.table["layer"].astype(str))
+            ["members"].reindex(cats, fill_value=0)),
+        left=int(now.left),
+        moved_up=int(by_dir.get("up", 0)), moved_down=int(by_dir.get("down", 0)),
+        stayed=int(by_dir.get("same", 0)), as_of=until, since=since)
+
+
+def _types(s: OverviewSettings):
+    return None if s.active_types is None else list(s.active_types)
+
+
+def _experiments(ds, s: OverviewSettings, notes) -> tuple[tuple[ExperimentLine, ...], str | None]:
+    from .. import exp_metrics
+
+    table = getattr(ds, "experiments", None)
+    if table is None or len(table) == 0:
+        return (), "no_experiments"
+    if getattr(ds, "assignments", None) is None or len(ds.assignments) == 0:
+        return (), "no_assignments"
+    t = table.copy()
+    order = t["ends_at"] if "ends_at" in t else pd.Series(pd.NaT, index=t.index)
+    t = t.assign(_end=order).sort_values("_end", ascending=False, kind="stable",
+                                          na_position="last")
+    lines = []
+    for eid in t["experiment_id"].astype(str).head(s.max_experiments):
+        with _collect(notes):
+            rep = exp_metrics.analyse_experiment(
+                ds, eid, metrics=list(s.metrics), primary_metric=s.primary_metric,
+                guardrails=list(s.guardrails), alpha=s.alpha, correction=s.correction,
+                cuped=s.cuped, cuped_days=s.cuped_days, retention_days=s.retention_days,
+                on_error="report")
+        row = {}
+        res = rep.results
+        if res is not None and not res.empty and "role" in res:
+            prim = res.loc[res["role"] == "primary"]
+            if len(prim):
+                row = prim.iloc[0].to_dict()
+        lines.append(ExperimentLine(
+            experiment_id=str(rep.experiment_id), name=str(rep.name or ""),
+            decision=str(rep.decision), unit=str(rep.unit or ""),
+            starts_at=rep.starts_at, ends_at=rep.ends_at,
+            primary_label=str(row.get("label") or row.get("metric") or ""),
+            relative=bool(row.get("relative", True)), kind=str(row.get("kind", "mean")),
+            estimate=_float(row.get("estimate")), ci_low=_float(row.get("ci_low")),
+            ci_high=_float(row.get("ci_high")), p_adjusted=_float(row.get("p_adjusted")),
+            link=report_link(str(rep.experiment_id))))
+    return tuple(lines), None
+
+
+def _churn_risk(ds, s: OverviewSettings, notes) -> ChurnRisk:
+    from .. import survival
+
+    base = dict(threshold=s.risk_threshold, horizon_days=s.risk_horizon_days)
+    try:
+        with _collect(notes):
+            rep = survival.churn_report(
+                ds.members, ds.events, inactivity_days=s.inactivity_days,
+                observed_until=s.observed_until, active_types=_types(s),
+                segment_col=s.segment_col, reference_segment=None,
+                covariates=list(s.covariates), cluster_col=s.cluster_col or None,
+                horizon_days=s.horizon_days, survival_days=list(s.survival_days),
+                risk_horizon_days=s.risk_horizon_days)
+    except (WorkspaceError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        notes.append(f"churn report not computed: {exc}")
+        return ChurnRisk(reason="churn_failed", **base)
+    risk = rep.risk
+    if risk is None or len(risk) == 0:
+        return ChurnRisk(reason="no_active_members", **base)
+    r = pd.to_numeric(risk["churn_risk"], errors="coerce")
+    return ChurnRisk(scored=int(len(risk)), at_risk=int((r >= s.risk_threshold).sum()),
+                     median_risk=_float(r.median()), **base)
+
+
+def _conversion(ds, s: OverviewSettings, labelled, windows, until, notes) -> Indicator:
+    events = ds.events
+    has_purchase = bool((events["event_type"].astype(str) == PURCHASE).any()) if len(events) \
+        else False
+    (r0, r1), (p0, p1) = windows["recent"], windows["previous"]
+    common = dict(current_start=r0, current_end=r1, previous_start=p0, previous_end=p1)
+    if not has_purchase:
+        return Indicator("conversion", "share", reason="no_purchases", **common)
+    try:
+        from .. import conversion
+    except ImportError:
+        conversion = None
+    if not hasattr(conversion, "funnel"):
+        return Indicator("conversion", "share", reason="conversion_unavailable", **common)
+    opts = dict(window_days=N_DAY, observed_until=s.observed_until, active_types=_types(s))
+    with _collect(notes):
+        overall = conversion.funnel(ds.members, events, **opts)
+        by_window = conversion.funnel(labelled, events, by=WINDOW_COLUMN, **opts)
+        by_cohort = conversion.funnel(labelled, events, by=COHORT_COLUMN, **opts)
+    step = "purchased"
+    pick = overall.loc[overall["step"] == step]
+    return share_indicator(
+        "conversion", by_window.loc[by_window["step"] == step], windows=windows,
+        overall=pick.iloc[0] if len(pick) else None,
+        cohorts=by_cohort.loc[by_cohort["step"] == step], cut=windows["recent"][1],
+        count_col="converted", trend_weeks=s.trend_weeks, alpha=0.05)
+
+
+def _retention(ds, s: OverviewSettings, labelled, windows, notes) -> Indicator:
+    opts = dict(mode=s.retention_mode, active_types=_types(s), observed_until=s.observed_until)
+    with _collect(notes):
+        overall = cohorts.n_day_retention(ds.members, ds.events, days=[7, N_DAY], **opts)
+        by_window = cohorts.n_day_retention(labelled, ds.events, days=[N_DAY],
+                                            by=WINDOW_COLUMN, **opts)
+        by_cohort = cohorts.n_day_retention(labelled, ds.events, days=[N_DAY],
+                                            by=COHORT_COLUMN, **opts)
+    pick = overall.loc[overall["day"] == N_DAY]
+    return share_indicator(
+        "retention", by_window, windows=windows, overall=pick.iloc[0] if len(pick) else None,
+        cohorts=by_cohort, cut=windows["recent"][1], count_col="retained",
+        trend_weeks=s.trend_weeks, alpha=0.05)
+
+
+def _scorecard(ds, s: OverviewSettings, notes):
+    try:
+        from ..conversion import channel_scorecard
+    except ImportError:  # the conversion package not installed yet
+        return None, "scorecard_unavailable"
+    if s.segment_col not in ds.members.columns:
+        return None, "no_channels"
+    with _collect(notes):
+        table = channel_scorecard(ds)
+    if table is None or len(table) == 0:
+        return None, "no_channels"
+    return table, None
+
+
+# ----------------------------------------------------------------------------- the report
+def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewReport:
+    """Compute the overview of a community (numbers only; see :mod:`helpers.overview.render`).
+
+    Parameters
+    ----------
+    ds : Community
+        From :func:`helpers.data.load_community`.
+    settings : OverviewSettings, optional
+        The overview's options and the detail reports' parameters (defaults: the detail
+        notebooks' defaults).
+
+    Returns
+    -------
+    OverviewReport
+
+    Examples
+    --------
+    >>> rep = overview_report(load_community("demo"))                       # doctest: +SKIP
+    >>> rep.indicator("retention").value                                    # doctest: +SKIP
+    """
+    s = settings or OverviewSettings()
+    notes: list[str] = []
+    with _collect(notes):
+        until = until_of(ds.events, s.observed_until)
+        current = int(cohorts.current_members(ds.members, until).sum())
+        g = cohorts.growth(ds.members, ds.events, period="W", active_types=_types(s),
+                           observed_until=s.observed_until)
+        growth, activity = growth_indicators(g, trend_weeks=s.trend_weeks, alpha=0.05)
+        labelled, windows = join_windows(ds.members, until, recent_days=s.recent_days)
+        retention = _retention(ds, s, labelled, windows, notes)
+        conversion = _conversion(ds, s, labelled, windows, until, notes)
+        layers = _layer_mix(ds, s, until)
+        experiments, why_no_exp = _experiments(ds, s, notes)
+        churn = _churn_risk(ds, s, notes)
+        scorecard, why_no_card = _scorecard(ds, s, notes)
+    return OverviewReport(
+        dataset=str(getattr(ds, "name", "")), observed_until=until, members=current, settings=s,
+        indicators=(growth, activity, retention, conversion), layers=layers,
+        experiments=experiments, experiments_reason=why_no_exp, churn=churn,
+        scorecard=scorecard, scorecard_reason=why_no_card, warnings=tuple(notes))

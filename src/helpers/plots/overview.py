@@ -1,0 +1,77 @@
+"""Small multiples of the overview's four indicators over recent weeks.
+
+Draws the weekly series the :class:`helpers.overview.OverviewReport` carries (``trend`` of each
+indicator: new members and active members per complete week; D30 retention and 30-day purchase
+conversion per weekly join cohort). Titles and axis labels come from the overview's catalog in
+the report's language.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from ._base import use_cjk_font
+
+__all__ = ["plot_overview_trends"]
+
+
+def plot_overview_trends(report, *, language: str = "zh", axes=None):
+    """Four small panels (one per indicator) of the last weeks' values.
+
+    Parameters
+    ----------
+    report : OverviewReport
+        From :func:`helpers.overview.overview_report`.
+    language : {"zh", "en"}
+        Language of titles and labels.
+    axes : array of 4 Axes, optional
+        Where to draw (default: a new 1 × 4 figure).
+
+    Returns
+    -------
+    numpy.ndarray of Axes
+        Panels without data say so in the language instead of drawing.
+
+    Examples
+    --------
+    >>> plot_overview_trends(overview_report(ds), language="en")           # doctest: +SKIP
+    """
+    from .. import _format as F
+    from ..overview.render import CATALOG
+
+    F.check_language(language)
+    use_cjk_font()
+    if axes is None:
+        _, axes = plt.subplots(1, 4, figsize=(13, 2.8), constrained_layout=True)
+    for ax, ind in zip(list(axes), report.indicators):
+        ax.set_title(CATALOG.t(f"title.{ind.key}", language), fontsize=10)
+        if len(ind.trend) < 2:
+            ax.text(0.5, 0.5, CATALOG.t("plot.no_trend", language), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=9, color="#666")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        x = [pd.Timestamp(t).tz_localize(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t)
+             for t, _ in ind.trend]
+        y = [v for _, v in ind.trend]
+        ax.plot(x, y, marker="o", markersize=3, linewidth=1.6, color="#4c72b0")
+        if ind.kind == "share":
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: F.pct(v, 0, language)))
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: F.count(v, language)))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: _short_date(v, language)))
+        key = "plot.x_cohort" if ind.key in ("retention", "conversion") else "plot.x_week"
+        ax.set_xlabel(CATALOG.t(key, language), fontsize=9)
+        ax.tick_params(labelsize=8)
+    return axes
+
+
+def _short_date(v, language: str) -> str:
+    from matplotlib.dates import num2date
+
+    t = num2date(v)
+    return f"{t.month}月{t.day}日" if language == "zh" else f"{t:%m-%d}"
