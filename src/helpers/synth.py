@@ -32,6 +32,7 @@ The data-generating process (every number below is written to ``truth.json``):
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -476,7 +477,7 @@ def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, a
 
 # ----------------------------------------------------------------------------- writing
 def write_community(folder: str | Path, *, fmt: str = "csv", cfg: SynthConfig | None = None,
-                    **overrides) -> dict:
+                    partition_events: bool = False, **overrides) -> dict:
     """Generate a community and write its raw tables plus ``truth.json`` to ``folder``.
 
     Parameters
@@ -484,7 +485,11 @@ def write_community(folder: str | Path, *, fmt: str = "csv", cfg: SynthConfig | 
     folder : str or Path
         Target folder (created). Each file is written atomically.
     fmt : {"csv", "parquet"}
-        CSV writes naive local timestamps (as most exports do); Parquet keeps tz-aware ones.
+        CSV writes naive local timestamps (as most exports do); Parquet keeps tz-aware ones,
+        in microseconds (Spark refuses nanoseconds).
+    partition_events : bool
+        Parquet only: write the events as a hive-partitioned folder
+        ``events/month=YYYY-MM/part-00000.parquet`` (local months) instead of ``events.parquet``.
 
     Returns
     -------
@@ -496,11 +501,19 @@ def write_community(folder: str | Path, *, fmt: str = "csv", cfg: SynthConfig | 
     t_gen = time.perf_counter() - t0
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    from .engine.load import write_events, write_parquet
     for name, df in tables.items():
+        if name == "events" and fmt == "parquet" and partition_events:
+            tmp_dir = folder / ".events.partial"
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            write_events(df, tmp_dir, tz=config.TIMEZONE)
+            shutil.rmtree(folder / "events", ignore_errors=True)
+            tmp_dir.rename(folder / "events")
+            continue
         target = folder / f"{name}.{fmt}"
         with atomic_path(target, allow_raw=True) as tmp:
             if fmt == "parquet":
-                df.to_parquet(tmp, index=False)
+                write_parquet(df, tmp)
             else:
                 out = df.copy()
                 for c in out.columns:
@@ -540,10 +553,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--groups", type=int, default=40)
     p.add_argument("--seed", type=int, default=config.DEMO_SEED)
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--partitioned", action="store_true",
+                   help="Parquet: events as events/month=YYYY-MM/part-*.parquet")
     p.add_argument("--out", default=str(config.RAW_DIR / config.DEMO_DATASET))
     a = p.parse_args(argv)
     truth = write_community(a.out, fmt=a.format, n_members=a.members, days=a.days,
-                            n_groups=a.groups, seed=a.seed)
+                            n_groups=a.groups, seed=a.seed, partition_events=a.partitioned)
     c = truth["counts"]
     print(f"wrote {a.out}: {c['members']:,} members, {c['events']:,} events "
           f"in {truth['timing']['generate_seconds']}s (+{truth['timing']['write_seconds']}s writing)")
