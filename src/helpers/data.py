@@ -208,10 +208,11 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
 def parse_timestamps(values: pd.Series, *, tz: str, file, column: str,
                      frame: pd.DataFrame) -> pd.Series:
     """Parse ISO 8601 values to tz-aware timestamps in ``tz``; name unparseable rows."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert(tz)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):  # Parquet: any unit, loaded as ns
+        return values.dt.tz_convert(tz).dt.as_unit("ns")
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward") \
+            .dt.as_unit("ns")
     text = values.astype("string").str.strip()
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False) \
         if not text.str.contains(r"[+-]\d\d:?\d\d$|Z$", regex=True, na=False).any() \
