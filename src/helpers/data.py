@@ -286,7 +286,7 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
         and ``"spark"`` leave it in its Parquet file(s) or table and make ``events`` a lazy
         Ibis table, checked by queries, that every analysis accepts like a DataFrame
         (:mod:`helpers.engine`). ``"auto"``: pandas for CSV and small logs, DuckDB for large
-        or partitioned Parquet (``events/month=YYYY-MM/part-*.parquet``).
+        Parquet logs (one file or ``events/month=YYYY-MM/part-*.parquet``).
 
     Returns
     -------

@@ -43,7 +43,7 @@ def read_events(con, path: str | Path, *, tz: str):
     p = Path(path)
     if p.is_dir():
         t = con.read_parquet(str(p / "**" / "*.parquet"), hive_partitioning=True,
-                             hive_types={"month": "VARCHAR"})
+                             hive_types_autocast=False)
     elif p.is_file():
         t = con.read_parquet(str(p))
     else:

@@ -4,8 +4,8 @@
 validated by pandas as always; the events stay where they are (a Parquet file, a
 hive-partitioned folder ``events/month=YYYY-MM/part-*.parquet`` or, on Spark, a table name) and
 become a lazy Ibis table, checked against the data contract by queries (:mod:`.validate`).
-``engine="auto"`` keeps pandas for CSV and for small Parquet logs and takes DuckDB from
-:data:`AUTO_DUCKDB_ROWS` events on (or for a partitioned folder).
+``engine="auto"`` keeps pandas for CSV and for small Parquet logs (one file or a partitioned
+folder) and takes DuckDB from :data:`AUTO_DUCKDB_ROWS` events on.
 
 Parquet is written with **microsecond** timestamps (Spark refuses nanoseconds).
 """
@@ -54,10 +54,10 @@ def choose_engine(engine: str, folder: Path) -> str:
     src = events_source(folder)
     if src is None:
         return "pandas"  # CSV: pandas reads and checks it
-    if src.is_dir():
-        return "duckdb"
     import pyarrow.parquet as pq
-    return "duckdb" if pq.ParquetFile(src).metadata.num_rows >= AUTO_DUCKDB_ROWS else "pandas"
+    files = sorted(src.glob("*=*/*.parquet")) if src.is_dir() else [src]
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return "duckdb" if rows >= AUTO_DUCKDB_ROWS else "pandas"
 
 
 def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
@@ -160,7 +160,7 @@ def _numbered(con, p: Path, tz: str):
     glob = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
     kw = dict(file_row_number=True)
     if p.is_dir():
-        kw.update(hive_partitioning=True, hive_types={"month": "VARCHAR"}, filename=True)
+        kw.update(hive_partitioning=True, hive_types_autocast=False, filename=True)
     return duck.instants(con, con.read_parquet(glob, **kw), tz=tz)
 
 
