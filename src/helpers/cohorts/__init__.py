@@ -11,7 +11,9 @@ One flat public face over one module per concern:
   leavers apart) and :func:`layer_transitions`;
 - ``fission``: :func:`invites_per_inviter`, :func:`referral_share`, :func:`k_factor`,
   :func:`fission_table`;
-- ``report``: the executive summary (:func:`summary_markdown`).
+- ``report``: the report object :class:`CohortReport` (:func:`cohort_report`,
+  :func:`build_report`) and its renderer (:func:`render_summary`, :func:`render_note`; the
+  sentences in ``_messages``, zh and en); :func:`summary_markdown` for tables built elsewhere.
 
 Periods, the end of observation and the active-types rule are the package-wide ones
 (``helpers._time``, ``helpers._checks``): ``"D"`` calendar day, ``"W"`` ISO week (Monday start),
@@ -26,7 +28,8 @@ from .fission import FISSION_COLUMNS, fission_table, invites_per_inviter, k_fact
 from .growth import LIFECYCLE_STATUSES, growth, lifecycle
 from .layers import (LAYER_ALIASES, LAYERS, LayerMix, LayerRules, current_members, layer_mix,
                      layer_transitions, member_layers)
-from .report import summary_markdown
+from .report import (MIN_ELIGIBLE, REPORT_DAYS, CohortReport, build_report, cohort_report,
+                     render_note, render_summary, summary_markdown)
 from .retention import n_day_retention, retention, retention_curve, retention_matrix
 
 __all__ = [
@@ -36,4 +39,6 @@ __all__ = [
     "growth", "lifecycle", "member_layers", "layer_transitions", "LayerRules", "LayerMix",
     "layer_mix", "current_members", "FISSION_COLUMNS", "PERIOD_NAMES", "PERIOD_ADJECTIVES",
     "invites_per_inviter", "referral_share", "k_factor", "fission_table", "summary_markdown",
+    "CohortReport", "cohort_report", "build_report", "render_summary", "render_note",
+    "MIN_ELIGIBLE", "REPORT_DAYS",
 ]

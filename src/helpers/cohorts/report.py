@@ -1,129 +1,459 @@
-"""The executive summary of the cohort report."""
+"""The cohort report (report 01): a report object built from the tables, and its one renderer.
+
+:func:`cohort_report` computes every table report 01 shows and returns a :class:`CohortReport`;
+:func:`build_report` makes the same object from tables computed elsewhere. :func:`render_summary`
+turns a report into the executive summary in Chinese or English, and :func:`render_note` into the
+one-sentence notes of the sections (skipped, partial). Every sentence comes from the catalog in
+``_messages``; numbers go through ``_format``; every string from the data through ``escape_md``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
-from .._time import Period, check_period
-from ._common import PERIOD_ADJECTIVES, PERIOD_NAMES, Mode, check_mode
+from .._format import check_language, count, date, escape_md, interval, number, overlap, pct
+from .._time import Period, check_period, resolve_end, tz_of
+from ._common import Mode, check_mode, fill_doc
+from ._messages import CATALOG, LAYER_WORDS, SEGMENT_WORDS
+from .fission import fission_table
+from .growth import growth, lifecycle
+from .layers import LAYERS, LayerMix, LayerRules, layer_mix, member_layers
+from .retention import n_day_retention, retention, retention_curve
 
-__all__ = ["summary_markdown"]
+__all__ = ["CohortReport", "cohort_report", "build_report", "render_summary", "render_note",
+           "summary_markdown", "MIN_ELIGIBLE", "REPORT_DAYS"]
+
+#: smallest segment (members old enough) ranked in the summary
+MIN_ELIGIBLE = 30
+#: the N of the N-day retention figures of the report
+REPORT_DAYS = (7, 30)
+_N_DAY_COLUMNS = ("day", "eligible", "retained", "rate", "ci_low", "ci_high")
 
 
-# ----------------------------------------------------------------------------- executive summary
-def _pct(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{100 * x:.1f}%"
+@dataclass(frozen=True)
+class CohortReport:
+    """Everything report 01 states, as data (no text).
+
+    Attributes
+    ----------
+    period, mode : str
+        Cohort period ("D", "W", "M") and retention mode ("classic", "rolling").
+    observed_until : Timestamp or None
+        End of observation.
+    growth : DataFrame
+        :func:`growth` table.
+    n_day : DataFrame
+        :func:`n_day_retention` of all members.
+    segments : tuple of str
+        Segment columns compared (empty: none).
+    n_day_by : DataFrame or None
+        :func:`n_day_retention` by ``segments``.
+    period_one : float or None
+        Pooled retention at period index 1 over complete cells (compared with D7 / D30).
+    layers : LayerMix or None
+        Layer mix of current members, leavers apart.
+    fission : DataFrame or None
+        :func:`fission_table` (None when skipped).
+    retention, retention_by, curve, lifecycle : DataFrame or None
+        The tables behind the report's charts (set by :func:`cohort_report`).
+    skipped : tuple of str
+        Sections that could not run: ``"fission"``, ``"segments"``, ``"one_segment"``.
+    notes : tuple of str
+        Caveats as data: ``"running"``, ``"n_day"``, ``"single_cohort"``, ``"short_history"``.
+    history_days : float or None
+        Days from the first join to the end of observation.
+    min_eligible : int
+        Smallest segment ranked.
+    """
+
+    period: str
+    mode: str
+    observed_until: pd.Timestamp | None
+    growth: pd.DataFrame
+    n_day: pd.DataFrame
+    segments: tuple[str, ...] = ()
+    n_day_by: pd.DataFrame | None = None
+    period_one: float | None = None
+    layers: LayerMix | None = None
+    fission: pd.DataFrame | None = None
+    retention: pd.DataFrame | None = None
+    retention_by: pd.DataFrame | None = None
+    curve: pd.DataFrame | None = None
+    lifecycle: pd.DataFrame | None = None
+    skipped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    history_days: float | None = None
+    min_eligible: int = MIN_ELIGIBLE
+
+    @property
+    def hue(self) -> str | None:
+        """The one segment column the curves are coloured by (None: all members together)."""
+        ok = not ({"segments", "one_segment"} & set(self.skipped))
+        return self.segments[0] if ok and len(self.segments) == 1 else None
+
+    @property
+    def n_day_table(self) -> pd.DataFrame:
+        """N-day retention by segment when segments are compared, else of all members."""
+        return self.n_day_by if self.n_day_by is not None else self.n_day
+
+    @property
+    def members_end(self) -> int | None:
+        """Current members at the end (joined, not left): the one "members at the end"."""
+        g = self.growth
+        return int(g["members_end"].iloc[-1]) if len(g) else None
 
 
-def _ci(row) -> str:
-    return f"{_pct(row['rate'])} (95% CI {_pct(row['ci_low'])}–{_pct(row['ci_high'])}, n={int(row['eligible'])})"
+def _notes(growth_table: pd.DataFrame, n_day: pd.DataFrame, history_days) -> tuple[str, ...]:
+    notes = []
+    if "complete" in growth_table and len(growth_table) and not bool(
+            growth_table["complete"].iloc[-1]):
+        notes.append("running")
+    if len(n_day):
+        notes.append("n_day")
+    if len(growth_table) and int((growth_table["new_members"] > 0).sum()) == 1:
+        notes.append("single_cohort")
+    if history_days is not None and history_days < 30:
+        notes.append("short_history")
+    return tuple(notes)
+
+
+def build_report(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
+                 n_day_by: pd.DataFrame | None = None, layers=None,
+                 fission: pd.DataFrame | None = None, period: Period = "W",
+                 mode: Mode = "classic", min_eligible: int = MIN_ELIGIBLE,
+                 **extra) -> CohortReport:
+    """A :class:`CohortReport` from tables computed elsewhere.
+
+    ``layers`` is a :class:`LayerMix` or a :func:`member_layers` table (then every member in
+    it is counted, as no membership dates are given). ``extra`` sets further fields
+    (``period_one``, ``observed_until``, ``retention``, ``curve``, ``skipped``, …).
+    """
+    check_period(period)
+    check_mode(mode)
+    segments = tuple(c for c in (n_day_by.columns if n_day_by is not None else [])
+                     if c not in _N_DAY_COLUMNS)
+    if isinstance(layers, pd.DataFrame):
+        table = (layers.groupby("layer", observed=False).size().rename("members").reset_index())
+        total = int(table["members"].sum())
+        table["share"] = table["members"] / total if total else np.nan
+        layers = LayerMix(table=table, current=total, left=0, as_of=extra.get("observed_until"))
+    history = extra.pop("history_days", None)
+    notes = extra.pop("notes", None)
+    return CohortReport(period=period, mode=mode, observed_until=extra.pop("observed_until", None),
+                        growth=growth_table, n_day=n_day, segments=segments, n_day_by=n_day_by,
+                        layers=layers if layers is not None and len(layers.table) else None,
+                        fission=fission, history_days=history,
+                        notes=notes if notes is not None else _notes(growth_table, n_day,
+                                                                     history),
+                        min_eligible=min_eligible, **extra)
+
+
+@fill_doc
+def cohort_report(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "W",
+                  mode: Mode = "classic", by="channel", active_types=None, observed_until=None,
+                  rules: LayerRules | None = None) -> CohortReport:
+    """Compute every table of report 01 and return them as a :class:`CohortReport`.
+
+    Sections that cannot run on the data are recorded in ``skipped`` (no referrer column: no
+    fission; no segment column, or one value only: no comparison by segment), never raised.
+
+    Parameters
+    ----------
+    members, events : DataFrame
+        Data-contract tables.
+    %(period)s
+    %(mode)s
+    %(by)s
+    %(active_types)s
+    %(observed_until)s
+    rules : LayerRules, optional
+        Thresholds of the member layers.
+
+    Returns
+    -------
+    CohortReport
+
+    Examples
+    --------
+    >>> from helpers.cohorts._examples import tiny
+    >>> members, events = tiny()
+    >>> report = cohort_report(members, events, by=None)
+    >>> report.members_end, report.skipped
+    (4, ('segments',))
+    >>> print(render_summary(report, "en").splitlines()[0])
+    - **Members at the end** (2026-03-24): 4 current members (joined and not left the group); 1 others joined and left. This is the count every member figure below refers to.
+    """
+    check_period(period)
+    check_mode(mode)
+    until = resolve_end(observed_until, events, tz_of(members["joined_at"]))
+    kw = dict(active_types=active_types, observed_until=until)
+    from .._checks import as_columns
+
+    segments = as_columns("by", by, members)
+    skipped = []
+    if not segments:
+        skipped.append("segments")
+    elif members.loc[members["joined_at"] <= until, segments].drop_duplicates().shape[0] <= 1:
+        skipped.append("one_segment")
+    g = growth(members, events, period=period, **kw)
+    nd = n_day_retention(members, events, days=REPORT_DAYS, mode=mode, **kw)
+    nd_by = (n_day_retention(members, events, days=REPORT_DAYS, mode=mode, by=segments, **kw)
+             if not skipped else None)
+    overall = retention(members, events, period=period, mode=mode, **kw)
+    by_table = (retention(members, events, period=period, mode=mode, by=segments, **kw)
+                if not skipped else overall)
+    curve = retention_curve(by_table)
+    one = retention_curve(overall)
+    one = one.loc[one["period_index"] == 1, "rate"]
+    L = member_layers(members, events, as_of=until, rules=rules, active_types=active_types)
+    mix = layer_mix(L, members, as_of=until)
+    fission = None
+    if "referrer_id" in members.columns and members["referrer_id"].notna().any():
+        fission = fission_table(members, period="M", by=None, events=events,
+                                observed_until=until)
+    else:
+        skipped.append("fission")
+    joined = members.loc[members["joined_at"] <= until, "joined_at"]
+    history = (until - joined.min()) / pd.Timedelta(days=1) if len(joined) else None
+    return build_report(growth_table=g, n_day=nd, n_day_by=nd_by, layers=mix, fission=fission,
+                        period=period, mode=mode, observed_until=until,
+                        period_one=float(one.iloc[0]) if len(one) else None,
+                        retention=overall, retention_by=by_table, curve=curve,
+                        lifecycle=lifecycle(members, events, period=period, **kw),
+                        skipped=tuple(skipped), history_days=history)
+
+
+# ----------------------------------------------------------------------------- rendering
+def _when(ts, period: str, language: str) -> str:
+    t = pd.Timestamp(ts)
+    month = f"{t.year}年{t.month}月" if language == "zh" else f"{t:%B %Y}"
+    return CATALOG.t(f"when_{period}", language, date=date(t, language, prose=True), month=month)
+
+
+def _segment_word(cols, language: str) -> str:
+    words = SEGMENT_WORDS[language]
+    return " / ".join(words.get(c, escape_md(c)) for c in cols)
+
+
+def _segment_name(row, cols, language: str) -> str:
+    blank = "（空）" if language == "zh" else "(blank)"
+    return " / ".join(blank if pd.isna(row[c]) or str(row[c]).strip() == "" else escape_md(row[c])
+                      for c in cols)
+
+
+def _value(row, language: str) -> str:
+    return (interval(row["rate"], row["ci_low"], row["ci_high"], pct, language=language)
+            + ("，" if language == "zh" else ", ") + f"n={count(row['eligible'], language)}")
+
+
+def _segment_line(report: CohortReport, language: str) -> list[str]:
+    t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
+    cols, nd = list(report.segments), report.n_day_by
+    if nd is None or not cols or not len(nd):
+        return []
+    seg = _segment_word(cols, language)
+    usable = nd.loc[nd["eligible"] >= report.min_eligible]
+    if not len(usable):
+        return [t("seg_none", segment=seg, min_n=count(report.min_eligible),
+                  day=int(nd["day"].max()))]
+    d = int(usable["day"].max())
+    at = usable.loc[usable["day"] == d].sort_values("rate", ascending=False)
+    if len(at) == 1:
+        return [t("seg_one", segment=seg, day=d, min_n=count(report.min_eligible))]
+
+    def apart(i: int) -> bool:
+        r = at.iloc[i]
+        return not any(overlap(r["ci_low"], r["ci_high"], o["ci_low"], o["ci_high"])
+                       for j, (_, o) in enumerate(at.iterrows()) if j != i)
+
+    best, worst = at.iloc[0], at.iloc[-1]
+    name = lambda r: _segment_name(r, cols, language)  # noqa: E731
+    if apart(0):
+        line = t("seg_best", segment=seg, day=d, min_n=count(report.min_eligible),
+                 best=name(best), best_value=_value(best, language))
+    else:
+        line = t("seg_overlap", segment=seg, day=d, min_n=count(report.min_eligible),
+                 low=name(worst), low_value=pct(worst["rate"], language=language),
+                 high=name(best), high_value=pct(best["rate"], language=language))
+    if apart(len(at) - 1):
+        line += t("space") + t("seg_worst", worst=name(worst), worst_value=_value(worst, language))
+    return [line]
+
+
+def render_summary(report: CohortReport, language: str = "zh") -> str:
+    """The executive summary of report 01 as a Markdown bullet list.
+
+    Parameters
+    ----------
+    report : CohortReport
+    language : {"zh", "en"}
+
+    Returns
+    -------
+    str
+    """
+    check_language(language)
+    t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
+    p = report.period
+    unit, units = t(f"unit_{p}"), t(f"units_{p}")
+    g_all = report.growth
+    g = g_all.loc[g_all["complete"].astype(bool)] if "complete" in g_all else g_all
+    lines = []
+    if report.members_end is not None and report.layers is not None \
+            and report.observed_until is not None:
+        lines.append(t("members_end", date=date(report.observed_until, language, prose=True),
+                       current=count(report.members_end, language),
+                       left=count(report.layers.left, language)))
+    if len(g) >= 2:
+        half = max(len(g) // 2, 1)
+        first, last = g["new_members"].iloc[:half].mean(), g["new_members"].iloc[-half:].mean()
+        trend = ("growing" if last > 1.1 * first else "shrinking" if last < 0.9 * first
+                 else "flat")
+        lines.append(t("trend", trend=t(f"trend_{trend}"), first=number(first), unit=unit,
+                       units=units, half=half, last=number(last)))
+    elif len(g_all):
+        lines.append(t("trend_short", n=count(g_all["new_members"].sum()), units=units))
+    nd = report.n_day
+    if len(nd):
+        parts = [t("n_day_part", day=int(r["day"]), value=_value(r, language))
+                 if r["eligible"] > 0 else t("n_day_none", day=int(r["day"]))
+                 for _, r in nd.iterrows()]
+        lines.append(t("n_day", mode=t(f"mode_{report.mode}"), parts=t("sep").join(parts)))
+        if report.mode == "classic" and report.period_one is not None and p in ("W", "M"):
+            days = set(nd.loc[nd["eligible"] > 0, "day"].astype(int))
+            if p == "W" and 7 in days:
+                lines[-1] += t("space") + t("d7_vs_week1", week1=pct(report.period_one, language=language))
+            elif p == "M" and 30 in days:
+                lines[-1] += t("space") + t("d30_vs_month1",
+                                     month1=pct(report.period_one, language=language))
+    lines += _segment_line(report, language)
+    if len(g):
+        last = g.iloc[-1]
+        sticky = ("" if p == "D" else t("sticky", adjective=t(f"adj_{p}"),
+                                        value=pct(last["stickiness"], language=language)))
+        lines.append(t("growth_last", unit=unit, when=_when(last["period"], p, language),
+                       joined=count(last["new_members"]), left=count(last["exits"]),
+                       active=count(last["active_members"]), sticky=sticky))
+    if report.layers is not None and report.layers.current > 0:
+        mix = t("list_sep").join(
+            t("layer_item", name=LAYER_WORDS[language].get(str(r["layer"]), escape_md(r["layer"])),
+              share=pct(r["share"], language=language))
+            for _, r in report.layers.table.iterrows())
+        when = report.layers.as_of
+        if when is None or report.observed_until is None:
+            lines.append(t("layers_nodate", current=count(report.layers.current), mix=mix))
+        else:
+            lines.append(t("layers", current=count(report.layers.current),
+                           left=count(report.layers.left), mix=mix,
+                           date=date(when, language, prose=True)))
+    lines += _fission_line(report, language)
+    if not lines:
+        return t("empty")
+    caveats = _caveats(report, language, g_all)
+    if caveats:
+        lines.append(t("caveats", items=t("sep").join(caveats)))
+    skipped = [_skip_text(k, report, language) for k in report.skipped]
+    if skipped:
+        lines.append(t("skipped", items=t("sep").join(skipped)))
+    lines.append(t("where"))
+    return "\n".join(f"- {x}" for x in lines)
+
+
+def _fission_line(report: CohortReport, language: str) -> list[str]:
+    f = report.fission
+    if f is None or not len(f) or f["joined"].sum() <= 0:
+        return []
+    t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
+    cols = ["joined", "referred", "base_members", "referred_joins"]
+    per = f.groupby("period", sort=True)[cols].sum()
+    done = (f.groupby("period", sort=True)["complete"].all() if "complete" in f
+            else pd.Series(True, index=per.index))
+    share = per["referred"].sum() / per["joined"].sum()
+    ok = per.loc[(per["base_members"] > 0) & done.reindex(per.index).to_numpy()]
+    k_text = ""
+    if len(ok):
+        last = ok.iloc[-1]
+        k_text = t("k_text", when=_when(last.name, "M", language),
+                   k=number(last["referred_joins"] / last["base_members"], 2))
+        if not bool(done.iloc[-1]):
+            k_text += t("k_partial", when=_when(per.index[-1], "M", language))
+    return [t("fission", share=pct(share, language=language), k_text=k_text)]
+
+
+def _caveats(report: CohortReport, language: str, g_all: pd.DataFrame) -> list[str]:
+    t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
+    unit = t(f"unit_{report.period}")
+    out = []
+    for note in report.notes:
+        if note == "running" and len(g_all):
+            when = g_all["period"].iloc[-1]
+            out.append(t("caveat_running", the_last=t(f"the_last_{report.period}"), when=(
+                f"{when:%Y-%m-%d}" if language == "en" else _when(when, report.period, language))))
+        elif note == "n_day":
+            out.append(t("caveat_n_day"))
+        elif note == "single_cohort":
+            out.append(t("caveat_single_cohort", unit=unit))
+        elif note == "short_history" and report.history_days is not None:
+            out.append(t("caveat_short", days=number(report.history_days)))
+    return out
+
+
+def _skip_text(key: str, report: CohortReport, language: str) -> str:
+    if key == "one_segment":
+        return CATALOG.t("skip_one_segment", language,
+                         segment=_segment_word(report.segments or ("channel",), language))
+    return CATALOG.t(f"skip_{key}", language)
+
+
+def render_note(report: CohortReport, section: str, language: str = "zh") -> str:
+    """The one-sentence note of a section of report 01 ("" when there is nothing to say).
+
+    ``section`` is ``"fission"`` (skipped?), ``"segments"`` (skipped?), ``"layers"`` (current
+    members and leavers) or ``"partial"`` (the running period).
+    """
+    check_language(language)
+    t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
+    if section == "fission":
+        return t("section_fission_skipped") if "fission" in report.skipped else ""
+    if section == "segments":
+        return (t("section_segments_skipped")
+                if {"segments", "one_segment"} & set(report.skipped) else "")
+    if section == "layers":
+        if report.layers is None:
+            return ""
+        return t("section_layers_note", current=count(report.layers.current),
+                 left=count(report.layers.left))
+    if section == "partial":
+        g = report.growth
+        if "running" not in report.notes or not len(g):
+            return ""
+        return t("section_partial_note", the_last=t(f"The_last_{report.period}"),
+                 when=_when(g["period"].iloc[-1], report.period, language))
+    from ..errors import ParameterError
+
+    raise ParameterError(f"section={section!r} is not a section with a note; use 'fission', "
+                         "'segments', 'layers' or 'partial'")
 
 
 def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
                      n_day_by: pd.DataFrame | None = None, layers: pd.DataFrame | None = None,
                      fission: pd.DataFrame | None = None, period: Period = "W",
-                     mode: Mode = "classic", min_eligible: int = 30) -> str:
-    """Executive summary of the cohort analysis, written from computed values.
+                     mode: Mode = "classic", min_eligible: int = MIN_ELIGIBLE,
+                     language: str = "en") -> str:
+    """Executive summary from tables: :func:`build_report` then :func:`render_summary`.
 
-    Parameters
-    ----------
-    growth_table : DataFrame
-        Output of :func:`growth`.
-    n_day : DataFrame
-        Output of :func:`n_day_retention` without ``by`` (rows for days 7 and 30 are used when
-        present, otherwise whatever days it has).
-    n_day_by : DataFrame, optional
-        :func:`n_day_retention` with ``by``; gives the best and worst segment on the largest day
-        (segments with at least ``min_eligible`` eligible members).
-    layers : DataFrame, optional
-        Output of :func:`member_layers`.
-    fission : DataFrame, optional
-        Output of :func:`fission_table` (any ``by``; pooled here).
-    period : {"D", "W", "M"}
-        Period of ``growth_table`` (for wording).
-    mode : {"classic", "rolling"}
-        Mode the N-day tables were computed with (for wording).
-    min_eligible : int
-        Smallest segment ranked.
+    Kept for analysts' cells that build the tables themselves; reports use
+    :func:`cohort_report` (which also knows the members who left and the running period).
 
     Returns
     -------
     str
         Markdown bullet list.
-
-    Examples
-    --------
-    >>> print(summary_markdown(growth_table=g, n_day=nd))                     # doctest: +SKIP
     """
-    unit = PERIOD_NAMES[check_period(period)]
-    lines = []
-    g = growth_table.loc[growth_table["complete"]] if "complete" in growth_table else growth_table
-    if len(g) >= 2:
-        half = max(len(g) // 2, 1)
-        first, last = g["new_members"].iloc[:half].mean(), g["new_members"].iloc[-half:].mean()
-        trend = "growing" if last > 1.1 * first else "shrinking" if last < 0.9 * first else "flat"
-        lines.append(f"**Cohort size** is {trend}: {first:.0f} new members per {unit} on average "
-                     f"in the first {half} complete {unit}s vs {last:.0f} in the last {half}.")
-    elif len(growth_table):
-        lines.append(f"**Cohort size**: {int(growth_table['new_members'].sum())} members joined "
-                     f"(fewer than two complete {unit}s observed).")
-    if len(n_day):
-        parts = [f"D{int(r['day'])} {_ci(r)}" for _, r in n_day.iterrows()]
-        lines.append(f"**N-day retention** ({check_mode(mode)}, overall): "
-                     + "; ".join(parts) + ".")
-    if n_day_by is not None and len(n_day_by):
-        by_cols = [c for c in n_day_by.columns if c not in
-                   ("day", "eligible", "retained", "rate", "ci_low", "ci_high")]
-        usable = n_day_by.loc[n_day_by["eligible"] >= min_eligible]
-        if by_cols and not len(usable):
-            lines.append(f"**By {' / '.join(by_cols)}**: no segment has {min_eligible} members "
-                         "old enough for N-day retention; segments are not ranked.")
-        if len(usable) and by_cols:
-            d = int(usable["day"].max())
-            at = usable.loc[usable["day"] == d].sort_values("rate", ascending=False)
-            name = lambda r: " / ".join(str(r[c]) for c in by_cols)  # noqa: E731
-            best, worst = at.iloc[0], at.iloc[-1]
-            overlap = best["ci_low"] <= worst["ci_high"]
-            lines.append(
-                f"**By {' / '.join(by_cols)}** (D{d}): best {name(best)} {_ci(best)}; worst "
-                f"{name(worst)} {_ci(worst)}"
-                + ("; their intervals overlap, so the ranking is not conclusive." if overlap
-                   else "; the intervals do not overlap."))
-    if len(g):
-        last = g.iloc[-1]
-        sticky = ("" if period == "D" else
-                  f"; stickiness (mean daily active / {PERIOD_ADJECTIVES[period]} active) "
-                  f"{_pct(last['stickiness'])}")
-        lines.append(
-            f"**Growth** in the last complete {unit} ({last['period']:%Y-%m-%d}): "
-            f"{int(last['new_members'])} joined, {int(last['exits'])} left explicitly, "
-            f"{int(last['active_members'])} active{sticky}.")
-    if layers is not None and len(layers):
-        mix = layers["layer"].value_counts(normalize=True, sort=False)
-        lines.append("**Member layers**: " + ", ".join(
-            f"{k} {_pct(v)}" for k, v in mix.items()) + f" of {len(layers)} members.")
-    if fission is not None and len(fission) and fission["joined"].sum() > 0:
-        per = fission.groupby("period", sort=True)[["joined", "referred", "base_members",
-                                                    "referred_joins"]].sum()
-        share = per["referred"].sum() / per["joined"].sum()
-        last = per.loc[per["base_members"] > 0].iloc[-1] if (per["base_members"] > 0).any() else None
-        k_text = ("" if last is None else
-                  f"; K-factor in the last period ({last.name:%Y-%m-%d}, possibly partial) "
-                  f"{last['referred_joins'] / last['base_members']:.2f} new members per existing member")
-        lines.append(f"**Fission (裂变)**: {_pct(share)} of members joined by referral{k_text}.")
-    if not lines:
-        return "_No members or events in the selected window._"
-    caveats = []
-    if "complete" in growth_table and len(growth_table) and not bool(growth_table["complete"].iloc[-1]):
-        caveats.append(f"the last {unit} ({growth_table['period'].iloc[-1]:%Y-%m-%d}) is still "
-                       "running: it is left out of the trend and the growth figures")
-    if len(n_day):
-        caveats.append("N-day rates count only members who joined long enough ago (n = those "
-                       "members); a difference between segments whose 95% intervals overlap "
-                       "may be chance")
-    if caveats:
-        lines.append("**Caveats**: " + "; ".join(caveats) + ".")
-    lines.append("**Where to look below**: the heatmap for cohorts whose row fades faster than "
-                 "their neighbours, the curves by segment for bands that do not overlap, and the "
-                 "lifecycle bars for dormant members outgrowing new plus resurrecting ones.")
-    return "\n".join(f"- {x}" for x in lines)
+    report = build_report(growth_table=growth_table, n_day=n_day, n_day_by=n_day_by,
+                          layers=layers, fission=fission, period=period, mode=mode,
+                          min_eligible=min_eligible)
+    return render_summary(report, language)

@@ -117,7 +117,8 @@ def retention(members: pd.DataFrame, events: pd.DataFrame, *, period: Period = "
     return out[out_cols]
 
 
-def retention_matrix(table: pd.DataFrame, *, value: str = "rate") -> pd.DataFrame:
+def retention_matrix(table: pd.DataFrame, *, value: str = "rate",
+                     complete_only: bool = False) -> pd.DataFrame:
     """Pivot a :func:`retention` table to the familiar cohort × period-index matrix.
 
     Parameters
@@ -126,12 +127,15 @@ def retention_matrix(table: pd.DataFrame, *, value: str = "rate") -> pd.DataFram
         Output of :func:`retention`.
     value : str
         Column to spread (``"rate"``, ``"retained"``, ``"ci_low"``, …).
+    complete_only : bool, default False
+        Leave the cells of the period still running blank too (a partial period understates
+        activity and reads as decay).
 
     Returns
     -------
     DataFrame
         Index ``[*by, cohort, cohort_size]``, columns the period indices 0, 1, …; unreachable
-        cells are NaN.
+        cells are NaN (and, with ``complete_only``, partial cells).
 
     Examples
     --------
@@ -139,14 +143,21 @@ def retention_matrix(table: pd.DataFrame, *, value: str = "rate") -> pd.DataFram
     >>> members, events = tiny()  # five members, 2026-03-02 … 03-24
     >>> retention_matrix(retention(members, events), value="retained").values.tolist()
     [[1.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, nan], [1.0, 1.0, nan, nan]]
+    >>> retention_matrix(retention(members, events), value="retained",
+    ...                  complete_only=True).values.tolist()
+    [[1.0, 2.0, 0.0, nan], [0.0, 0.0, nan, nan], [1.0, nan, nan, nan]]
     """
     if value not in table.columns:
         raise ParameterError(f"value={value!r} is not a column of the table; use one of "
                              f"{', '.join(table.columns)}")
     by_cols = _by_of(table)
-    return table.pivot_table(index=[*by_cols, "cohort", "cohort_size"], columns="period_index",
-                             values=value, aggfunc="first", dropna=False, observed=True
-                             ).dropna(how="all")
+    t = table
+    if complete_only and "complete" in table.columns:
+        t = table.assign(**{value: table[value].where(table["complete"].astype(bool))})
+    out = t.pivot_table(index=[*by_cols, "cohort", "cohort_size"], columns="period_index",
+                        values=value, aggfunc="first", dropna=False, observed=True)
+    keep = table.groupby([*by_cols, "cohort", "cohort_size"], observed=True, dropna=False).size()
+    return out.loc[out.index.isin(keep.index)] if complete_only else out.dropna(how="all")
 
 
 def _by_of(table: pd.DataFrame) -> list[str]:
