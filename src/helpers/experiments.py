@@ -26,19 +26,42 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import replace as _replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import config
+from ._checks import CORRECTIONS, Correction, check_alpha, check_correction
+from ._i18n import Catalog, Note
 from .errors import ParameterError
 
-Correction = Literal["holm", "bh", "none"]
-CORRECTIONS = ("holm", "bh", "none")
+#: caveats of the tests, as data (``TestResult.warnings`` holds :class:`~helpers._i18n.Note`)
+MESSAGES = Catalog({
+    "en": {
+        "too_few_units": "too few units (control {nc}, treatment {nt}; need ≥ 2 per arm)",
+        "zero_variance": "zero variance in both arms: no test possible",
+        "zero_control_mean": "control mean is 0: relative lift undefined",
+        "zero_se": "zero standard error",
+        "no_pre_variance": "pre-period covariate has no variance: CUPED not applied",
+        "permutation": "only {n_groups} groups (< {min_groups}): p-value by permutation over "
+                       "groups ({n_permutations:,} draws), the interval is asymptotic and may be "
+                       "too narrow",
+    },
+    "zh": {
+        "too_few_units": "单位太少（对照组 {nc}，实验组 {nt}；每组至少需要 2 个）",
+        "zero_variance": "两组数值完全没有波动，无法检验",
+        "zero_control_mean": "对照组均值为 0，无法计算相对提升",
+        "zero_se": "标准误为 0，无法检验",
+        "no_pre_variance": "实验前数据没有波动，未做 CUPED 调整",
+        "permutation": "只有 {n_groups} 个群（少于 {min_groups} 个）：p 值由群的置换检验得出"
+                       "（{n_permutations:,} 次抽取），置信区间为近似值，可能偏窄",
+    },
+}, name="experiments")
 
 __all__ = [
+    "Correction", "CORRECTIONS", "ClusterSettings", "MESSAGES",
     "MeanStats", "ProportionStats", "RegressionAdjustedStats", "RatioStats", "TestResult",
     "SRMResult", "welch_test", "proportion_test", "cuped_test", "ratio_test", "cluster_test",
     "srm_test", "adjust_pvalues", "chance_to_beat_control", "icc_anova", "design_effect",
@@ -264,8 +287,7 @@ def _nan_result(method, relative, alpha, mc, mt, nc, nt, why, extra=()) -> TestR
 
 
 def _check_alpha(alpha: float) -> None:
-    if not (0 < alpha < 1):
-        raise ParameterError(f"alpha must be between 0 and 1 (exclusive); got {alpha!r}")
+    check_alpha(alpha)
 
 
 def _compare(mc, vc, nc, mt, vt, nt, *, relative, alpha, method, df=None, cov=0.0,
@@ -279,24 +301,24 @@ def _compare(mc, vc, nc, mt, vt, nt, *, relative, alpha, method, df=None, cov=0.
     _check_alpha(alpha)
     if nc < 2 or nt < 2:
         return _nan_result(method, relative, alpha, mc, mt, nc, nt,
-                           f"too few units (control {nc}, treatment {nt}; need ≥ 2 per arm)", extra)
+                           Note(MESSAGES, "too_few_units", nc=int(nc), nt=int(nt)), extra)
     if not (np.isfinite(vc) and np.isfinite(vt)) or vc + vt <= 0:
         return _nan_result(method, relative, alpha, mc, mt, nc, nt,
-                           "zero variance in both arms: no test possible", extra)
+                           Note(MESSAGES, "zero_variance"), extra)
     if df is None:
         df = (vc + vt) ** 2 / (vc ** 2 / (nc - 1) + vt ** 2 / (nt - 1))
     warns = list(warnings)
     if relative:
         if mc == 0 or not np.isfinite(mc):
             return _nan_result(method, relative, alpha, mc, mt, nc, nt,
-                               "control mean is 0: relative lift undefined", extra)
+                               Note(MESSAGES, "zero_control_mean"), extra)
         est = mt / mc - 1
         var = vt / mc ** 2 + mt ** 2 * vc / mc ** 4 - 2 * mt * cov / mc ** 3
     else:
         est, var = mt - mc, vc + vt - 2 * cov
     se = math.sqrt(max(var, 0.0))
     if se == 0:
-        return _nan_result(method, relative, alpha, mc, mt, nc, nt, "zero standard error", extra)
+        return _nan_result(method, relative, alpha, mc, mt, nc, nt, Note(MESSAGES, "zero_se"), extra)
     if math.isinf(df):
         q, p = stats.norm.ppf(1 - alpha / 2), float(2 * stats.norm.sf(abs(est) / se))
     else:
@@ -410,7 +432,7 @@ def cuped_test(control: RegressionAdjustedStats, treatment: RegressionAdjustedSt
     plain = welch_test(control.post, treatment.post, relative=relative, alpha=alpha)
     if math.isnan(th):
         return TestResult(**{**asdict(plain), "warnings": plain.warnings + (
-            "pre-period covariate has no variance: CUPED not applied",), "extra": (
+            Note(MESSAGES, "no_pre_variance"),), "extra": (
             ("theta", math.nan), ("variance_reduction", 0.0))})
     # m_k = Ȳ_k − θ(X̄_k − X̄) with X̄ = w_c X̄_c + w_t X̄_t: linear in both arms' means, so the
     # two adjusted means are correlated; the delta method below carries that covariance.
@@ -503,12 +525,53 @@ def design_effect(icc: float, cluster_sizes) -> float:
     return float(1 + (m_eff - 1) * icc)
 
 
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Options of :func:`cluster_test` (validated on creation).
+
+    ``relative``: report the relative lift; ``alpha``: two-sided level; ``n_permutations``:
+    draws of the permutation-over-groups p-value (0 = none); ``min_groups``: below this many
+    groups the permutation p-value is computed and used; ``seed`` of the permutations.
+
+    Examples
+    --------
+    >>> ClusterSettings(alpha=0.1).n_permutations
+    2000
+    """
+
+    relative: bool = False
+    alpha: float = config.ALPHA
+    n_permutations: int = 2000
+    min_groups: int = config.MIN_GROUPS_FOR_ASYMPTOTICS
+    seed: int = 0
+
+    def __post_init__(self):
+        check_alpha(self.alpha)
+        if int(self.n_permutations) != self.n_permutations or self.n_permutations < 0:
+            raise ParameterError(f"n_permutations must be a whole number >= 0, got "
+                                 f"{self.n_permutations!r}")
+        if self.min_groups < 0:
+            raise ParameterError(f"min_groups must be >= 0, got {self.min_groups!r}")
+
+
+def settings_with(settings, cls, options: dict):
+    """``settings`` (or the defaults of ``cls``) with keyword ``options`` applied; an unknown
+    option is a ParameterError naming the allowed ones."""
+    base = settings if settings is not None else cls()
+    if not isinstance(base, cls):
+        raise ParameterError(f"settings must be a {cls.__name__}, got {type(base).__name__}")
+    allowed = list(cls.__dataclass_fields__)
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise ParameterError(f"unknown option(s) {', '.join(unknown)}; {cls.__name__} has "
+                             f"{', '.join(allowed)}")
+    return _replace(base, **options) if options else base
+
+
 def cluster_test(data: pd.DataFrame, *, value: str, group: str, arm: str = "arm",
                  control: str = "control", treatment: str = "treatment",
-                 covariate: str | None = None, relative: bool = False,
-                 alpha: float = config.ALPHA, n_permutations: int = 2000,
-                 min_groups: int = config.MIN_GROUPS_FOR_ASYMPTOTICS,
-                 seed: int = 0) -> TestResult:
+                 covariate: str | None = None, settings: ClusterSettings | None = None,
+                 **options) -> TestResult:
     """Group-randomised comparison at the group level: member mean per arm, cluster-robust SE.
 
     Each group is one unit: numerator = Σ ``value`` of its members, denominator = its size;
@@ -524,6 +587,9 @@ def cluster_test(data: pd.DataFrame, *, value: str, group: str, arm: str = "arm"
     ----------
     data : DataFrame
         One row per member: ``value``, ``group``, ``arm`` [, ``covariate``].
+    settings : ClusterSettings, optional
+        ``relative, alpha, n_permutations, min_groups, seed``; keyword ``options`` of the same
+        names override it (``cluster_test(df, value="y", group="g", n_permutations=0)``).
 
     Returns
     -------
@@ -542,6 +608,9 @@ def cluster_test(data: pd.DataFrame, *, value: str, group: str, arm: str = "arm"
     >>> round(cluster_test(df, value="y", group="g").estimate, 3)
     2.125
     """
+    opts = settings_with(settings, ClusterSettings, options)
+    relative, alpha, seed = opts.relative, opts.alpha, opts.seed
+    n_permutations, min_groups = int(opts.n_permutations), opts.min_groups
     for col in (value, group, arm, *([covariate] if covariate else [])):
         if col not in data.columns:
             raise ParameterError(f"column {col!r} not in data; columns are {list(data.columns)}")
@@ -594,9 +663,8 @@ def cluster_test(data: pd.DataFrame, *, value: str, group: str, arm: str = "arm"
                                 relative=relative and math.isnan(theta),
                                 n_permutations=n_permutations, seed=seed)
         p_value = perm_p
-        warns.append(f"only {n_groups} groups (< {min_groups}): p-value by permutation over "
-                     f"groups ({n_permutations} draws), the interval is asymptotic and may be "
-                     "too narrow")
+        warns.append(Note(MESSAGES, "permutation", n_groups=int(n_groups),
+                          min_groups=int(min_groups), n_permutations=int(n_permutations)))
     extra = [("n_groups", float(n_groups)), ("icc", icc), ("design_effect", deff),
              ("variance_ratio", vr), ("naive_p_value", naive.p_value), ("permutation_p", perm_p)]
     method = "cluster (group-level delta method)"
@@ -617,7 +685,7 @@ def _cuped_ratio(raw_c: RatioStats, adj_c: RatioStats, adj_t: RatioStats, gc: pd
     mu, d = raw_c.ratio, absolute.estimate
     if mu == 0:
         return _nan_result("cluster", True, alpha, mu, mu + d, raw_c.n, adj_t.n,
-                           "control mean is 0: relative lift undefined")
+                           Note(MESSAGES, "zero_control_mean"))
     n, dbar = raw_c.n, raw_c.den_sum / raw_c.n
     e_raw = gc["y"].to_numpy(float) - raw_c.ratio * gc["count"].to_numpy(float)
     e_adj = gc["adj"].to_numpy(float) - adj_c.ratio * gc["count"].to_numpy(float)
@@ -744,8 +812,7 @@ def adjust_pvalues(p_values, *, method: Correction = "holm") -> np.ndarray:
     >>> adjust_pvalues([0.01, 0.04, 0.03]).round(2).tolist()
     [0.03, 0.06, 0.06]
     """
-    if method not in CORRECTIONS:
-        raise ParameterError(f"correction must be one of {CORRECTIONS}; got {method!r}")
+    check_correction(method)
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)

@@ -1,80 +1,92 @@
-"""The analysis of one experiment: SRM, every metric per arm, the correction and the decision."""
+"""The analysis of one experiment: SRM, every metric per arm, the correction and the decision.
+
+The decision rule, fixed in advance: SRM alert → "do not trust"; a guardrail significantly worse
+(uncorrected) → "do not ship"; the primary metric significant after the correction in the good
+direction → "ship" (bad direction → "do not ship"); otherwise "inconclusive", with the minimum
+detectable effect at the level the decision uses (α/m for m corrected metrics). An A/A test
+(:func:`~helpers.exp_metrics.settings.looks_like_aa`) passes when no metric differs after one
+correction over all of them, and is "do not trust" otherwise.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import config
 from ..data import Community, parse_split
 from ..errors import ParameterError
-from ..experiments import (CORRECTIONS, MeanStats, ProportionStats, RatioStats,
-                           RegressionAdjustedStats, TestResult, adjust_pvalues,
-                           chance_to_beat_control, cluster_test, cuped_test, srm_test, welch_test)
-from .metrics import (DEFAULT_GUARDRAILS, DEFAULT_METRICS, METRICS, MetricSpec, as_list,
-                      experiment_metrics, experiment_row)
+from ..experiments import TestResult, adjust_pvalues, chance_to_beat_control, srm_test
+from ._compare import compare_metric
+from ._messages import effect_of, label_of, mde_text, note, pvalue_of, words
+from .metrics import METRICS, MetricSpec, experiment_metrics, experiment_row, experiment_status
+from .power import Design, design_parameters
+from .settings import AnalysisSettings, looks_like_aa, settings_with
 
-__all__ = ["ExperimentReport", "analyse_experiment"]
+__all__ = ["ExperimentReport", "analyse_experiment", "decide", "decision_alpha",
+           "corrected_intervals"]
 
 _Z80 = stats.norm.ppf(0.8)
 
 
-# ----------------------------------------------------------------------------- one metric
-def _test_metric(frame: pd.DataFrame, spec: MetricSpec, **kw) -> TestResult:
-    """Test one metric at the unit of randomisation; when the relative lift is undefined
-    (a zero mean, a zero standard error) report the absolute difference instead."""
-    res = _test_metric_once(frame, spec, **kw)
-    if kw["relative"] and math.isnan(res.estimate):
-        alt = _test_metric_once(frame, spec, **{**kw, "relative": False})
-        if not math.isnan(alt.estimate):
-            return _with(alt, warnings=alt.warnings + (
-                f"{'; '.join(res.warnings)}: absolute difference reported instead",))
-    return res
+def decision_alpha(alpha: float, role: str, family_size: int, correction: str) -> float:
+    """The level a metric is judged at: α/m for the m corrected metrics (Bonferroni, the
+    conservative bound of Holm and BH), α for guardrails or without a correction.
+
+    Examples
+    --------
+    >>> decision_alpha(0.05, "primary", 5, "holm"), decision_alpha(0.05, "guardrail", 5, "holm")
+    (0.01, 0.05)
+    """
+    if role == "guardrail" or correction == "none":
+        return alpha
+    return alpha / max(int(family_size), 1)
 
 
-def _test_metric_once(frame: pd.DataFrame, spec: MetricSpec, *, unit: str, control: str,
-                      treatment: str, relative: bool, alpha: float, cuped: bool,
-                      n_permutations: int, seed: int) -> TestResult:
-    """Test one metric of a member-level metrics frame, at the unit of randomisation."""
-    sub = frame.loc[frame["arm"].isin([control, treatment])]
-    use_pre = cuped and spec.pre is not None and spec.pre in sub and sub[spec.pre].var() > 0
-    if spec.kind == "ratio":
-        if unit == "group":
-            g = sub.groupby(["arm", "group_id"], observed=True)[
-                [spec.numerator, spec.denominator]].sum().reset_index()
-        else:
-            g = sub
-        parts = [RatioStats.from_values(g.loc[g["arm"] == a, spec.numerator],
-                                        g.loc[g["arm"] == a, spec.denominator])
-                 for a in (control, treatment)]
-        return welch_test(*parts, relative=relative, alpha=alpha)
-    y = sub[spec.name].astype(float)
-    arm = sub["arm"].to_numpy()
-    if unit == "group":
-        return cluster_test(sub.assign(_y=y), value="_y", group="group_id", control=control,
-                            treatment=treatment, covariate=spec.pre if use_pre else None,
-                            relative=relative, alpha=alpha, n_permutations=n_permutations,
-                            seed=seed)
-    if use_pre:
-        x = sub[spec.pre].astype(float)
-        parts = [RegressionAdjustedStats.from_values(y[arm == a], x[arm == a])
-                 for a in (control, treatment)]
-        return cuped_test(*parts, relative=relative, alpha=alpha)
-    cls = ProportionStats if spec.kind == "proportion" else MeanStats
-    parts = []
-    for a in (control, treatment):
-        v = y[arm == a]
-        parts.append(cls(int(v.size), float(v.sum())) if cls is ProportionStats
-                     else MeanStats.from_values(v))
-    return welch_test(*parts, relative=relative, alpha=alpha)
+def _mde(se: float, level_alpha: float) -> float:
+    """Minimum detectable effect at 80% power and two-sided level ``level_alpha``."""
+    return float((stats.norm.ppf(1 - level_alpha / 2) + _Z80) * se)
 
 
-def _with(res: TestResult, **changes) -> TestResult:
-    return replace(res, **changes)
+def corrected_intervals(frame: pd.DataFrame, alpha: float, *, p_col: str = "p_value",
+                        adjusted_col: str = "p_adjusted") -> pd.DataFrame:
+    """Intervals at the corrected level, so that an interval excludes 0 exactly when the
+    adjusted p-value is below ``alpha``.
+
+    The level of each row is ``α · p / p_adjusted`` (α/m for Bonferroni, α/(m − rank + 1) for
+    Holm, α·rank/m for BH), the interval ``estimate ± q · se`` with the test's own quantile
+    (t with its df, or normal). With a permutation p-value the asymptotic interval may still
+    disagree in rare cases.
+
+    Returns
+    -------
+    DataFrame
+        ``level_corrected`` (confidence, e.g. 0.99), ``ci_low_corrected, ci_high_corrected``,
+        indexed like ``frame``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"estimate": [1.0], "se": [0.5], "df": [np.inf], "p_value": [0.0455],
+    ...                   "p_adjusted": [0.091]})
+    >>> corrected_intervals(f, 0.05)["ci_low_corrected"].round(3).tolist()
+    [-0.121]
+    """
+    p = frame[p_col].astype(float).to_numpy()
+    adj = frame[adjusted_col].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where((adj > 0) & (p > 0), alpha * p / adj, alpha)
+    a = np.clip(np.nan_to_num(a, nan=alpha), 1e-300, alpha)
+    df = frame["df"].astype(float).to_numpy() if "df" in frame else np.full(len(frame), np.inf)
+    q = np.where(np.isfinite(df), stats.t.ppf(1 - a / 2, np.where(np.isfinite(df), df, 1)),
+                 stats.norm.ppf(1 - a / 2))
+    est, se = frame["estimate"].astype(float).to_numpy(), frame["se"].astype(float).to_numpy()
+    return pd.DataFrame({"level_corrected": 1 - a, "ci_low_corrected": est - q * se,
+                         "ci_high_corrected": est + q * se}, index=frame.index)
 
 
 def _result_row(res: TestResult, spec: MetricSpec, arm: str, role: str) -> dict:
@@ -82,8 +94,7 @@ def _result_row(res: TestResult, spec: MetricSpec, arm: str, role: str) -> dict:
     row.update(metric=spec.name, label=spec.label, kind=spec.kind, direction=spec.direction,
                arm=arm, role=role, chance_to_beat_control=(
                    chance_to_beat_control(res) if spec.direction > 0
-                   else 1 - chance_to_beat_control(res)),
-               mde=float((stats.norm.ppf(1 - res.alpha / 2) + _Z80) * res.se))
+                   else 1 - chance_to_beat_control(res)), notes=tuple(res.warnings))
     return row
 
 
@@ -94,9 +105,18 @@ class ExperimentReport:
 
     ``results`` has one row per (treatment arm, metric): ``metric, label, role`` (primary,
     secondary, guardrail), ``arm, kind, direction, control_mean, treatment_mean, estimate,
-    ci_low, ci_high, p_value, p_adjusted, significant, se, df, method, mde, chance_to_beat_control``
-    and method extras (``variance_reduction, theta, icc, design_effect, naive_p_value,
-    permutation_p, n_groups``); ``data`` is the member-level metrics frame.
+    ci_low, ci_high, p_value, p_adjusted, significant, se, df, method, mde`` (80% power at
+    ``mde_alpha``, the level the decision uses), ``mde_alpha, chance_to_beat_control,
+    level_corrected, ci_low_corrected, ci_high_corrected`` (intervals at the corrected level,
+    see :func:`corrected_intervals`), ``notes`` and method extras (``variance_reduction, theta,
+    icc`` (truncated at 0), ``icc_estimate, design_effect, naive_p_value, permutation_p,
+    n_groups``); ``data`` is the member-level metrics frame.
+
+    ``status`` is "analysed", "no_experiments", "unknown_experiment", "not_comparable" or
+    "no_metric"; ``reason`` (a :class:`~helpers._i18n.Note`) says why the decision was taken;
+    ``warnings`` are the caveats as notes; ``design`` the primary metric's SD and ICC (raw and
+    after CUPED) that the summary and the power table both use; ``family_size`` the number of
+    metrics corrected together; ``groups_in_community`` how many groups the community has.
     """
 
     experiment_id: str
@@ -116,40 +136,54 @@ class ExperimentReport:
     data: pd.DataFrame = field(default_factory=pd.DataFrame)
     arm_units: tuple[tuple[str, int], ...] = ()
     warnings: tuple[str, ...] = ()
+    status: str = "analysed"
+    is_aa: bool = False
+    family_size: int = 1
+    retention_days: int = 14
+    design: Design | None = None
+    members_in_community: int = 0
+    groups_in_community: int = 0
+    settings: AnalysisSettings | None = None
+
+    @property
+    def analysed(self) -> bool:
+        """True when there are results to show."""
+        return self.status == "analysed" and not self.results.empty
+
+    @property
+    def verdict(self) -> str:
+        """The decision, or "aa_passed" / "aa_failed" for an A/A test."""
+        if self.is_aa and self.analysed and self.decision in ("inconclusive", "do not trust") \
+                and not (self.srm is not None and self.srm.alert):
+            return "aa_passed" if self.decision == "inconclusive" else "aa_failed"
+        return self.decision
 
     def to_frame(self) -> pd.DataFrame:
         """The per-metric results table."""
         return self.results.copy()
 
 
-def analyse_experiment(community: Community, experiment_id: str, *,
-                       metrics: list[str] | tuple[str, ...] | None = None,
-                       primary_metric: str = "active_days",
-                       guardrails: list[str] | tuple[str, ...] = DEFAULT_GUARDRAILS,
-                       alpha: float = config.ALPHA, correction: str = "holm",
-                       relative: bool = True, cuped: bool = True,
-                       cuped_days: int = config.CUPED_DAYS, retention_days: int = 14,
-                       n_permutations: int = 2000, seed: int = 0,
-                       late_joiners: bool = False,
-                       on_error: str = "raise") -> ExperimentReport:
+def analyse_experiment(community: Community, experiment_id: str,
+                       settings: AnalysisSettings | None = None, *, on_error: str = "raise",
+                       **options) -> ExperimentReport:
     """Analyse one experiment: SRM, every metric per treatment arm, correction, decision.
 
     Holm (or BH) is applied across the primary and secondary metrics (× treatment arms);
-    guardrails are tested uncorrected (a harm signal should not be diluted).
-    Decision: SRM alert → "do not trust"; a guardrail significantly worse → "do not ship";
-    primary significant after correction in the good direction → "ship" (bad direction →
-    "do not ship"); otherwise "inconclusive" (with the MDE at 80 % power).
+    guardrails are tested uncorrected (a harm signal should not be diluted). The decision rule
+    is in the module docstring.
 
     Parameters
     ----------
-    metrics : list of str, optional
-        Names from :data:`METRICS` (default ``DEFAULT_METRICS``); the primary is added.
-    late_joiners : bool
-        Group experiments: also analyse members who joined during the window (secondary
-        analysis; see :func:`experiment_population`).
+    community : Community
+    experiment_id : str
+    settings : AnalysisSettings, optional
+        What to measure and how to test it; keyword ``options`` of the same names
+        (``metrics, primary_metric, guardrails, alpha, correction, relative, cuped,
+        cuped_days, retention_days, n_permutations, seed, late_joiners, active_types, aa``)
+        override it.
     on_error : {"raise", "report"}
-        "report" turns a ParameterError (unknown id, no experiments table …) into a report
-        with decision "not analysed" and the message as reason, so a batch never crashes.
+        "report" turns a ParameterError (unknown id, no experiments table, a bad option …)
+        into a report with decision "not analysed" and the reason, so a batch never crashes.
 
     Returns
     -------
@@ -157,42 +191,50 @@ def analyse_experiment(community: Community, experiment_id: str, *,
 
     Examples
     --------
-    >>> rep = analyse_experiment(ds, "exp_checkin_member")         # doctest: +SKIP
+    >>> rep = analyse_experiment(ds, "exp_checkin_member", cuped=False)     # doctest: +SKIP
     >>> rep.decision, rep.results[["metric", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
     if on_error not in ("raise", "report"):
         raise ParameterError(f"on_error must be 'raise' or 'report'; got {on_error!r}")
+    status = experiment_status(community, experiment_id)
     try:
-        return _analyse(community, experiment_id, metrics=metrics, primary_metric=primary_metric,
-                        guardrails=guardrails, alpha=alpha, correction=correction,
-                        relative=relative, cuped=cuped, cuped_days=cuped_days,
-                        retention_days=retention_days, n_permutations=n_permutations, seed=seed,
-                        late_joiners=late_joiners)
+        opts = settings_with(settings, AnalysisSettings, options)
+        if status != "ok" and on_error == "report":
+            return _not_found(community, experiment_id, status, opts)
+        return _analyse(community, str(experiment_id), opts)
     except ParameterError as exc:
         if on_error == "raise":
             raise
+        why = note("reason.error", why=str(exc))
+        base = settings if isinstance(settings, AnalysisSettings) else AnalysisSettings()
         return ExperimentReport(str(experiment_id), "", "", None, None, "control",
-                                primary_metric, alpha, correction, relative, "not analysed",
-                                str(exc), warnings=(str(exc),))
+                                str(options.get("primary_metric", base.primary_metric)),
+                                base.alpha, base.correction, base.relative, "not analysed", why,
+                                warnings=(why,), status="error")
 
 
-def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, alpha,
-             correction, relative, cuped, cuped_days, retention_days, n_permutations, seed,
-             late_joiners):
-    if correction not in CORRECTIONS:
-        raise ParameterError(f"correction must be one of {CORRECTIONS}; got {correction!r}")
-    metrics = as_list(DEFAULT_METRICS if metrics is None else metrics)
-    guardrails = as_list(guardrails)
-    names = list(dict.fromkeys([primary_metric, *metrics, *guardrails]))
-    unknown = [m for m in names if m not in METRICS]
-    if unknown:
-        raise ParameterError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+def _not_found(community, experiment_id, status, opts) -> ExperimentReport:
+    if status == "no_experiments":
+        why = note("reason.no_experiments")
+    else:
+        ids = tuple(community.experiments["experiment_id"].astype(str))
+        why = note("reason.unknown_experiment", eid=str(experiment_id), ids=ids)
+    return ExperimentReport(str(experiment_id), "", "", None, None, "control",
+                            opts.primary_metric, opts.alpha, opts.correction, opts.relative,
+                            "not analysed", why, warnings=(why,), status=status,
+                            settings=opts)
+
+
+def _analyse(community: Community, experiment_id: str, opts: AnalysisSettings):
+    names = opts.names
     exp = experiment_row(community, experiment_id)
     unit, control = str(exp["unit"]), str(exp.get("control_arm") or "control")
-    data = experiment_metrics(community, experiment_id, cuped_days=cuped_days,
-                              retention_days=retention_days, late_joiners=late_joiners)
+    data = experiment_metrics(community, experiment_id, cuped_days=opts.cuped_days,
+                              retention_days=opts.retention_days,
+                              active_types=list(opts.active_types) if opts.active_types else None,
+                              late_joiners=opts.late_joiners)
     a = community.assignments
-    a = a.loc[a["experiment_id"].astype(str) == str(experiment_id)]
+    a = a.loc[a["experiment_id"].astype(str) == experiment_id]
     counts = a["arm"].astype(str).value_counts().sort_index()
     planned = parse_split(exp.get("planned_split")) if "planned_split" in exp else None
     arms = list(dict.fromkeys([control, *counts.index, *(planned or {})]))
@@ -200,127 +242,175 @@ def _analyse(community, experiment_id, *, metrics, primary_metric, guardrails, a
     warns: list[str] = []
     srm = None
     try:
-        observed = {arm: n for arm, n in arm_units}
-        srm = srm_test(observed, planned or {arm: 1.0 for arm in arms})
+        srm = srm_test(dict(arm_units), planned or {arm: 1.0 for arm in arms})
         if srm.alert:
-            warns.append(f"sample-ratio mismatch (p = {srm.p_value:.2g} < {srm.alpha}): the "
-                         "assignment is broken; do not trust the results")
+            warns.append(note("note.srm", p=pvalue_of(srm.p_value), alpha=srm.alpha))
     except ParameterError as exc:
-        warns.append(f"SRM check not possible: {exc}")
+        warns.append(note("note.srm_impossible", why=str(exc)))
     empty = [arm for arm, k in arm_units if k == 0]
     if empty:
-        warns.append(f"arm(s) {empty} have zero units")
+        warns.append(note("note.empty_arms", arms=tuple(empty)))
     treatments = [arm for arm, k in arm_units if arm != control and k > 0]
-    base = dict(experiment_id=str(experiment_id), name=str(exp.get("name") or experiment_id),
+    members = community.members
+    groups = members["group_id"] if "group_id" in members else pd.Series(dtype=object)
+    groups = groups.dropna().astype(str).str.strip()
+    is_aa = opts.aa if opts.aa is not None else looks_like_aa(experiment_id, exp.get("name"))
+    base = dict(experiment_id=experiment_id, name=str(exp.get("name") or experiment_id),
                 unit=unit, starts_at=exp["starts_at"], ends_at=exp["ends_at"],
-                control_arm=control, primary_metric=primary_metric, alpha=alpha,
-                correction=correction, relative=relative, srm=srm, data=data,
-                arm_units=arm_units)
+                control_arm=control, primary_metric=opts.primary_metric, alpha=opts.alpha,
+                correction=opts.correction, relative=opts.relative, srm=srm, data=data,
+                arm_units=arm_units, is_aa=bool(is_aa), retention_days=opts.retention_days,
+                members_in_community=int(len(members)),
+                groups_in_community=int(groups[groups != ""].nunique()), settings=opts)
     if dict(arm_units).get(control, 0) == 0 or not treatments:
-        why = (f"control arm {control!r} has no units" if dict(arm_units).get(control, 0) == 0
-               else f"only one arm ({[a for a, k in arm_units if k]}): nothing to compare")
+        why = (note("reason.no_control", arm=control) if dict(arm_units).get(control, 0) == 0
+               else note("reason.one_arm", arms=tuple(a for a, k in arm_units if k)))
         return ExperimentReport(**base, decision="not analysed", reason=why,
-                                warnings=tuple(warns + [why]))
+                                warnings=tuple(warns + [why]), status="not_comparable")
     rows = []
     for arm in treatments:
         for m in names:
             spec = METRICS[m]
-            role = "primary" if m == primary_metric else (
-                "guardrail" if m in guardrails else "secondary")
+            label = label_of(m, opts.retention_days)
             col = spec.numerator if spec.kind == "ratio" else m
             if data[col].isna().all():
-                why = {"participation": "the experiment has no activity_id",
-                       "retained": f"the data end before day {retention_days} after the start"}
-                warns.append(f"{m}: not available ({why.get(m, 'no data')})")
+                key = {"participation": "note.participation_na",
+                       "retained": "note.retained_na"}.get(m, "note.metric_na")
+                warns.append(note(key, metric=label, days=opts.retention_days))
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = _test_metric(data, spec, unit=unit, control=control, treatment=arm,
-                                   relative=relative, alpha=alpha, cuped=cuped,
-                                   n_permutations=n_permutations, seed=seed)
-            rows.append(_result_row(res, spec, arm, role))
+                res = compare_metric(data, spec, unit=unit, control=control, treatment=arm,
+                                     settings=opts)
+            rows.append(_result_row(res, spec, arm, opts.role(m)))
+            warns.extend(note("note.metric", metric=label, why=w.text if hasattr(w, "text")
+                              else str(w)) for w in res.warnings)
     results = pd.DataFrame(rows)
     if results.empty:
-        return ExperimentReport(**base, decision="not analysed", reason="no metric could be "
-                                "computed", results=results, warnings=tuple(warns))
-    results["label"] = results["label"].str.replace("day N", f"day {retention_days}")
-    tested = results["role"] != "guardrail"
-    results["p_adjusted"] = results["p_value"]
-    results.loc[tested, "p_adjusted"] = adjust_pvalues(results.loc[tested, "p_value"],
-                                                      method=correction)
-    results["significant"] = results["p_adjusted"] < alpha
-    for m, w in zip(results["metric"], results["warnings"]):
-        if w:
-            warns.append(f"{m}: {w}")
-    decision, reason = _decide(results, srm, alpha=alpha, correction=correction)
+        why = note("reason.no_metric")
+        return ExperimentReport(**base, decision="not analysed", reason=why, results=results,
+                                warnings=tuple(warns), status="no_metric")
+    results["label"] = results["label"].str.replace("day N", f"day {opts.retention_days}")
+    results = _correct(results, opts)
+    negative = results.loc[results["icc_estimate"] < 0, "metric"].unique().tolist() \
+        if "icc_estimate" in results else []
+    if negative:
+        warns.append(note("note.negative_icc", metrics=tuple(
+            label_of(m, opts.retention_days) for m in negative)))
+    family = int(results.attrs.get("family_size", 1))
+    decision, reason = decide(results, srm, alpha=opts.alpha, correction=opts.correction,
+                              is_aa=bool(is_aa), retention_days=opts.retention_days)
     front = ["metric", "label", "role", "arm", "control_mean", "treatment_mean", "estimate",
              "ci_low", "ci_high", "p_value", "p_adjusted", "significant"]
     results = results[front + [c for c in results.columns if c not in front]]
+    design = design_parameters(data, control=control, unit=unit,
+                               spec=METRICS[opts.primary_metric])
     return ExperimentReport(**base, decision=decision, reason=reason, results=results,
-                            warnings=tuple(dict.fromkeys(warns)))
+                            warnings=tuple(dict.fromkeys(warns)), family_size=family,
+                            design=design)
 
 
-def _fmt(v: float, relative: bool, kind: str = "mean") -> str:
-    """A lift: relative in %, an absolute difference of a proportion in percentage points."""
-    if relative:
-        return f"{v:+.1%}"
-    return f"{100 * v:+.1f} percentage points" if kind == "proportion" else f"{v:+.3g}"
+def _correct(results: pd.DataFrame, opts: AnalysisSettings) -> pd.DataFrame:
+    """Adjusted p-values, significance, the decision-level MDE, corrected intervals, ICC ≥ 0."""
+    results = results.copy()
+    tested = results["role"] != "guardrail"
+    results["p_adjusted"] = results["p_value"]
+    results.loc[tested, "p_adjusted"] = adjust_pvalues(results.loc[tested, "p_value"],
+                                                      method=opts.correction)
+    results["significant"] = results["p_adjusted"] < opts.alpha
+    family = int(results.loc[tested, "p_value"].notna().sum())
+    results["mde_alpha"] = [decision_alpha(opts.alpha, r, family, opts.correction)
+                            for r in results["role"]]
+    results["mde"] = [_mde(se, a) for se, a in zip(results["se"], results["mde_alpha"])]
+    results = results.join(corrected_intervals(results, opts.alpha))
+    if "icc" in results:
+        results["icc_estimate"] = results["icc"]
+        neg = results["icc"] < 0
+        results.loc[neg, "icc"] = 0.0
+        results.loc[neg, "design_effect"] = 1.0
+    results.attrs["family_size"] = max(family, 1)
+    return results
 
 
-def _effect(r, level: float) -> str:
-    """'+11.4% (95% CI +5.4% to +17.5%)' from a results row."""
-    rel, kind = bool(r["relative"]), r.get("kind", "mean")
-    if not rel and kind == "proportion":
-        return (f"{_fmt(r['estimate'], rel, kind)} ({level:.0%} CI "
-                f"{100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})")
-    return (f"{_fmt(r['estimate'], rel)} ({level:.0%} CI {_fmt(r['ci_low'], rel)} to "
-            f"{_fmt(r['ci_high'], rel)})")
+def decide(results: pd.DataFrame, srm, *, alpha: float, correction: str, is_aa: bool = False,
+           retention_days: int = 14) -> tuple[str, str]:
+    """The decision and its reason (a :class:`~helpers._i18n.Note`) from a results table.
 
-
-def _mean(v: float, kind: str) -> str:
-    """An arm mean for the summary: a share in % for proportions, two decimals otherwise."""
-    if v != v:
-        return "n/a"
-    return f"{v:.1%}" if kind == "proportion" else f"{v:,.2f}"
-
-
-def _decide(results: pd.DataFrame, srm, *, alpha: float, correction: str) -> tuple[str, str]:
+    Returns
+    -------
+    (str, Note)
+        One of "ship", "do not ship", "inconclusive", "do not trust", and why.
+    """
     if srm is not None and srm.alert:
-        return "do not trust", (f"sample-ratio mismatch (SRM p = {srm.p_value:.2g}): the arms "
-                                "are not the planned split, so the comparison is biased")
+        return "do not trust", note("reason.srm", p=pvalue_of(srm.p_value))
     level = 1 - alpha
+
+    def label(r):
+        return label_of(r["metric"], retention_days) if r["metric"] in METRICS \
+            else str(r.get("label") or r["metric"])
+
+    tested = results.loc[results["role"].isin(["primary", "secondary"])]
+    m = int(tested["p_value"].notna().sum()) if correction != "none" else 1
+    m = max(m, 1)
+
+    def level_text(language):
+        return "" if m == 1 else note("level.corrected", m=m).text(language)
+
+    if is_aa:
+        p_all = adjust_pvalues(results["p_value"], method=correction if correction != "none"
+                               else "holm")
+        hit = np.flatnonzero(np.nan_to_num(p_all, nan=1.0) < alpha)
+        if hit.size:
+            r = results.iloc[int(hit[np.argmin(p_all[hit])])]
+            return "do not trust", note("reason.aa_failed", metric=label(r),
+                                        effect=effect_of(r, level),
+                                        p=pvalue_of(float(p_all[hit].min())))
+        p = results.loc[results["role"] == "primary"]
+        if not p.empty and not math.isnan(p.iloc[0]["se"]):
+            r = p.iloc[0]
+            mde = _mde(float(r["se"]), alpha / m)
+            return "inconclusive", note(
+                "reason.aa_passed", n=int(results["p_value"].notna().sum()), metric=label(r),
+                mde=_partial_mde(mde, bool(r["relative"]), str(r.get("kind", "mean"))),
+                level=level_text)
     g = results.loc[(results["role"] == "guardrail") & (results["p_value"] < alpha)
                     & (results["estimate"] * results["direction"] < 0)]
     if len(g):
         r = g.iloc[0]
-        return "do not ship", (f"guardrail '{r.get('label') or r['metric']}' is significantly worse: "
-                               f"{_effect(r, level)}, p = {r['p_value']:.2g}")
+        return "do not ship", note("reason.guardrail", metric=label(r),
+                                   effect=effect_of(r, level), p=pvalue_of(r["p_value"]))
     p = results.loc[results["role"] == "primary"]
     if p.empty:
-        return "inconclusive", "the primary metric could not be computed"
+        return "inconclusive", note("reason.no_primary")
     good = p.loc[p["significant"] & (p["estimate"] * p["direction"] > 0)]
     bad = p.loc[p["significant"] & (p["estimate"] * p["direction"] < 0)]
-    corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no"}[correction]
+    corr = words(f"correction.{correction}")
     if len(good):
         r = good.iloc[0]
-        return "ship", (f"primary metric '{r.get('label') or r['metric']}' improved by {_effect(r, level)}, "
-                        f"significant after {corr} correction (adjusted p = {r['p_adjusted']:.2g})")
+        return "ship", note("reason.ship", metric=label(r), effect=effect_of(r, level),
+                            correction=corr, p=pvalue_of(r["p_adjusted"]))
     if len(bad):
         r = bad.iloc[0]
-        return "do not ship", (f"primary metric '{r.get('label') or r['metric']}' got worse: {_effect(r, level)}, "
-                               f"adjusted p = {r['p_adjusted']:.2g}")
+        return "do not ship", note("reason.worse", metric=label(r), effect=effect_of(r, level),
+                                   p=pvalue_of(r["p_adjusted"]))
     r = p.iloc[0]
     if math.isnan(r["estimate"]):
-        return "inconclusive", f"primary metric '{r.get('label') or r['metric']}' could not be tested ({r['warnings']})"
+        why = tuple(n.text if hasattr(n, "text") else str(n) for n in r.get("notes", ()))
+        return "inconclusive", note("reason.untestable", metric=label(r), why=why)
     # the primary wins only after correction: quote the MDE at the (conservative) Bonferroni
     # level alpha/m of the corrected family, not at alpha
-    m = int(results["role"].isin(["primary", "secondary"]).sum()) if correction != "none" else 1
-    mde_value = (stats.norm.ppf(1 - alpha / (2 * max(m, 1))) + _Z80) * float(r["se"])
-    mde = f"±{abs(mde_value):.1%}" if r["relative"] else f"±{abs(mde_value):.3g}"
-    level_text = f" at the corrected level (α/{m})" if m > 1 else ""
-    return "inconclusive", (f"primary metric '{r.get('label') or r['metric']}': {_effect(r, level)} is not "
-                            f"significant after {corr} correction; with this sample the "
-                            f"experiment could detect about {mde} with 80% power{level_text}")
+    mde = _mde(float(r["se"]), alpha / m)
+    return "inconclusive", note("reason.inconclusive", metric=label(r), effect=effect_of(r, level),
+                                correction=corr, mde=_partial_mde(
+                                    mde, bool(r["relative"]), str(r.get("kind", "mean"))),
+                                level=level_text)
 
 
-# plain symbols that the reports' embedded fonts draw (colour emoji show as boxes without an
+def _partial_mde(value, relative, kind):
+    return partial(mde_text, value, relative, kind)
+
+
+def _decide(results, srm, *, alpha, correction):
+    """The decision and its English reason (kept for the tests of the rule)."""
+    d, why = decide(results, srm, alpha=alpha, correction=correction)
+    return d, str(why)

@@ -8,7 +8,7 @@ Population (who is analysed):
 - ``unit = group``: every member of an assigned group who joined before ``ends_at``; inference
   is at the group level (:func:`helpers.experiments.cluster_test`).
 
-Metrics per member over the window ``[starts_at, ends_at)`` (DESIGN.md §4), see :data:`METRICS`.
+Metrics per member over the window ``[starts_at, ends_at)``, see :data:`METRICS`.
 Pre-period values (same metric over the ``cuped_days`` before ``starts_at``) are the CUPED
 covariates.
 """
@@ -21,12 +21,14 @@ import pandas as pd
 from scipy import stats
 
 from .. import config
+from .._checks import ACTIVE_TYPES_DOC, active_mask
+from .._time import resolve_end
 from ..data import Community
 from ..errors import ParameterError
 from ..experiments import cluster_test
 
 __all__ = ["MetricSpec", "METRICS", "DEFAULT_METRICS", "DEFAULT_GUARDRAILS", "DECISIONS", "as_list",
-           "experiment_row", "experiment_population", "experiment_metrics"]
+           "experiment_row", "experiment_status", "experiment_population", "experiment_metrics"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
     MetricSpec("converted", "proportion", +1, "made a purchase in the window",
                pre="pre_converted"),
     MetricSpec("spend", "mean", +1, "purchase amount in the window", pre="pre_spend"),
-    MetricSpec("exited", "proportion", -1, "left explicitly (left_at) in the window"),
+    MetricSpec("exited", "proportion", -1, "left the community explicitly in the window"),
 ]}
 DEFAULT_METRICS = ("active_days", "messages", "participation", "retained", "converted", "spend")
 DEFAULT_GUARDRAILS = ("exited",)
@@ -80,7 +82,23 @@ def as_list(value) -> list[str] | None:
 
 
 # ----------------------------------------------------------------------------- population & metrics
+def experiment_status(community: Community, experiment_id: str) -> str:
+    """"ok", "no_experiments" (no experiments table, or an empty one) or "unknown_experiment".
+
+    Examples
+    --------
+    >>> experiment_status(ds, "exp_live_group")                    # doctest: +SKIP
+    'ok'
+    """
+    exps = community.experiments
+    if exps is None or exps.empty or "experiment_id" not in exps:
+        return "no_experiments"
+    ids = set(exps["experiment_id"].astype(str))
+    return "ok" if str(experiment_id) in ids else "unknown_experiment"
+
+
 def experiment_row(community: Community, experiment_id: str) -> pd.Series:
+    """The experiments-table row of ``experiment_id`` (ParameterError naming the valid ids)."""
     exps = community.experiments
     if exps is None or exps.empty:
         raise ParameterError(f"dataset {community.name!r} has no experiments table: add "
@@ -145,9 +163,8 @@ def experiment_metrics(community: Community, experiment_id: str, *,
         Length of the pre-period before ``starts_at`` for the CUPED covariates (0 = none).
     retention_days : int
         ``retained`` = an active event on or after ``starts_at + retention_days`` (up to the
-        end of observation); all-NaN when the data end before that day.
-    active_types : list of str, optional
-        Event types that count as active (default: all).
+        end of observation: the last event); all-NaN when the data end before that day.
+    {active_types}
     late_joiners : bool
         Group experiments: also analyse members who joined during the window
         (see :func:`experiment_population`).
@@ -173,13 +190,8 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     pre_start = start - pd.Timedelta(days=cuped_days)
     ret_from = start + pd.Timedelta(days=retention_days)
     ev = community.events
-    types = list(ev["event_type"].cat.categories) if hasattr(ev["event_type"], "cat") \
-        else sorted(ev["event_type"].unique())
-    if active_types is not None:
-        unknown = [t for t in active_types if t not in types]
-        if unknown:
-            raise ParameterError(f"unknown event type(s) {unknown} in active_types; the data "
-                                 f"have {types}")
+    observed_until = resolve_end(None, ev)
+    active_all = active_mask(ev, active_types)  # the one active-types rule (None = all)
     ts_all = pd.DatetimeIndex(ev["ts"]).as_unit("ns")
     sorted_ts = ts_all.is_monotonic_increasing  # the loader sorts events by ts
     first = int(ts_all.searchsorted(pre_start)) if sorted_ts else 0
@@ -188,6 +200,7 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     pos = pd.Index(pop["member_id"]).get_indexer(ev["member_id"])
     keep = (pos >= 0) & (ts_ns >= pd.Timestamp(pre_start).as_unit("ns").value)
     ev, pos, ts_ns = ev.loc[keep], pos[keep], ts_ns[keep]
+    active = np.ones(len(ev), bool) if active_all is None else active_all[first:][keep]
     n = len(pop)
 
     def codes(col):
@@ -197,8 +210,6 @@ def experiment_metrics(community: Community, experiment_id: str, *,
         return c.cat.codes.to_numpy(), lambda name: lookup.get(str(name), -2)
 
     etype, type_code = codes("event_type")
-    active = np.ones(len(ev), bool) if active_types is None else np.isin(
-        etype, [type_code(t) for t in active_types])
 
     def ns(t):
         return pd.Timestamp(t).as_unit("ns").value
@@ -234,7 +245,7 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     buy = etype == type_code("purchase")
     out["active_days"] = days(in_win & active)
     out["messages"] = count(in_win & (etype == type_code("message")))
-    if ret_from <= community.observed_until:
+    if ret_from <= observed_until:
         out["retained"] = (count(active & (ts_ns >= ns(ret_from))) > 0).astype(float)
     else:
         out["retained"] = np.nan
@@ -247,3 +258,7 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     out["pre_converted"] = (count(in_pre & buy) > 0).astype(float)
     out["pre_spend"] = amount(in_pre & buy)
     return out
+
+
+experiment_metrics.__doc__ = experiment_metrics.__doc__.replace("{active_types}",
+                                                                ACTIVE_TYPES_DOC)

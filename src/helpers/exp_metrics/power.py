@@ -1,70 +1,157 @@
-"""How big the next experiment must be: units per arm for given lifts."""
+"""How big the next experiment must be: the design figures of a metric (SD, ICC, design effect,
+raw and after CUPED) and the units per arm for given lifts, at the level the decision uses."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from ..experiments import icc_anova, sample_size
-from .analysis import ExperimentReport
-from .metrics import METRICS
+from ..experiments import design_effect, icc_anova, sample_size
+from .metrics import METRICS, MetricSpec
 
-__all__ = ["power_table"]
+if TYPE_CHECKING:  # the report type only (analysis imports this module)
+    from .analysis import ExperimentReport
+
+__all__ = ["Design", "design_parameters", "power_table"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Design figures of one metric in the control arm, the ones the summary quotes and the
+    power table uses.
+
+    ``mean, sd`` of the member values; for group experiments ``icc`` (ANOVA, truncated at 0;
+    ``icc_estimate`` before truncation) and ``design_effect`` (Kish, 1 + (Σm²/Σm − 1)·ICC),
+    ``group_size`` (mean members per group), ``size_cv`` (spread of group sizes); the same
+    after CUPED (``sd_cuped, icc_cuped, icc_cuped_estimate, design_effect_cuped``; NaN
+    without a pre-period); ``units`` the control arm's units (members or groups).
+    """
+
+    metric: str
+    unit: str
+    mean: float
+    sd: float
+    units: int
+    group_size: float = 1.0
+    size_cv: float = 0.0
+    icc: float = 0.0
+    icc_estimate: float = 0.0
+    design_effect: float = 1.0
+    sd_cuped: float = math.nan
+    icc_cuped: float = math.nan
+    icc_cuped_estimate: float = math.nan
+    design_effect_cuped: float = math.nan
+
+    @property
+    def has_cuped(self) -> bool:
+        return not math.isnan(self.sd_cuped)
+
+
+def design_parameters(data: pd.DataFrame, *, control: str, unit: str,
+                      spec: MetricSpec) -> Design | None:
+    """:class:`Design` of ``spec`` from the control arm of a member-level metrics frame
+    (θ of CUPED pooled over both arms, as in the analysis); None for ratio metrics or a
+    metric without spread.
+
+    Examples
+    --------
+    >>> design_parameters(report.data, control="control", unit="group",
+    ...                   spec=METRICS["active_days"]).design_effect    # doctest: +SKIP
+    """
+    metric = spec.name
+    if data.empty or spec.kind == "ratio" or metric not in data:
+        return None
+    ctrl = data.loc[data["arm"] == control]
+    mean, sd = float(ctrl[metric].mean()), float(ctrl[metric].std())
+    if not (mean > 0 and sd > 0):
+        return None
+    group = unit == "group"
+    sizes = ctrl.groupby("group_id").size() if group else pd.Series([1.0])
+    cv = float(sizes.std(ddof=0) / sizes.mean()) if group else 0.0  # Kish deff (Σm²/Σm)
+
+    def icc_of(values):
+        if not group:
+            return 0.0, 0.0, 1.0
+        est = icc_anova(ctrl.assign(_v=values), value="_v", group="group_id")
+        est = est if est == est else 0.0
+        icc = max(est, 0.0)
+        return icc, est, design_effect(icc, sizes.to_numpy())
+
+    icc, est, deff = icc_of(ctrl[metric])
+    out = dict(metric=metric, unit=unit, mean=mean, sd=sd,
+               units=int(ctrl["group_id"].nunique()) if group else int(len(ctrl)),
+               group_size=float(sizes.mean()) if group else 1.0, size_cv=cv, icc=icc,
+               icc_estimate=est, design_effect=deff)
+    if spec.pre and spec.pre in ctrl and ctrl[spec.pre].var() > 0:  # CUPED: same θ as analysis
+        x = data[spec.pre]
+        theta = data[[metric, spec.pre]].cov().iloc[0, 1] / x.var()
+        adj = ctrl[metric] - theta * ctrl[spec.pre]
+        i2, e2, d2 = icc_of(adj)
+        out.update(sd_cuped=float(adj.std()), icc_cuped=i2, icc_cuped_estimate=e2,
+                   design_effect_cuped=d2)
+    return Design(**out)
 
 
 def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: float = 0.8,
                 metric: str | None = None) -> pd.DataFrame:
     """Units per arm needed to detect relative lifts of the primary metric ("how many groups do
-    I need to see a 3 % lift?"), from this experiment's control arm: member-level SD, and the
-    ICC, mean group size and the spread of group sizes (Kish design effect, as reported by the
-    analysis) for group-randomised designs; ``units_per_arm_with_cuped`` uses
-    the SD and ICC of the CUPED-adjusted metric (θ pooled as in the analysis).
+    I need to see a 3 % lift?"), from this experiment's control arm (:class:`Design`: SD, and
+    for group experiments the ICC, mean group size and spread of group sizes — Kish design
+    effect), at the level the decision uses (``alpha / family_size`` with a correction:
+    the primary must be significant after the correction to ship).
+
+    ``units_per_arm`` uses the raw metric's SD and ICC, ``units_per_arm_with_cuped`` those of
+    the CUPED-adjusted metric; ``reachable`` is False when both arms together need more units
+    (members or groups) than the community has (``units_in_community``).
 
     Returns
     -------
     DataFrame
-        ``metric, relative_lift, absolute_effect, unit, units_per_arm, members_per_arm,
-        units_per_arm_with_cuped, units_per_arm_now``; empty when the report was not analysed.
+        ``metric, relative_lift, absolute_effect, unit, alpha, units_per_arm,
+        members_per_arm, units_per_arm_with_cuped, units_per_arm_now, units_in_community,
+        reachable, reachable_with_cuped, icc, design_effect, icc_cuped,
+        design_effect_cuped``; empty when the report was not analysed.
 
     Examples
     --------
     >>> power_table(report, lifts=[0.03, 0.05])                    # doctest: +SKIP
     """
-    cols = ["metric", "relative_lift", "absolute_effect", "unit", "units_per_arm",
-            "members_per_arm", "units_per_arm_with_cuped", "units_per_arm_now"]
+    cols = ["metric", "relative_lift", "absolute_effect", "unit", "alpha", "units_per_arm",
+            "members_per_arm", "units_per_arm_with_cuped", "units_per_arm_now",
+            "units_in_community", "reachable", "reachable_with_cuped", "icc", "design_effect",
+            "icc_cuped", "design_effect_cuped"]
     metric = metric or report.primary_metric
     spec = METRICS.get(metric)
-    if report.data.empty or spec is None or spec.kind == "ratio" or metric not in report.data:
+    if report.data.empty or spec is None or metric not in report.data:
         return pd.DataFrame(columns=cols)
-    ctrl = report.data.loc[report.data["arm"] == report.control_arm]
-    mean = ctrl[metric].mean()
-    if not (mean > 0 and ctrl[metric].std() > 0):
+    d = report.design if report.design is not None and report.design.metric == metric else \
+        design_parameters(report.data, control=report.control_arm, unit=report.unit, spec=spec)
+    if d is None:
         return pd.DataFrame(columns=cols)
-    sizes = ctrl.groupby("group_id").size() if report.unit == "group" else pd.Series([1.0])
-    cv = float(sizes.std(ddof=0) / sizes.mean())  # unequal groups: Kish deff (Σm²/Σm)
-
-    def design(values):
-        """(sd, icc, mean group size) of member values in the control arm."""
-        if report.unit != "group":
-            return values.std(), 0.0, 1.0
-        icc = icc_anova(ctrl.assign(_v=values), value="_v", group="group_id")
-        return values.std(), max(icc, 0.0) if icc == icc else 0.0, float(sizes.mean())
-
-    sd, icc, size = design(ctrl[metric])
-    now = int(ctrl["group_id"].nunique()) if report.unit == "group" else len(ctrl)
-    adjusted = None
-    if spec.pre and spec.pre in ctrl and ctrl[spec.pre].var() > 0:  # CUPED: same θ as analysis
-        x = report.data[spec.pre]
-        theta = report.data[[metric, spec.pre]].cov().iloc[0, 1] / x.var()
-        adjusted = design(ctrl[metric] - theta * ctrl[spec.pre])
+    correction = getattr(report, "correction", "holm")
+    family = max(int(getattr(report, "family_size", 1)), 1)
+    alpha = report.alpha / family if correction != "none" else report.alpha
+    group = report.unit == "group"
+    available = getattr(report, "groups_in_community" if group else "members_in_community", 0)
+    n_arms = max(len([a for a, k in report.arm_units if k > 0]), 2)
     out = []
     for lift in lifts:
-        eff = lift * mean
-        n = sample_size(eff, sd=sd, power=power, alpha=report.alpha, icc=icc, cluster_size=size,
-                        cluster_size_cv=cv)
-        n_cuped = sample_size(eff, sd=adjusted[0], power=power, alpha=report.alpha,
-                              icc=adjusted[1], cluster_size=adjusted[2],
-                              cluster_size_cv=cv) if adjusted else n
+        eff = lift * d.mean
+        n = sample_size(eff, sd=d.sd, power=power, alpha=alpha, icc=d.icc,
+                        cluster_size=d.group_size, cluster_size_cv=d.size_cv)
+        n_cuped = sample_size(eff, sd=d.sd_cuped, power=power, alpha=alpha, icc=d.icc_cuped,
+                              cluster_size=d.group_size, cluster_size_cv=d.size_cv) \
+            if d.has_cuped else n
         out.append(dict(metric=metric, relative_lift=lift, absolute_effect=eff,
-                        unit=report.unit, units_per_arm=n, members_per_arm=int(round(n * size)),
-                        units_per_arm_with_cuped=n_cuped, units_per_arm_now=now))
+                        unit=report.unit, alpha=alpha, units_per_arm=n,
+                        members_per_arm=int(round(n * d.group_size)),
+                        units_per_arm_with_cuped=n_cuped, units_per_arm_now=d.units,
+                        units_in_community=int(available),
+                        reachable=not available or n * n_arms <= available,
+                        reachable_with_cuped=not available or n_cuped * n_arms <= available,
+                        icc=d.icc, design_effect=d.design_effect, icc_cuped=d.icc_cuped,
+                        design_effect_cuped=d.design_effect_cuped))
     return pd.DataFrame(out, columns=cols)

@@ -1,0 +1,314 @@
+"""Reviewer tables of an experiment report: the numbers as words and units, headers in the
+report's language (zh or en).
+
+Each function returns a new DataFrame of text cells (the analyst keeps the numeric frames on the
+report); names from the data stay as written and are escaped by the table formatter
+(:func:`helpers.plots.show_table`). Formats come from :mod:`helpers._format`: relative lifts in
+%, differences of shares in percentage points, p-values "< 0.001", chances "> 99.9%".
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import _format as fmt
+from .. import config
+from .._i18n import Catalog
+from ._messages import effect_text, lift_fmt, mde_text, mean_text, metric_label, t
+from .analysis import ExperimentReport
+from .arm_survival import ArmSurvival
+from .metrics import METRICS
+
+__all__ = ["results_table", "analyst_table", "srm_table", "power_display", "segment_display",
+           "rmst_display", "experiments_display", "TABLE_MESSAGES"]
+
+TABLE_MESSAGES = Catalog({
+    "en": {
+        "metric": "Metric", "role": "Role", "arm": "Arm", "control_mean": "Control mean",
+        "treatment_mean": "Treatment mean", "lift": "Lift (95% CI)",
+        "lift_corrected": "Interval at the corrected level", "p_adjusted": "Adjusted p",
+        "significant": "Significant after correction", "method": "How it was tested",
+        "p_value": "p (uncorrected)", "variance_reduction": "Noise removed by CUPED",
+        "mde": "Detectable with 80% power", "chance": "Chance to beat control",
+        "icc": "ICC after CUPED (as tested)", "design_effect": "Design effect",
+        "naive_p": "p if members were independent (for comparison only)",
+        "permutation_p": "p by permutation over groups",
+        "perm.not_needed": "not needed ({n:,} groups ≥ {min:,})",
+        "role.primary": "primary", "role.secondary": "secondary", "role.guardrail": "guardrail",
+        "yes": "yes", "no": "no",
+        "level": "{level} level",
+        "observed": "Units observed", "expected": "Units expected",
+        "share_observed": "Share observed", "share_expected": "Share planned",
+        "relative_lift": "Relative lift to detect", "absolute_effect": "Absolute change",
+        "units_per_arm": "{units} per arm (no CUPED)", "units_cuped": "{units} per arm (with CUPED)",
+        "units_now": "{units} per arm in this experiment", "members_per_arm": "Members per arm (no CUPED)",
+        "units.member": "Members", "units.group": "Groups",
+        "reachable": "Reachable in this community",
+        "not_reachable": "not reachable: both arms need {need:,}, the community has {have:,}",
+        "segment": "Segment", "n_control": "Control members", "n_treatment": "Treatment members",
+        "horizon": "Horizon (days)", "rmst": "Days stayed (treatment)",
+        "rmst_reference": "Days stayed (control)", "difference": "Difference (95% CI)",
+        "experiment": "Experiment", "name": "Name", "unit": "Randomised by",
+        "starts_at": "Start", "ends_at": "End",
+        "m.welch": "Welch t-test", "m.cuped": "Welch t-test after CUPED",
+        "m.z-test": "z-test of two shares", "m.ratio": "ratio (delta method)",
+        "m.cluster": "group level (cluster-robust)", "m.cluster_cuped": "group level (cluster-robust) after CUPED",
+        "unit.member": "member", "unit.group": "group",
+    },
+    "zh": {
+        "metric": "指标", "role": "角色", "arm": "组别", "control_mean": "对照组均值",
+        "treatment_mean": "实验组均值", "lift": "提升（95% 置信区间）",
+        "lift_corrected": "按校正后水平的区间", "p_adjusted": "校正后 p",
+        "significant": "校正后显著", "method": "检验方法",
+        "p_value": "p（未校正）", "variance_reduction": "CUPED 降低的波动",
+        "mde": "80% 检验效能下可发现的变化", "chance": "优于对照组的概率",
+        "icc": "CUPED 后的 ICC（检验所用）", "design_effect": "设计效应",
+        "naive_p": "若把成员当作相互独立时的 p（仅作对比）",
+        "permutation_p": "按群置换检验的 p",
+        "perm.not_needed": "无需计算（{n:,} 个群 ≥ {min:,}）",
+        "role.primary": "主要指标", "role.secondary": "次要指标", "role.guardrail": "护栏指标",
+        "yes": "是", "no": "否",
+        "level": "{level} 水平",
+        "observed": "实际单位数", "expected": "计划单位数",
+        "share_observed": "实际占比", "share_expected": "计划占比",
+        "relative_lift": "要发现的相对提升", "absolute_effect": "绝对变化",
+        "units_per_arm": "每组所需{units}（不用 CUPED）", "units_cuped": "每组所需{units}（用 CUPED）",
+        "units_now": "本次实验每组{units}", "members_per_arm": "每组所需成员数（不用 CUPED）",
+        "units.member": "成员数", "units.group": "群数",
+        "reachable": "本社群能否达到",
+        "not_reachable": "无法达到：两组共需 {need:,}，社群只有 {have:,}",
+        "segment": "分群", "n_control": "对照组成员", "n_treatment": "实验组成员",
+        "horizon": "观察天数", "rmst": "平均留下天数（实验组）",
+        "rmst_reference": "平均留下天数（对照组）", "difference": "差值（95% 置信区间）",
+        "experiment": "实验", "name": "名称", "unit": "随机方式",
+        "starts_at": "开始", "ends_at": "结束",
+        "m.welch": "Welch t 检验", "m.cuped": "CUPED 调整后的 Welch t 检验",
+        "m.z-test": "两比例 z 检验", "m.ratio": "比率（delta 方法）",
+        "m.cluster": "按群（聚类稳健）", "m.cluster_cuped": "按群（聚类稳健），CUPED 调整后",
+        "unit.member": "按成员随机", "unit.group": "按社群随机",
+    },
+}, name="exp_metrics.tables")
+
+
+def _h(key: str, language: str, **values) -> str:
+    return TABLE_MESSAGES.t(key, language, **values)
+
+
+def _method(method: str, language: str) -> str:
+    m = str(method).lower()
+    if m.startswith("cluster"):
+        key = "m.cluster_cuped" if "cuped" in m else "m.cluster"
+    elif m.startswith("delta-method ratio"):
+        key = "m.ratio"
+    else:
+        key = {"welch": "m.welch", "cuped": "m.cuped", "z-test": "m.z-test"}.get(m, "m.welch")
+    return _h(key, language)
+
+
+def _level(level: float, language: str) -> str:
+    return fmt.pct(level, 1 if abs(level * 100 - round(level * 100)) > 1e-9 else 0,
+                   language=language)
+
+
+def _interval(row, language, corrected=False):
+    kind = str(row.get("kind", "mean"))
+    if corrected:
+        lo, hi = row["ci_low_corrected"], row["ci_high_corrected"]
+        if fmt.is_missing(lo):
+            return fmt.na(language)
+        f = lift_fmt(bool(row["relative"]), kind)
+        return (f"{f(lo, language=language)} – {f(hi, language=language)} "
+                f"({_h('level', language, level=_level(row['level_corrected'], language))})")
+    return effect_text(row["estimate"], row["ci_low"], row["ci_high"], bool(row["relative"]),
+                       kind, language)
+
+
+def results_table(report: ExperimentReport, language: str = "en") -> pd.DataFrame:
+    """The reader's table: metric, role, arm means, lift with its 95% interval and with the
+    interval at the corrected level, adjusted p-value, significance in words."""
+    res = report.results
+    if res.empty:
+        return pd.DataFrame()
+    many = res["arm"].nunique() > 1
+    rows = []
+    for _, r in res.iterrows():
+        kind = str(r.get("kind", "mean"))
+        row = {_h("metric", language): metric_label(r["metric"], language, report.retention_days),
+               _h("role", language): _h(f"role.{r['role']}", language)}
+        if many:
+            row[_h("arm", language)] = str(r["arm"])
+        row.update({
+            _h("control_mean", language): mean_text(r["control_mean"], kind, language),
+            _h("treatment_mean", language): mean_text(r["treatment_mean"], kind, language),
+            _h("lift", language): _interval(r, language),
+            _h("lift_corrected", language): _interval(r, language, corrected=True),
+            _h("p_adjusted", language): fmt.pvalue(r["p_adjusted"], language),
+            _h("significant", language): _h("yes" if r["significant"] else "no", language),
+        })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def analyst_table(report: ExperimentReport, language: str = "en") -> pd.DataFrame:
+    """How each metric was tested: method, raw p-value, CUPED's variance reduction, the MDE at
+    the level the decision uses, chance to beat control and, for group experiments, the ICC
+    and design effect as tested, the member-level p-value and the permutation p-value."""
+    res = report.results
+    if res.empty:
+        return pd.DataFrame()
+    rows = []
+    for _, r in res.iterrows():
+        kind = str(r.get("kind", "mean"))
+        level = f"α = {fmt.number(r['mde_alpha'], 4, language)}"
+        row = {_h("metric", language): metric_label(r["metric"], language, report.retention_days),
+               _h("method", language): _method(r["method"], language),
+               _h("p_value", language): fmt.pvalue(r["p_value"], language),
+               _h("variance_reduction", language): fmt.pct(r.get("variance_reduction"), 0,
+                                                          language),
+               _h("mde", language): f"{mde_text(r['mde'], bool(r['relative']), kind, language)}"
+                                    f" ({level})",
+               _h("chance", language): fmt.probability(r["chance_to_beat_control"], language)}
+        if report.unit == "group":
+            perm = r.get("permutation_p", math.nan)
+            n = r.get("n_groups", math.nan)
+            row.update({
+                _h("icc", language): fmt.number(r.get("icc"), 3, language) if not (
+                    r.get("icc_estimate", 0) < 0) else f"0 ({fmt.number(r['icc_estimate'], 3)} < 0)",
+                _h("design_effect", language): fmt.number(r.get("design_effect"), 2, language),
+                _h("naive_p", language): fmt.pvalue(r.get("naive_p_value"), language),
+                _h("permutation_p", language): fmt.pvalue(perm, language)
+                if not fmt.is_missing(perm) else _h(
+                    "perm.not_needed", language, n=int(n) if not fmt.is_missing(n) else 0,
+                    min=config.MIN_GROUPS_FOR_ASYMPTOTICS)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def srm_table(report: ExperimentReport, language: str = "en") -> pd.DataFrame:
+    """Observed and planned units per arm."""
+    if report.srm is None:
+        return pd.DataFrame()
+    f = report.srm.to_frame()
+    return pd.DataFrame({
+        _h("arm", language): f["arm"].astype(str),
+        _h("observed", language): [fmt.count(v, language) for v in f["observed"]],
+        _h("expected", language): [fmt.number(v, 1, language) for v in f["expected"]],
+        _h("share_observed", language): [fmt.pct(v, 1, language) for v in f["share_observed"]],
+        _h("share_expected", language): [fmt.pct(v, 1, language) for v in f["share_expected"]],
+    })
+
+
+def power_display(power: pd.DataFrame, report: ExperimentReport,
+                  language: str = "en") -> pd.DataFrame:
+    """:func:`power_table` for reviewers: units per arm without and with CUPED, and whether the
+    community has that many units ("not reachable" when both arms together need more)."""
+    if power.empty:
+        return pd.DataFrame()
+    units = _h(f"units.{report.unit or 'member'}", language)
+    arms = max(len([a for a, k in report.arm_units if k > 0]), 2)
+    kind = METRIC_KIND.get(str(power["metric"].iloc[0]), "mean")
+
+    def reach(n, ok, have):
+        if ok:
+            return _h("yes", language)
+        return _h("not_reachable", language, need=int(n) * arms, have=int(have))
+
+    out = pd.DataFrame({
+        _h("relative_lift", language): [fmt.pct(v, 0 if abs(v * 100 - round(v * 100)) < 1e-9
+                                                else 1, language) for v in power["relative_lift"]],
+        _h("absolute_effect", language): [mean_text(v, kind, language).lstrip("+")
+                                          for v in power["absolute_effect"]],
+        _h("units_per_arm", language, units=units): [fmt.count(v, language)
+                                                     for v in power["units_per_arm"]],
+        _h("units_cuped", language, units=units): [fmt.count(v, language)
+                                                   for v in power["units_per_arm_with_cuped"]],
+        _h("units_now", language, units=units): [fmt.count(v, language)
+                                                 for v in power["units_per_arm_now"]],
+        _h("reachable", language): [reach(n, ok, h) for n, ok, h in zip(
+            power["units_per_arm"], power["reachable"], power["units_in_community"])],
+    })
+    if report.unit == "group":
+        out.insert(3, _h("members_per_arm", language),
+                   [fmt.count(v, language) for v in power["members_per_arm"]])
+    return out
+
+
+#: member layers in their reading order (核心 → 活跃 → 潜在 → 沉睡), then "not yet joined"
+LAYER_ORDER = ("核心", "活跃", "潜在", "沉睡", "not yet joined")
+
+#: metric name → kind (for formatting absolute effects)
+METRIC_KIND = {k: v.kind for k, v in METRICS.items()}
+
+
+def segment_display(table: pd.DataFrame, report: ExperimentReport,
+                    language: str = "en") -> pd.DataFrame:
+    """A segment table for reviewers: members per arm, lift with both intervals, adjusted p."""
+    if table is None or table.empty:
+        return pd.DataFrame()
+    kind = METRIC_KIND.get(report.primary_metric, "mean")
+    many = table["arm"].nunique() > 1 if "arm" in table else False
+    order = {k: i for i, k in enumerate(LAYER_ORDER)}
+    table = table.iloc[sorted(range(len(table)), key=lambda i: order.get(
+        str(table["segment"].iloc[i]), -1))] if set(table["segment"].astype(str)) & set(
+        LAYER_ORDER) else table
+    rows = []
+    for _, r in table.iterrows():
+        r = r.copy()
+        r["kind"] = kind
+        seg = r["segment"]
+        seg = t("not_yet_joined", language) if seg == "not yet joined" else str(seg)
+        row = {_h("segment", language): seg}
+        if many:
+            row[_h("arm", language)] = str(r["arm"])
+        row.update({
+            _h("n_control", language): fmt.count(r["n_control"], language),
+            _h("n_treatment", language): fmt.count(r["n_treatment"], language),
+            _h("lift", language): _interval(r, language),
+            _h("lift_corrected", language): _interval(r, language, corrected=True),
+            _h("p_adjusted", language): fmt.pvalue(r["p_adjusted"], language),
+            _h("significant", language): _h("yes" if r["significant"] else "no", language),
+        })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rmst_display(surv: ArmSurvival, language: str = "en") -> pd.DataFrame:
+    """RMST per arm and the difference with the interval the report uses (groups for group
+    experiments)."""
+    if surv.rmst.empty:
+        return pd.DataFrame()
+    rows = []
+    for _, r in surv.rmst.iterrows():
+        groups = "ci_low_groups" in r and not fmt.is_missing(r.get("ci_low_groups"))
+        lo, hi = (r["ci_low_groups"], r["ci_high_groups"]) if groups else (r["ci_low"],
+                                                                            r["ci_high"])
+        p = r["p_value_groups"] if groups else r["p_value"]
+        rows.append({_h("arm", language): str(r["group"]),
+                     _h("horizon", language): fmt.number(r["horizon_days"], 0, language),
+                     _h("rmst", language): fmt.number(r["rmst"], 1, language),
+                     _h("rmst_reference", language): fmt.number(r["rmst_reference"], 1, language),
+                     _h("difference", language): fmt.interval(
+                         r["difference"], lo, hi, _signed, language=language),
+                     _h("p_value", language): fmt.pvalue(p, language)})
+    return pd.DataFrame(rows)
+
+
+def _signed(v, language="en"):
+    return "n/a" if fmt.is_missing(v) else f"{float(v):+.2f}"
+
+
+def experiments_display(experiments: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """The experiments of a dataset: id, name, how randomised, start and end dates."""
+    if experiments is None or experiments.empty:
+        return pd.DataFrame()
+    e = experiments
+    return pd.DataFrame({
+        _h("experiment", language): e["experiment_id"].astype(str),
+        _h("name", language): e["name"].astype(str) if "name" in e else "",
+        _h("unit", language): [_h(f"unit.{u}", language) if u in ("member", "group") else str(u)
+                               for u in e["unit"]],
+        _h("starts_at", language): [fmt.date(v, language) for v in e["starts_at"]],
+        _h("ends_at", language): [fmt.date(v, language) for v in e["ends_at"]],
+    })
