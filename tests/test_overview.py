@@ -382,3 +382,30 @@ def test_notebook_00_is_thin_tagged_and_committed_without_outputs():
         else:
             assert c.get("outputs") == [] and c.get("execution_count") is None
             assert "def " not in "".join(c["source"])
+
+
+@pytest.mark.parametrize("language", ["en"])
+def test_notebook_00_runs_in_the_other_language(small_dir, tmp_path, language):
+    """nbval runs the notebook with its defaults (zh, demo); this runs it in English on the small
+    community and reads what a reviewer would see: no error, no warning stream, no raw values."""
+    import nbformat
+    import papermill as pm
+
+    out = tmp_path / f"00_{language}.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "00_overview.ipynb"), str(out),
+                        parameters={"dataset": str(small_dir), "language": language},
+                        progress_bar=False, cwd=str(NOTEBOOKS))
+    nb = nbformat.read(out, as_version=4)
+    shown = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "lang-zh" in cell.metadata.get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            assert o["output_type"] != "error", o.get("evalue")
+            assert o["output_type"] != "stream", "".join(o.get("text", ""))
+            data_ = o.get("data", {})
+            shown.append(_text(data_.get("text/html", "")) if "text/html" in data_
+                         else data_.get("text/markdown", ""))
+    text = "\n".join(shown)
+    assert not BANNED.search(text), BANNED.search(text)
+    assert "New members (weekly)" in text

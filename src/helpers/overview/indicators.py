@@ -72,6 +72,8 @@ class Indicator:
         figure over every eligible member, as in the detail report).
     trend : tuple of (Timestamp, float)
         Weekly series for the sparkline: per complete week, or per weekly join cohort.
+    trend_band : tuple of (float, float)
+        For shares: the Wilson interval of each ``trend`` point (empty for counts).
     reason : str or None
         Why the indicator is missing (a message key of the renderer), else None.
     """
@@ -95,6 +97,7 @@ class Indicator:
     previous_end: pd.Timestamp | None = None
     extra: tuple[tuple[str, float], ...] = ()
     trend: tuple[tuple[pd.Timestamp, float], ...] = ()
+    trend_band: tuple[tuple[float, float], ...] = ()
     reason: str | None = None
 
     @property
@@ -274,15 +277,16 @@ def share_indicator(key: str, table: pd.DataFrame, *, windows, overall: pd.Serie
     extra = []
     if overall is not None and int(overall[n_col]) > 0:
         extra = [("all_rate", float(overall["rate"])), ("all_n", float(overall[n_col]))]
-    trend = ()
+    trend, band = (), ()
     if cohorts is not None and len(cohorts):
         c = cohorts.loc[(cohorts[n_col] > 0)
                         & (cohorts[COHORT_COLUMN] + pd.Timedelta(days=7) <= cut)]
         c = c.sort_values(COHORT_COLUMN).tail(trend_weeks)
         trend = tuple((pd.Timestamp(w), float(r)) for w, r in zip(c[COHORT_COLUMN], c["rate"]))
+        band = tuple((float(lo), float(hi)) for lo, hi in zip(c["ci_low"], c["ci_high"]))
     (r0, r1), (p0, p1) = windows["recent"], windows["previous"]
     common = dict(current_start=r0, current_end=r1, previous_start=p0, previous_end=p1,
-                  extra=tuple(extra), trend=trend, interval_of="share")
+                  extra=tuple(extra), trend=trend, trend_band=band, interval_of="share")
     if n1 == 0:
         return Indicator(key, "share", reason="no_recent_eligible", n=0, **common)
     lo, hi = _intervals.wilson(x1, n1, alpha)

@@ -1,9 +1,9 @@
 """Small multiples of the overview's four indicators over recent weeks.
 
 Draws the weekly series the :class:`helpers.overview.OverviewReport` carries (``trend`` of each
-indicator: new members and active members per complete week; D30 retention and 30-day purchase
-conversion per weekly join cohort). Titles and axis labels come from the overview's catalog in
-the report's language.
+indicator: new members and active members per complete week, from zero; D30 retention and 30-day
+purchase conversion per weekly join cohort, with each cohort's 95% Wilson interval as a band).
+Titles and axis labels come from the overview's catalog in the report's language.
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def plot_overview_trends(report, *, language: str = "zh", axes=None):
              for t, _ in ind.trend]
         y = [v for _, v in ind.trend]
         ax.plot(x, y, marker="o", markersize=3, linewidth=1.6, color="#4c72b0")
+        if ind.trend_band and len(ind.trend_band) == len(x):
+            ax.fill_between(x, [lo for lo, _ in ind.trend_band], [hi for _, hi in ind.trend_band],
+                            color="#4c72b0", alpha=0.15, linewidth=0)
+        else:
+            ax.set_ylim(bottom=0)  # counts: from zero, so a small change looks small
         if ind.kind == "share":
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: F.pct(v, 0, language)))
         else:
