@@ -146,7 +146,7 @@ def worker_helpers(folder: Path, result: Path, repeat: int) -> dict:
                                                  "retained"]]
             tab.to_parquet(result / f"retention_{period}_{mode}.parquet", index=False)
         ct = _timed(rows, mem, "churn table",
-                    lambda: survival.churn_table(ds.members, ds.events), repeat)
+                    lambda: survival.churn_table(ds.members, ds.events, censoring="end"), repeat)
         ct[["member_id", "duration_days", *[a for a, _ in CHURN_EXACT]]].to_parquet(
             result / "churn.parquet", index=False)
         exps = ds.experiments

@@ -139,7 +139,7 @@ def test_retention_sql_with_observed_until(ds, pq_dir, con):
 
 @pytest.mark.parametrize("until", [None, "2026-05-20 12:00"])
 def test_churn_sql_matches_churn_table(ds, pq_dir, con, until):
-    ct = survival.churn_table(ds.members, ds.events, observed_until=until)
+    ct = survival.churn_table(ds.members, ds.events, observed_until=until, censoring="end")
     ref = duck.churn_sql(pq_dir, observed_until=until, con=con)
     assert 0.05 < ct["churned"].mean() < 0.95
     assert ct["member_id"].tolist() == ref["member_id"].tolist()
@@ -168,7 +168,7 @@ def test_benchmark_compare_detects_differences(bench, ds, pq_dir, con, tmp_path)
             .to_parquet(h / f"retention_{period}_{mode}.parquet")
         duck.retention_sql(pq_dir, period=period, mode=mode, con=con) \
             .to_parquet(d / f"retention_{period}_{mode}.parquet")
-    ct = survival.churn_table(ds.members, ds.events)
+    ct = survival.churn_table(ds.members, ds.events, censoring="end")
     ct[["member_id", "duration_days", *[a for a, _ in bench.CHURN_EXACT]]] \
         .to_parquet(h / "churn.parquet")
     ref = duck.churn_sql(pq_dir, con=con)

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import config
 from ..errors import AnalysisWarning, ParameterError
 from ._common import check_columns
-from .churn import churn_table
+from .churn import censor_when_detectable, churn_table
 from .cox import CoxResult, cox_model, landmark, ph_check, stratify_violations
 from .km import at_risk_table, km_table, rmst_difference, survival_summary
 from .logrank import LogrankResult, logrank_tests
@@ -122,7 +122,9 @@ def summary_markdown(churn: pd.DataFrame, *, overall: pd.DataFrame, rmst: pd.Dat
                      f"relative to the baseline {base or 'none'}, other covariates held equal; "
                      f"HR 0.5 = half the risk, 2 = double): " + "; ".join(items) + ".")
     else:
-        lines.append("- **Cox model**: no covariate has a hazard ratio clearly different from 1.")
+        lines.append("- **Cox model** (hazard ratio, HR: the risk of leaving at any moment "
+                     "relative to the baseline, other covariates held equal): no covariate has a "
+                     "hazard ratio clearly different from 1.")
     if participation is not None and not participation.empty:
         tv = participation[(participation["model"] == "time-varying") & participation["adjusted"]]
         nv = participation[participation["model"].str.startswith("naive")
@@ -244,8 +246,9 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
     ChurnReport
     """
     notes = []
-    ct = churn_table(members, events, inactivity_days=inactivity_days,
-                     observed_until=observed_until, active_types=active_types)
+    now = churn_table(members, events, inactivity_days=inactivity_days,
+                      observed_until=observed_until, active_types=active_types, censoring="end")
+    ct = censor_when_detectable(now, inactivity_days=inactivity_days)
     check_columns(ct, {"segment_col": segment_col,
                        **{f"covariates[{i}]": c for i, c in enumerate(covariates)}})
     if cluster_col is not None and cluster_col not in ct.columns:
@@ -310,7 +313,8 @@ def churn_report(members: pd.DataFrame, events: pd.DataFrame, *,
         risk_model = cox
     if truth is not None:
         truth_tab = truth_table(tv if tv is not None else cox, truth, segment_col=segment_col)
-    risk = risk_list(seg, risk_model, horizon_days=risk_horizon_days, top=risk_top)
+    risk = risk_list(now.assign(**{segment_col: now[segment_col].astype(str)}), risk_model,
+                     horizon_days=risk_horizon_days, top=risk_top)
     summary = summary_markdown(ct, overall=overall, rmst=rmst, logrank=logrank, cox=cox,
                                participation=participation, risk=risk, ph=ph,
                                stratified=cox_stratified, segment_col=segment_col,

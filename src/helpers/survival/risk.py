@@ -42,7 +42,9 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     Parameters
     ----------
     data : DataFrame
-        :func:`churn_table` output (needs ``member_id, joined_at, last_active_at, churned,
+        :func:`churn_table` output with ``censoring="end"`` (members as they are at the end of
+        observation; the default table follows members only until churn is detectable, so it
+        cannot say who is here now) (needs ``member_id, joined_at, last_active_at, churned,
         duration_days, days_to_first_participation`` and the model's covariates).
     model : CoxResult
         From :func:`time_varying_cox` (indicator = participation so far) or :func:`cox_model`
@@ -70,6 +72,10 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
         raise ParameterError(
             f"horizon_days must be a positive number of days, got {horizon_days!r}")
+    if data.attrs.get("censoring") == "detectable":
+        raise ParameterError("risk_list scores the members as they are at the end of observation: "
+                             "pass churn_table(..., censoring='end') (the model may be fitted on "
+                             "the default table)")
     needed = ["member_id", "joined_at", "last_active_at", "churned", "duration_days",
               "observed_days"]
     check_columns(data, {f"data[{c}]": c for c in needed})
