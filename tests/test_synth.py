@@ -150,3 +150,35 @@ def test_experiment_outside_the_window_is_refused():
     late = synth.ExperimentPlan("x", "x", "member", 55, 14, 0.1, None)
     with pytest.raises(ValueError, match="ends after day"):
         synth.generate(n_members=200, days=60, experiments=(late,))
+
+
+def test_purchases_memberships_and_participation_are_planted(small_dir, small_community):
+    """Purchase rates by channel, memberships (sBG renewals by plan) and participation by activity
+    type are in truth.json; memberships.csv loads and starts at each member's first purchase."""
+    truth = synth.load_truth(small_dir)
+    assert set(truth["purchases"]["by_channel"]) == set(synth.CHANNELS)
+    for ch, t in truth["purchases"]["by_channel"].items():
+        assert 0 < t["expected_repurchase_30d"] < t["expected_conversion_30d"] < 1
+        assert t["purchase_prob_multiplier"] == synth.PURCHASES[ch][0]
+    plans = truth["memberships"]["plans"]
+    assert set(plans) == set(synth.PLANS)
+    for p in plans.values():
+        a, b = p["alpha"], p["beta"]
+        assert p["expected_renewal_rate"][0] == pytest.approx(b / (a + b), abs=1e-5)
+    assert (small_dir / "memberships.csv").exists()
+    ms = small_community.memberships
+    assert len(ms) > 0 and set(ms["plan"]) <= set(synth.PLANS)
+    buys = small_community.events[small_community.events["event_type"] == "purchase"]
+    first_buy = buys.groupby("member_id")["ts"].min()
+    first_period = ms.groupby("member_id")["starts_at"].min()
+    diff = (first_period - first_buy.loc[first_period.index]).abs()
+    assert (diff <= pd.Timedelta(seconds=1)).all()
+    assert truth["activity_participation"]["activity_type_multiplier"] == synth.ACTIVITY_PARTICIPATION
+
+
+def test_memberships_are_deterministic():
+    """Memberships come from their own seeded stream: the same seed gives the same periods."""
+    t1, _ = synth.generate(n_members=300, days=60, seed=9)
+    t2, _ = synth.generate(n_members=300, days=60, seed=9)
+    pd.testing.assert_frame_equal(t1["memberships"], t2["memberships"])
+    pd.testing.assert_frame_equal(t1["events"], t2["events"])

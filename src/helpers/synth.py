@@ -11,20 +11,24 @@ The data-generating process (every number below is written to ``truth.json``):
   (``q_i = clip(q0 · exp(u_g + v_i), 0.25, 0.85)``, ``u_g`` a group random effect and ``v_i`` a
   member effect); an active day carries ``1 + Poisson(mu_i)`` events of the everyday types
   (message, reaction, share, check_in) and, with probability ``p_buy_i``, a purchase.
-- **Churn** is a proportional-hazards process on days since joining:
-  ``h_i(t) = h0(t) · HR_channel · HR_activity^{A_i(t)}``, where ``A_i(t)`` switches from 0 to 1 at
-  the moment the member first takes part in an activity (a *time-varying* covariate: "ever took
-  part" measured at the end is biased by immortal time). Within the day of the first
-  participation the hazard is split at that moment (a uniform fraction of the day): a member may
-  leave before it (and then does not take part) or after it, on the same day. Taking part is
-  drawn before churn, so it does not depend on leaving later (no immortal time is planted).
-  Nothing else moves the hazard, so a Cox model with channel and time-varying participation is
-  correctly specified. A churner is active on the churn day (their last active day), except
-  "silent joiners" who churn on the join day and never act. ``explicit_exit_share`` of churners
-  also get an explicit ``left_at``.
+- **Purchases** by channel: ``p_buy_i = purchase_prob · PURCHASES[channel][0] · exp(N(0, 0.5²))``
+  per active day, amounts lognormal with the channel's mean (``PURCHASES[channel][1]``);
+  ``truth.json["purchases"]`` gives the 30-day conversion and repurchase the funnel should find
+  (the mean over eligible members of the purchase probability given their active days).
+- **Memberships** (``memberships.csv``, own random stream): a share of first-time buyers start a
+  plan at their first purchase and renew each period with probability 1 − θ, θ ~ Beta(α, β) per
+  member and plan (the shifted-beta-geometric model; ``truth.json["memberships"]``).
+- **Churn** is a discrete-time proportional-hazards process on days since joining:
+  ``h_i(t) = h0(t) · HR_channel · HR_activity^{A_i(t)}``, where ``A_i(t)`` switches from 0 to 1 the
+  day after the member first takes part in an activity (a *time-varying* covariate: "ever took
+  part" measured at the end is biased by immortal time). Nothing else moves the hazard, so a Cox
+  model with channel and time-varying participation is correctly specified. A churner is active
+  on the churn day (their last active day), except "silent joiners" who churn on the join day and
+  never act. ``explicit_exit_share`` of churners also get an explicit ``left_at``.
 - **Activities**: two community-wide activities a week and one per group every ~2 weeks; an
-  active member takes part with a channel-dependent probability (so channel confounds the
-  participation effect and must be adjusted for).
+  active member takes part with a probability that depends on the channel (so channel confounds
+  the participation effect and must be adjusted for) and on the activity's type
+  (``ACTIVITY_PARTICIPATION``; ``truth.json["activity_participation"]``).
 - **Experiments** (windows of 14 days): a member-randomised activity lifting the daily activity
   probability by ``lift`` (relative), a group-randomised activity doing the same for whole
   groups, and a member-randomised A/A with no effect. Participation in the experiment's activity
@@ -58,6 +62,22 @@ CHANNELS: dict[str, tuple[float, float, float]] = {
     "自然流量": (0.18, 1.00, 1.0),   # organic: the baseline
 }
 BASELINE_CHANNEL = "自然流量"
+#: channel -> (multiplier of the per-active-day purchase probability, mean amount per purchase)
+PURCHASES: dict[str, tuple[float, float]] = {
+    "海报裂变": (0.7, 55.0), "邀请码": (1.2, 70.0), "线下活动": (1.6, 90.0),
+    "内容营销": (1.0, 65.0), "社交广告": (0.8, 50.0), "自然流量": (1.0, 60.0),
+}
+AMOUNT_SD_LOG = 0.7  # sd of log amount (lognormal amounts)
+#: activity type -> multiplier of the participation probability (planted per-activity participation)
+ACTIVITY_PARTICIPATION: dict[str, float] = {
+    "lottery": 1.5, "qa": 1.0, "challenge": 0.8, "live": 1.2, "sharing_session": 1.0,
+    "check_in": 0.9, "offline_meetup": 0.6,
+}
+#: plan -> (period days, alpha, beta of the sBG churn probability per period, share, price)
+PLANS: dict[str, tuple[int, float, float, float, float]] = {
+    "月卡": (30, 0.9, 2.0, 0.7, 199.0), "季卡": (90, 1.5, 4.5, 0.3, 499.0),
+}
+MEMBERSHIP_SHARE = 0.35  # share of first-time buyers who start a paid membership then
 REFERRAL_SHARE = {"海报裂变": 0.9, "邀请码": 1.0}
 EVERYDAY_TYPES = ("message", "reaction", "share", "check_in")
 EVERYDAY_PROBS = (0.62, 0.25, 0.05, 0.08)
@@ -177,12 +197,14 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
     v_member = rng.normal(0, cfg.member_sd, n)
     q = np.clip(cfg.q0 * np.exp(u_group[group] + v_member), 0.25, 0.85)
     mu = cfg.events_per_active_day * np.exp(0.5 * u_group[group] + rng.normal(0, 0.4, n))
-    p_buy = np.clip(cfg.purchase_prob * np.exp(rng.normal(0, 0.5, n)), 0, 0.2)
+    buy_mult = np.array([PURCHASES[c][0] for c in names])
+    p_buy = np.clip(cfg.purchase_prob * buy_mult[channel] * np.exp(rng.normal(0, 0.5, n)), 0, 0.2)
     hr_static = hr_channel[channel]
     p_part = np.clip(cfg.participation_prob * part_mult[channel], 0, 1)
 
     # --- activity schedule: community-wide (2 a week) and per group (every ~14 days)
     acts, comm_act, group_act = _schedule_activities(rng, D, G)
+    act_mult = np.array([ACTIVITY_PARTICIPATION.get(a["activity_type"], 1.0) for a in acts])
     exp_plans = list(cfg.experiments)
     for e in exp_plans:
         if e.start_day + e.days > D:
@@ -214,6 +236,10 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
         if idx.size == 0:
             continue
         age = d - join_day[idx]
+        h = baseline_hazard(age, cfg) * hr_static[idx] * np.where(
+            first_part[idx] < d, cfg.participation_hr, 1.0)
+        churn_today = rng.random(idx.size) < -np.expm1(-h)
+        silent = churn_today & (age == 0) & (rng.random(idx.size) < cfg.silent_share)
         mult = np.ones(idx.size)
         in_exp = {}
         for e in exp_plans:
@@ -221,50 +247,25 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
                 t = treated[e.experiment_id][idx]
                 in_exp[e.experiment_id] = t
                 mult = mult * (1 + e.lift * t)
-        # who would be active, and who takes part, is drawn before churn: taking part does not
-        # depend on leaving later that day (no immortal time), and a member may take part and
-        # leave on the same day
-        active = rng.random(idx.size) < q[idx] * mult
-        a_today = np.where(comm_act[d] >= 0, comm_act[d], group_act[d, group[idx]])
-        joins = active & (a_today >= 0) & (rng.random(idx.size) < p_part[idx])
-        exp_joins = {eid: active & t & (rng.random(idx.size) < cfg.experiment_participation_prob)
-                     for eid, t in in_exp.items() if eid in exp_act_code}
-        takes_part = joins.copy()
-        for ej in exp_joins.values():
-            takes_part |= ej
-        # churn in continuous time within the day: the hazard changes at the moment of the first
-        # participation (a fraction f of the day in); a member who leaves before that moment
-        # does not take part
-        h = baseline_hazard(age, cfg) * hr_static[idx]
-        before = first_part[idx] < d
-        first_today = takes_part & ~before
-        f = rng.random(idx.size)
-        h_early = h * np.where(before, cfg.participation_hr, np.where(first_today, f, 1.0))
-        h_late = np.where(first_today, h * cfg.participation_hr * (1 - f), 0.0)
-        churn_early = rng.random(idx.size) < -np.expm1(-h_early)
-        churn_late = first_today & ~churn_early & (rng.random(idx.size) < -np.expm1(-h_late))
-        churn_today = churn_early | churn_late
-        gone_before = churn_early & first_today  # left before the activity began
-        joins &= ~gone_before
-        for eid in exp_joins:
-            exp_joins[eid] &= ~gone_before
-        takes_part &= ~gone_before
-        # "silent joiners" leave on the join day without a single event
-        silent = churn_today & (age == 0) & ~takes_part & (rng.random(idx.size) < cfg.silent_share)
-        for e in exp_plans:
-            if e.experiment_id in in_exp:
                 elig = _eligible_today(e, idx, assigned, group)
                 window_q[e.experiment_id][idx[elig & ~churn_today]] += q[idx[elig & ~churn_today]]
                 window_forced[e.experiment_id][idx[elig & churn_today & ~silent]] += 1
-        active = (active | churn_today) & ~silent
+        active = (rng.random(idx.size) < q[idx] * mult) | churn_today
+        active &= ~silent
         # regular activities
+        a_today = np.where(comm_act[d] >= 0, comm_act[d], group_act[d, group[idx]])
+        # members on their way out do not join activities on their last day
+        joins = active & ~churn_today & (a_today >= 0) & (rng.random(idx.size) < p_part[idx] * act_mult[np.maximum(a_today, 0)])
         _emit(ev_member, ev_day, ev_kind, ev_act, idx[joins], d, 1, a_today[joins])
         first_part[idx[joins]] = np.minimum(first_part[idx[joins]], d)
         # experiment activities (treatment arm only)
-        for eid, ej in exp_joins.items():
-            _emit(ev_member, ev_day, ev_kind, ev_act, idx[ej], d, 1,
-                  np.full(int(ej.sum()), exp_act_code[eid]))
-            first_part[idx[ej]] = np.minimum(first_part[idx[ej]], d)
+        for eid, t in in_exp.items():
+            if eid in exp_act_code:
+                ej = active & ~churn_today & t & (
+                    rng.random(idx.size) < cfg.experiment_participation_prob)
+                _emit(ev_member, ev_day, ev_kind, ev_act, idx[ej], d, 1,
+                      np.full(int(ej.sum()), exp_act_code[eid]))
+                first_part[idx[ej]] = np.minimum(first_part[idx[ej]], d)
         # everyday events and purchases
         act_idx = idx[active]
         counts = 1 + rng.poisson(mu[act_idx])
@@ -281,7 +282,120 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
                        acts, exp_plans, assigned, ev_member, ev_day, ev_kind, ev_act)
     truth = _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, assigned,
                    churn_day, u_group, q, group)
+    truth["purchases"] = _purchase_truth(cfg, names, tables, p_buy, join_day, join_sec, channel)
+    truth["activity_participation"] = {
+        "participation_prob_per_active_day": cfg.participation_prob,
+        "channel_multiplier": {c: CHANNELS[c][2] for c in names},
+        "activity_type_multiplier": dict(ACTIVITY_PARTICIPATION),
+        "rule": ("an active member present in the activity's group (or anyone, community-wide) "
+                 "takes part on an activity day with probability participation_prob × channel "
+                 "multiplier × activity-type multiplier; a group activity on a day with a "
+                 "community-wide one does not run"),
+    }
+    tables["memberships"], truth["memberships"] = _memberships(cfg, tables)
     return tables, truth
+
+
+def _purchase_truth(cfg, names, tables, p_buy, join_day, join_sec, channel) -> dict:
+    """Planted purchase behaviour by channel, and the 30-day conversion the funnel should find.
+
+    Purchases are independent draws on active days, so given each member's active days the
+    chance of a first purchase (and of a purchase on a second day) inside
+    ``[joined_at, joined_at + 30 d)`` has a closed form; its mean over the members the funnel
+    counts (joined at least 30 days before the last event) is the expected funnel rate.
+    """
+    events, members = tables["events"], tables["members"]
+    window = 30
+    start = pd.Timestamp(cfg.start, tz=cfg.timezone)
+    everyday = events["event_type"].isin(EVERYDAY_TYPES).to_numpy()
+    pos = (events["member_id"].to_numpy() - 100_001)[everyday]
+    day = ((events["ts"].array.asi8[everyday] - start.value) // (86_400 * 10**9)).astype(np.int64)
+    pairs = np.unique(pos * (cfg.days + 1) + day)
+    pm, pd_ = pairs // (cfg.days + 1), pairs % (cfg.days + 1)
+    age = pd_ - join_day[pm]
+    n = cfg.n_members
+    full = np.bincount(pm[(age >= 0) & (age < window)], minlength=n)
+    edge = np.zeros(n, bool)
+    edge[pm[age == window]] = True
+    # share of a day's purchases before the member's time of day of joining (hour weights)
+    w = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
+    hour = join_sec // 3600
+    frac = np.concatenate([[0.0], np.cumsum(w)])[hour] + w[hour] * (join_sec % 3600) / 3600
+    p, pe = p_buy, p_buy * frac * edge
+    p0 = (1 - p) ** full * (1 - pe)
+    p1 = full * p * (1 - p) ** np.maximum(full - 1, 0) * (1 - pe) + pe * (1 - p) ** full
+    end = events["ts"].max()
+    eligible = (members["joined_at"] + pd.Timedelta(days=window) <= end).to_numpy()
+    out = {}
+    for i, c in enumerate(names):
+        sel = eligible & (channel == i)
+        out[c] = {
+            "purchase_prob_multiplier": PURCHASES[c][0],
+            "mean_purchase_prob_per_active_day": round(float(p_buy[channel == i].mean()), 5),
+            "mean_amount": PURCHASES[c][1],
+            "eligible_30d": int(sel.sum()),
+            "expected_conversion_30d": round(float((1 - p0[sel]).mean()), 5) if sel.any() else None,
+            "expected_repurchase_30d": round(float((1 - p0[sel] - p1[sel]).mean()), 5)
+            if sel.any() else None,
+        }
+    return {"by_channel": out, "window_days": window,
+            "amount": f"lognormal with sd(log) {AMOUNT_SD_LOG}, mean by channel",
+            "rule": ("on an active day a member buys with probability p_i (purchase_prob × channel "
+                     "multiplier × member effect, at most one purchase a day); expected_* are the "
+                     "means over the members the 30-day funnel counts of the probability, given "
+                     "their active days, of a purchase (of purchases on two days) in the window")}
+
+
+def _memberships(cfg, tables) -> tuple[pd.DataFrame, dict]:
+    """Paid memberships: a share of first-time buyers start a plan at their first purchase and
+    renew each period with probability 1 − θ, θ ~ Beta(alpha, beta) per member (sBG).
+
+    Drawn from their own random stream, so adding them changes no other table. Periods that
+    start after the last event are not written (not observed yet); a period still running is.
+    """
+    rng = np.random.default_rng([cfg.seed, 2007])
+    ev = tables["events"]
+    buys = ev[ev["event_type"] == "purchase"].drop_duplicates("member_id")
+    end = ev["ts"].max() if len(ev) else pd.Timestamp(cfg.start, tz=cfg.timezone)
+    starters = buys[rng.random(len(buys)) < MEMBERSHIP_SHARE]
+    plans = list(PLANS)
+    plan = rng.choice(len(plans), size=len(starters), p=[PLANS[k][3] for k in plans])
+    rows = []
+    end_ns = end.value
+    for k, name in enumerate(plans):
+        length, a, b, _, price = PLANS[name]
+        who = starters[plan == k]
+        theta = rng.beta(a, b, len(who))
+        ids = who["member_id"].to_numpy()
+        t = who["ts"].array.asi8.copy()
+        alive = np.ones(len(who), bool)
+        while True:
+            sel = np.flatnonzero(alive & (t <= end_ns))
+            if sel.size == 0:
+                break
+            e = t[sel] + length * 86_400 * 10**9
+            rows.append(pd.DataFrame({"member_id": ids[sel], "plan": name, "starts_at": t[sel],
+                                      "ends_at": e, "amount": price}))
+            renew = rng.random(sel.size) >= theta[sel]
+            gap = (rng.random(sel.size) * 3 * 86_400).astype(np.int64) * 10**9  # 0-3 days late
+            t[sel] = e + gap
+            alive[:] = False
+            alive[sel[renew]] = True
+    cols = ["member_id", "plan", "starts_at", "ends_at", "amount"]
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c in ("starts_at", "ends_at") else object) for c in cols})
+    for c in ("starts_at", "ends_at"):
+        table[c] = pd.to_datetime(table[c].astype("int64")).dt.tz_localize("UTC").dt.tz_convert(
+            cfg.timezone)
+    table = table.sort_values(["member_id", "starts_at"], kind="stable").reset_index(drop=True)
+    truth = {name: {"period_days": PLANS[name][0], "alpha": PLANS[name][1], "beta": PLANS[name][2],
+                    "expected_renewal_rate": [round((PLANS[name][2] + k - 1) / (
+                        PLANS[name][1] + PLANS[name][2] + k - 1), 5) for k in range(1, 13)]}
+             for name in plans}
+    return table, {"plans": truth, "share_of_first_buyers": MEMBERSHIP_SHARE, "grace_days": 3,
+                   "rule": "renewal k happens with probability 1 - theta, theta ~ Beta(alpha, "
+                           "beta) per member; expected_renewal_rate[k-1] = (beta+k-1)/(alpha+beta+k-1)"}
+
 
 
 def asdict_shallow(cfg: SynthConfig) -> dict:
@@ -402,7 +516,9 @@ def _assemble(rng, cfg, names, join_day, join_sec, channel, group, churn_day, ex
     categories = [*EVERYDAY_TYPES, "activity_join", "purchase"]
     amount = np.full(m.size, np.nan)
     buy = kind == 2
-    amount[buy] = np.round(rng.lognormal(np.log(60), 0.7, int(buy.sum())), 2)
+    mean_amount = np.array([PURCHASES[c][1] for c in names])[channel[m[buy]]]
+    amount[buy] = np.round(rng.lognormal(np.log(mean_amount) - AMOUNT_SD_LOG ** 2 / 2,
+                                         AMOUNT_SD_LOG), 2)
     activity_ids = [f"A{i + 1:04d}" for i in range(len(acts))]
     order = np.lexsort((m, ts_ns))
     events = pd.DataFrame({
@@ -491,9 +607,7 @@ def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, a
         "baseline_channel": BASELINE_CHANNEL,
         "participation_hazard_ratio": cfg.participation_hr,
         "hazard_model": ("daily churn probability 1-exp(-h), h = h0(t)·HR_channel·"
-                         "HR_participation^[took part in an activity before day t]; on the day "
-                         "of the first participation h is split at that moment (uniform in the "
-                         "day): h·f before, h·HR_participation·(1-f) after; "
+                         "HR_participation^[took part in an activity before day t]; "
                          f"h0(0)={cfg.hazard_day0}, h0(t)={cfg.hazard_scale}·(1+t/20)^-0.5"),
         "groups": {"n": cfg.n_groups, "sd_log_activity": cfg.group_sd,
                    "latent_icc_log_activity": round(float(np.var(u_group) / (
