@@ -71,7 +71,8 @@ REPORT_MESSAGES = Catalog({
               "result; a significant difference would mean the assignment or the logging is "
               "broken.",
         "skipped": "*Skipped: {reason}.*",
-        "skipped.not_analysed": "this section needs an analysed experiment",
+        "skipped.not_analysed": "this section needs an analysed experiment (the summary says why "
+                                "there is none)",
         "none": "none",
         "survival.rule": "Rule: the survival outcome is shown when the data cover at least "
                          "{need:.0f} days after the start (twice the {inactivity:g} silent days "
@@ -119,7 +120,7 @@ REPORT_MESSAGES = Catalog({
                 "还是少数重度用户。",
         "aa": "- **A/A 实验：**两组待遇相同，没有差异才是预期结果；若出现显著差异，说明分组或埋点有问题。",
         "skipped": "*已跳过：{reason}。*",
-        "skipped.not_analysed": "本节需要一个已分析的实验",
+        "skipped.not_analysed": "本节需要一个已分析的实验（原因见结论摘要）",
         "none": "无",
         "survival.rule": "规则：数据覆盖开始后至少 {need:.0f} 天（判定流失所需 {inactivity:g} 天无活跃的两倍）"
                          "时才展示留存结果。",

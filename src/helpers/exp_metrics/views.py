@@ -122,7 +122,9 @@ def _skip(report: ExperimentReport, language: str) -> bool:
     """Display why a section is skipped; True when it is."""
     if report.analysed:
         return False
-    _display(_md(skipped_markdown(note_text(report.reason, language), language)))
+    from .report import REPORT_MESSAGES
+
+    _display(_md(skipped_markdown(REPORT_MESSAGES.t("skipped.not_analysed", language), language)))
     return True
 
 
