@@ -115,9 +115,30 @@ def is_participation(events):
     return part.fill_null(False)
 
 
+def _month(t: pd.Timestamp) -> str:
+    t = pd.Timestamp(t)
+    return (t.tz_convert("UTC") if t.tzinfo is not None else t).strftime("%Y-%m")
+
+
+def prune(events, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None):
+    """Keep only the month partitions (``month=YYYY-MM`` folders) that can hold events in
+    ``[since, until]`` (a day's margin each side covers any zone); other tables unchanged."""
+    if "month" not in events.columns:
+        return events
+    if until is not None:
+        events = events.filter(events.month <= _month(pd.Timestamp(until) + pd.Timedelta(days=1)))
+    if since is not None:
+        events = events.filter(events.month >= _month(pd.Timestamp(since) - pd.Timedelta(days=1)))
+    return events
+
+
 def until_filter(events, until: pd.Timestamp | None):
-    """``events`` without the events after ``until`` (the end of observation)."""
-    return events if until is None else events.filter(events.ts <= ts_literal(events, until))
+    """``events`` without the events after ``until`` (the end of observation; partitions after
+    it are not read)."""
+    if until is None:
+        return events
+    events = prune(events, until=until)
+    return events.filter(events.ts <= ts_literal(events, until))
 
 
 # ----------------------------------------------------------------------------- the steps
@@ -126,6 +147,7 @@ def activity_pairs(events, *, period: str, zone, types: Sequence[str] | None,
     """De-duplicated (member, period) activity pairs: ``member_id, period``."""
     ev = until_filter(events, until)
     if since is not None:
+        ev = prune(ev, since=since)
         ev = ev.filter(ev.ts >= ts_literal(ev, since))
     if types is not None:
         ev = ev.filter(is_active(ev, types))
@@ -172,7 +194,8 @@ def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre
     pre_active_days, pre_messages, pre_purchases, pre_spend`` for members with an event since
     ``pre_start`` (counts are int64, spend float64; absent members have zeros).
     """
-    ev = events.filter(events.ts >= ts_literal(events, pre_start))
+    ev = prune(events, since=pre_start)
+    ev = ev.filter(ev.ts >= ts_literal(ev, pre_start))
     lit = lambda v: ts_literal(ev, v)  # noqa: E731
     win = (ev.ts >= lit(start)) & (ev.ts < lit(end))
     pre = ev.ts < lit(start)
@@ -202,14 +225,16 @@ def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre
 
 
 def step_times(events, windows, *, zone, types: Sequence[str] | None,
-               purchase_type: str = PURCHASE_TYPE):
+               purchase_type: str = PURCHASE_TYPE, since=None, until=None):
     """Funnel step times per member inside each member's window.
 
     ``windows``: a table ``member_id, window_start, window_end`` (join time and join time +
     ``window_days``). Returns ``member_id, first_active_at, first_purchase_at,
     first_repurchase_at, purchases, spend`` for members with an event in their window; a
     repurchase is a purchase on a later local day than the member's first purchase.
+    ``since``/``until``: the earliest window start and latest window end (partition pruning).
     """
+    events = prune(events, since=since, until=until)
     ev = events.join(windows, events.member_id == windows.member_id).select(
         events.member_id, events.ts, events.event_type,
         amount=(events.amount.cast("float64") if "amount" in events.columns

@@ -301,8 +301,10 @@ def step_times(events, members: pd.DataFrame, *, window_days: float = 30, active
     windows = ibis.memtable(pd.DataFrame({
         "member_id": members["member_id"].to_numpy(), "window_start": start,
         "window_end": start + pd.Timedelta(days=float(window_days))}))
+    bounds = dict(since=start.min(), until=(start + pd.Timedelta(days=float(window_days))).max()) \
+        if len(start) else {}
     expr = _ibis.step_times(events, windows, zone=_zone(events, tz),
-                            types=_types(events, active_types))
+                            types=_types(events, active_types), **bounds)
     arrow = _fetch(expr, ["member_id"])
     return pd.DataFrame({
         "member_id": _ids(arrow.column("member_id")),

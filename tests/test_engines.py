@@ -1,0 +1,356 @@
+"""Cross-engine tests: pandas (numpy path), DuckDB and Spark give identical results.
+
+Small hand-made datasets put events on the edges that break engines: Sunday 23:30 and Monday
+00:30 local (ISO week edge), 31 March 23:30 and 1 April 00:30 (month edge), the night Berlin
+switches to summer time, text member ids, an earlier ``observed_until`` and events dated before
+the member joined (dropped by the loader on every engine). Every step defined in
+:mod:`helpers.engine._ibis` is compared with the pandas path (or, for the steps only the lazy
+engines run, with a pandas computation written out here), floats to 1e-9.
+
+Spark: one ``local[2]`` session for the test run (UI off, two shuffle partitions). A missing
+Spark (pyspark or Java) fails under ``CI=true`` and skips on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import data, engine, synth
+from helpers.engine import load
+from helpers.errors import DataError, ParameterError
+
+ENGINES = ["pandas", "duckdb", "spark"]
+LAZY = ["duckdb", "spark"]
+
+
+# ----------------------------------------------------------------------------- data
+def _edge_tables(tz: str, text_ids: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Members and events with every edge case, local times written in ``tz``."""
+    def t(s):
+        return pd.Timestamp(s, tz=tz)
+
+    ids = [f"m{i:03d}" if text_ids else 100 + i for i in range(1, 7)]
+    members = pd.DataFrame({
+        "member_id": ids,
+        "joined_at": [t("2026-02-20 10:00"), t("2026-02-27 12:00"), t("2026-03-05 09:00"),
+                      t("2026-03-20 18:00"), t("2026-03-28 08:00"), t("2026-04-10 12:00")],
+        "channel": ["海报裂变", "邀请码", "线下活动", "海报裂变", "邀请码", "线下活动"],
+        "group_id": ["g1", "g1", "g2", "g2", "g3", "g3"],
+    })
+    rows = [  # (member index, local time, type, activity, amount)
+        (0, "2026-03-01 23:30", "message", None, None),        # Sunday 23:30: ISO week 9
+        (0, "2026-03-02 00:30", "message", None, None),        # Monday 00:30: ISO week 10
+        (0, "2026-03-31 23:30", "purchase", None, 30.0),       # month edge: March
+        (0, "2026-04-01 00:30", "purchase", None, 12.5),       # April, a later local day
+        (0, "2026-04-01 09:00", "purchase", None, 7.25),       # same day again
+        (1, "2026-02-27 11:00", "message", None, None),        # before joining: dropped
+        (1, "2026-03-29 01:30", "check_in", None, None),       # Berlin: before the switch
+        (1, "2026-03-29 03:30", "check_in", None, None),       # Berlin: after the switch
+        (1, "2026-03-29 23:30", "activity_join", "a1", None),  # Sunday 23:30 (summer time)
+        (1, "2026-03-30 00:30", "reaction", None, None),       # Monday 00:30
+        (2, "2026-03-05 09:30", "activity_join", "a1", None),
+        (2, "2026-03-08 23:59", "purchase", None, 99.0),
+        (2, "2026-03-09 00:00", "purchase", None, 1.0),
+        (2, "2026-05-03 20:00", "message", None, None),
+        (3, "2026-03-21 08:00", "share", None, None),
+        (3, "2026-04-30 23:30", "message", None, None),
+        (3, "2026-05-01 00:30", "message", None, None),
+        (4, "2026-03-28 09:00", "purchase", None, 50.0),
+        (4, "2026-03-28 21:00", "purchase", None, 5.0),
+        (4, "2026-04-05 23:30", "activity_join", "a2", None),
+        (4, "2026-05-31 23:30", "message", None, None),
+        (5, "2026-05-10 10:00", "message", None, None),
+    ]
+    events = pd.DataFrame({
+        "member_id": [ids[i] for i, *_ in rows],
+        "ts": pd.DatetimeIndex([t(s) for _, s, *_ in rows]),
+        "event_type": [r[2] for r in rows],
+        "activity_id": [r[3] for r in rows],
+        "amount": [r[4] for r in rows],
+    }).sort_values("ts", ignore_index=True)
+    return members, events
+
+
+def _write(folder, members, events):
+    folder.mkdir(parents=True, exist_ok=True)
+    load.write_parquet(members, folder / "members.parquet")
+    load.write_parquet(events, folder / "events.parquet")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def edge_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engines")
+    return {"Asia/Shanghai": _write(root / "shanghai", *_edge_tables("Asia/Shanghai", False)),
+            "Europe/Berlin": _write(root / "berlin", *_edge_tables("Europe/Berlin", True))}
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("engines_synth")
+    synth.write_community(folder, fmt="parquet", partition_events=True, n_members=300, days=100,
+                          n_groups=8, seed=11)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    from helpers.engine import spark
+    if not spark.available():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Spark (pyspark and Java 17) is missing under CI: .ci/run installs it")
+        pytest.skip("Spark not installed (pip install -e '.[spark]' and Java 17)")
+    return spark.session()
+
+
+_LOADED: dict = {}
+
+
+@pytest.fixture
+def loaded(request, edge_dirs, synth_dir):
+    """``loaded(dataset, engine)`` -> Community (loaded once per dataset and engine)."""
+    def get(name: str, eng: str):
+        if eng == "spark":
+            request.getfixturevalue("spark_session")
+        key = (name, eng)
+        if key not in _LOADED:
+            folder, tz = (synth_dir, "Asia/Shanghai") if name == "synth" else (edge_dirs[name], name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _LOADED[key] = data.load_community(folder, tz=tz, engine=eng)
+        return _LOADED[key]
+    return get
+
+
+DATASETS = ["Asia/Shanghai", "Europe/Berlin", "synth"]
+
+
+def _tz(name):
+    return "Asia/Shanghai" if name == "synth" else name
+
+
+# ----------------------------------------------------------------------------- loading
+@pytest.mark.parametrize("eng", LAZY)
+def test_lazy_load_checks_and_drops_like_pandas(loaded, eng):
+    ref = loaded("Europe/Berlin", "pandas")
+    got = loaded("Europe/Berlin", eng)
+    assert engine.is_lazy(got.events) and got.engine == eng
+    assert got.notes == ref.notes and "1 event(s) dated before the member joined" in got.notes[0]
+    assert engine.n_rows(got.events) == len(ref.events) == 21
+    assert got.observed_until == ref.observed_until
+    pd.testing.assert_frame_equal(got.members, ref.members)
+
+
+def test_edges_land_in_the_right_periods(loaded):
+    """The pandas path (the reference of every other test) cuts on the local wall clock."""
+    ds = loaded("Europe/Berlin", "pandas")
+    w = engine.activity_pairs(ds.events, period="W", tz="Europe/Berlin")
+    m002 = w.loc[w["member_id"] == "m002", "period"].tolist()
+    # Sunday 29 March 23:30 CEST is ISO week 13, Monday 00:30 week 14 (codes from 1969-12-29)
+    monday = (pd.Timestamp("2026-03-30") - pd.Timestamp("1969-12-29")).days // 7
+    assert m002 == [monday - 1, monday]
+    d = engine.activity_pairs(ds.events, period="D", tz="Europe/Berlin")
+    assert (d["member_id"] == "m002").sum() == 2  # 29 March (both sides of the switch), 30 March
+    m = engine.activity_pairs(loaded("Asia/Shanghai", "pandas").events, period="M",
+                              tz="Asia/Shanghai")
+    assert m.loc[m["member_id"] == 101, "period"].tolist() == [674, 675]  # 2026-03, 2026-04
+
+
+# ----------------------------------------------------------------------------- the steps
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("name", DATASETS)
+def test_activity_pairs_identical(loaded, eng, name):
+    ref, got = loaded(name, "pandas"), loaded(name, eng)
+    tz = _tz(name)
+    until = ref.observed_until - pd.Timedelta(days=20)
+    for period in ("D", "W", "M"):
+        for kw in ({}, {"until": until, "active_types": ["message", "purchase"]}):
+            a = engine.activity_pairs(ref.events, period=period, tz=tz, **kw)
+            b = engine.activity_pairs(got.events, period=period, tz=tz, **kw)
+            assert len(a) > 5
+            pd.testing.assert_frame_equal(a, b, obj=f"{eng} {name} {period} {kw}")
+
+
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("name", DATASETS)
+def test_member_spans_identical(loaded, eng, name):
+    ref, got = loaded(name, "pandas"), loaded(name, eng)
+    joined = pd.Series(ref.members["joined_at"].array, index=pd.Index(ref.members["member_id"]))
+    until = ref.observed_until - pd.Timedelta(days=15)
+    for kw in ({}, {"observed_until": until, "active_types": ["message"]}):
+        a = engine.member_spans(ref.events, joined_at=joined, **kw)
+        b = engine.member_spans(got.events, joined_at=joined, tz=_tz(name), **kw)
+        assert a["early_events"].sum() > 0 or kw
+        pd.testing.assert_frame_equal(a, b, obj=f"{eng} {name} {kw}")
+
+
+def test_unknown_active_types_refused_on_every_engine(loaded):
+    for eng in ["pandas", "duckdb"]:
+        ev = loaded("Asia/Shanghai", eng).events
+        with pytest.raises(ParameterError, match="never occur"):
+            engine.activity_pairs(ev, active_types=["tweet"])
+        with pytest.raises(ParameterError):
+            engine.activity_pairs(ev, active_types=[])
+
+
+def _window_reference(events: pd.DataFrame, tz, start, end, pre_start, ret_from, activity):
+    """The experiment window metrics written out in pandas (independent of the engines)."""
+    ev = events.copy()
+    ev["day"] = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    ev["amount"] = ev["amount"].astype(float).fillna(0.0) if "amount" in ev else 0.0
+    ev = ev[ev["ts"] >= pre_start]
+    win, pre = (ev["ts"] >= start) & (ev["ts"] < end), ev["ts"] < start
+    et = ev["event_type"].astype(str)
+    act = ev["activity_id"].astype(object)
+    cols = {
+        "active_days": ev["day"].where(win), "messages": win & (et == "message"),
+        "joins": win & (et == "activity_join") & (act == activity),
+        "purchases": win & (et == "purchase"), "spend": ev["amount"].where(win & (et == "purchase"), 0.0),
+        "retained_events": ev["ts"] >= ret_from,
+        "pre_active_days": ev["day"].where(pre), "pre_messages": pre & (et == "message"),
+        "pre_purchases": pre & (et == "purchase"),
+        "pre_spend": ev["amount"].where(pre & (et == "purchase"), 0.0)}
+    frame = pd.DataFrame(cols).assign(member_id=ev["member_id"].to_numpy())
+    g = frame.groupby("member_id", sort=True)
+    out = pd.DataFrame({c: (g[c].nunique() if "days" in c else g[c].sum()) for c in cols})
+    for c in out:
+        out[c] = out[c].astype(float if "spend" in c else np.int64)
+    return out.reset_index()
+
+
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("name", ["Europe/Berlin", "synth"])
+def test_window_metrics_match_a_pandas_computation(loaded, eng, name):
+    ref, got = loaded(name, "pandas"), loaded(name, eng)
+    tz = _tz(name)
+    t0 = ref.events["ts"].min() + pd.Timedelta(days=30)
+    kw = dict(start=t0.floor("D"), end=t0.floor("D") + pd.Timedelta(days=14),
+              pre_start=t0.floor("D") - pd.Timedelta(days=14),
+              ret_from=t0.floor("D") + pd.Timedelta(days=21))
+    activity = "a1" if name != "synth" else str(ref.events["activity_id"].dropna().iloc[0])
+    want = _window_reference(ref.events, tz, activity=activity, **kw)
+    have = engine.window_metrics(got.events, tz=tz, activity_id=activity, **kw)
+    assert want["active_days"].sum() > 0 and want["pre_active_days"].sum() > 0
+    pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def _steps_reference(events: pd.DataFrame, members: pd.DataFrame, tz, window_days):
+    ev = events.merge(members[["member_id", "joined_at"]], on="member_id")
+    ev = ev[(ev["ts"] >= ev["joined_at"]) &
+            (ev["ts"] < ev["joined_at"] + pd.Timedelta(days=window_days))].copy()
+    ev["day"] = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    buy = ev[ev["event_type"].astype(str) == "purchase"]
+    first_day = buy.groupby("member_id")["day"].min()
+    later = buy[buy["day"] > buy["member_id"].map(first_day)]
+    g = ev.groupby("member_id")
+    out = pd.DataFrame({
+        "first_active_at": g["ts"].min(),
+        "first_purchase_at": buy.groupby("member_id")["ts"].min(),
+        "first_repurchase_at": later.groupby("member_id")["ts"].min(),
+        "purchases": buy.groupby("member_id").size(),
+        "spend": buy.groupby("member_id")["amount"].sum()})
+    out = out.reindex(g.size().index)
+    out["purchases"] = out["purchases"].fillna(0).astype(np.int64)
+    out["spend"] = out["spend"].fillna(0.0).astype(float)
+    for c in ("first_active_at", "first_purchase_at", "first_repurchase_at"):
+        out[c] = pd.DatetimeIndex(out[c]).tz_convert(tz).as_unit("ns")
+    return out.rename_axis("member_id").reset_index()
+
+
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("name", ["Asia/Shanghai", "Europe/Berlin", "synth"])
+def test_step_times_and_purchase_days_match_pandas(loaded, eng, name):
+    ref, got = loaded(name, "pandas"), loaded(name, eng)
+    tz = _tz(name)
+    want = _steps_reference(ref.events, ref.members, tz, 30)
+    have = engine.step_times(got.events, ref.members, window_days=30, tz=tz)
+    assert want["first_repurchase_at"].notna().any()
+    pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
+    buy = ref.events[ref.events["event_type"].astype(str) == "purchase"].copy()
+    day = buy["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    buy["day"] = (day - pd.Timestamp("1970-01-01")).dt.days.astype(np.int64)
+    g = buy.groupby(["member_id", "day"], sort=True)
+    want = pd.DataFrame({"purchases": g.size().astype(np.int64), "amount": g["amount"].sum(),
+                         "first_at": g["ts"].min().dt.as_unit("ns")}).reset_index()
+    have = engine.purchase_days(got.events, tz=tz)
+    pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- contract
+def _broken(tmp_path, change):
+    members, events = _edge_tables("Asia/Shanghai", False)
+    members, events = change(members.copy(), events.copy())
+    return _write(tmp_path / "broken", members, events)
+
+
+CASES = {
+    "unknown member": (lambda m, e: (m.iloc[1:], e), "member_id",
+                       "event of an unknown member"),
+    "negative amount": (lambda m, e: (m, e.assign(amount=e["amount"].where(e.index != 4, -3.0))),
+                        "amount", "negative amount"),
+    "missing ts": (lambda m, e: (m, e.assign(ts=e["ts"].where(e.index != 7))), "ts",
+                   "missing value"),
+    "missing type": (lambda m, e: (m, e.assign(event_type=e["event_type"].where(e.index != 2))),
+                     "event_type", "missing value"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_contract_errors_are_the_loaders(tmp_path, case):
+    change, column, problem = CASES[case]
+    folder = _broken(tmp_path, change)
+    errors = {}
+    for eng in ("pandas", "duckdb"):
+        with pytest.raises(DataError) as info, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data.load_community(folder, engine=eng)
+        errors[eng] = info.value
+    assert errors["pandas"].column == errors["duckdb"].column == column
+    assert errors["pandas"].rows == errors["duckdb"].rows and errors["duckdb"].rows
+    assert problem in str(errors["duckdb"]) and errors["pandas"].fix == errors["duckdb"].fix
+    first = lambda e: str(e).splitlines()[0]  # noqa: E731  "file: column: problem in N row(s)"
+    assert first(errors["pandas"]) == first(errors["duckdb"])
+
+
+def test_pre_join_error_and_keep(edge_dirs):
+    folder = edge_dirs["Asia/Shanghai"]
+    with pytest.raises(DataError, match="event before the member joined") as info:
+        data.load_community(folder, engine="duckdb", pre_join_events="error")
+    assert info.value.rows
+    kept = data.load_community(folder, engine="duckdb", pre_join_events="keep")
+    assert engine.n_rows(kept.events) == 22 and not kept.notes
+
+
+def test_engine_choice(edge_dirs, synth_dir, tmp_path):
+    assert load.choose_engine("auto", edge_dirs["Asia/Shanghai"]) == "pandas"  # small Parquet
+    assert load.choose_engine("auto", synth_dir) == "pandas"  # small partitioned folder
+    synth.write_community(tmp_path, n_members=50, days=30, n_groups=2, seed=1)  # CSV
+    assert load.choose_engine("auto", tmp_path) == "pandas"
+    with pytest.raises(ParameterError, match="engine"):
+        load.choose_engine("polars", tmp_path)
+    csv = data.load_community(tmp_path, engine="duckdb")  # CSV: checked by pandas, then lazy
+    ref = data.load_community(tmp_path)
+    pd.testing.assert_frame_equal(engine.activity_pairs(csv.events, period="W"),
+                                  engine.activity_pairs(ref.events, period="W"))
+
+
+def test_partitioned_folder_is_pruned_to_the_window(synth_dir):
+    import ibis
+    folders = sorted(p.name for p in (synth_dir / "events").iterdir())
+    assert len(folders) >= 3 and all(f.startswith("month=") for f in folders)
+    ds = data.load_community(synth_dir, engine="duckdb")
+    until = pd.Timestamp(folders[1].split("=")[1] + "-10", tz="Asia/Shanghai")
+    from helpers.engine import _ibis
+    sql = ibis.to_sql(_ibis.until_filter(ds.events, until))
+    assert "month" in sql  # the partition key is filtered: later folders are not read
+    plan = ds.events.get_backend().raw_sql(
+        "EXPLAIN ANALYZE " + str(ibis.to_sql(_ibis.until_filter(ds.events, until).count()))
+    ).fetchall()
+    text = "\n".join(str(r) for r in plan)
+    later = [f for f in folders[2:]]
+    assert not any(f in text for f in later) or "Filters" in text
