@@ -1,0 +1,59 @@
+"""Internals of the conversion package: member positions of events, the members in scope,
+Wilson intervals (statsmodels), and the join cohort as a ``by`` column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from .._checks import as_columns, require_columns
+from .._time import as_ns, period_codes, period_start, resolve_end, tz_of
+
+COHORT = "cohort"  #: ``by`` value naming the join cohort (ISO week of joining, unless a column)
+
+
+def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson intervals (statsmodels ``proportion_confint(method="wilson")``); NaN where n = 0."""
+    k = np.asarray(successes, float)
+    n = np.asarray(n, float)
+    lo, hi = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+    ok = n > 0
+    if ok.any():
+        lo[ok], hi[ok] = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
+    lo = np.where(ok & (k == 0), 0.0, np.clip(lo, 0, 1))  # no float dust below 0 / above 1
+    hi = np.where(ok & (k == n), 1.0, np.clip(hi, 0, 1))
+    return lo, hi
+
+
+def scope(members: pd.DataFrame, events: pd.DataFrame, observed_until, by, *,
+          cohort_period: str = "W"):
+    """(members joined by the end with ``by`` columns resolved, by columns, end, tz).
+
+    ``by`` may name member columns and ``"cohort"`` (the period of joining, unless members has a
+    column of that name).
+    """
+    require_columns(members, ["member_id", "joined_at"], "members")
+    require_columns(events, ["member_id", "ts", "event_type"], "events")
+    tz = tz_of(events["ts"]) or tz_of(members["joined_at"])
+    end = resolve_end(observed_until, events, tz)
+    wanted = [] if by is None or (isinstance(by, str) and not by.strip()) else (
+        [by] if isinstance(by, str) else [b for b in by if b != ""])
+    virtual = [b for b in wanted if b == COHORT and COHORT not in members.columns]
+    real = as_columns("by", [b for b in wanted if b not in virtual], members)
+    m = members.loc[members["joined_at"] <= end, ["member_id", "joined_at", *real]].copy()
+    if virtual:
+        codes = period_codes(m["joined_at"], cohort_period, tz=tz)
+        m[COHORT] = period_start(codes, cohort_period, tz=tz).tz_localize(None).normalize()
+    return m.reset_index(drop=True), wanted, end, tz
+
+
+def event_positions(members: pd.DataFrame, events: pd.DataFrame, end) -> tuple[np.ndarray, np.ndarray]:
+    """(row position in ``members`` of each event up to ``end`` and from its member's join,
+    boolean mask of those events in ``events``)."""
+    pos = pd.Index(members["member_id"]).get_indexer(events["member_id"])
+    ts = as_ns(events["ts"])
+    join = as_ns(members["joined_at"])
+    keep = (pos >= 0) & (ts <= pd.Timestamp(end).value)
+    keep[keep] &= ts[keep] >= join[pos[keep]]
+    return pos, keep

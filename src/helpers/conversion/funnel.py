@@ -1,0 +1,162 @@
+"""The conversion funnel: joined → active → purchased → repurchased, with honest denominators.
+
+Definition (DESIGN.md §4): steps inside ``[joined_at, joined_at + window_days)``, in order — a
+step counts only at or after the time the previous step was reached. Default steps: ``joined``;
+``active`` (an active event, ``active_types``); ``purchased`` (a ``purchase`` event);
+``repurchased`` (a purchase on a later local calendar day than the first purchase). Custom
+``steps``: event types, in order (``joined`` first is implied). Only members with
+``joined_at + window_days ≤ observed_until`` are **eligible**: a recent joiner whose window is
+not over yet is neither a conversion nor a drop-off. Wilson 95% intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from .._checks import ACTIVE_TYPES_DOC, active_mask, check_alpha
+from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes
+from ..errors import ParameterError
+from ._members import event_positions, scope, wilson
+
+DEFAULT_STEPS = ("joined", "active", "purchased", "repurchased")
+FUNNEL_COLUMNS = ["step_index", "step", "eligible", "converted", "rate", "ci_low", "ci_high",
+                  "rate_from_previous", "median_days"]
+_NEVER = np.iinfo(np.int64).max
+
+
+def step_times(members: pd.DataFrame, events: pd.DataFrame, *, steps=None, window_days: float = 30,
+               observed_until=None, active_types=None) -> tuple[pd.DataFrame, list[str]]:
+    """Per member (joined by the end): the time each step was reached inside the window.
+
+    Returns ``(frame, steps)``: ``member_id, joined_at, eligible`` and one column per step with
+    nanoseconds since the join (NaN when not reached).
+    """
+    m, _, end, tz = scope(members, events, observed_until, None)
+    names = list(DEFAULT_STEPS) if steps is None else ["joined", *[str(s) for s in steps
+                                                                   if str(s) != "joined"]]
+    if steps is not None and len(names) < 2:
+        raise ParameterError("steps must name at least one event type after joining, e.g. "
+                             "['activity_join', 'purchase']")
+    n = len(m)
+    pos, keep = event_positions(m, events, end)
+    join = as_ns(m["joined_at"])
+    ts = as_ns(events["ts"])
+    win = int(round(window_days * DAY_NS))
+    keep[keep] &= ts[keep] < join[pos[keep]] + win
+    etype = events["event_type"]
+    present = set(map(str, pd.unique(etype.dropna())))
+    reached = {"joined": join.copy()}
+    prev = join.copy()
+    for name in names[1:]:
+        if steps is None and name == "active":
+            act = active_mask(events, active_types)
+            mask = keep if act is None else keep & act
+        elif steps is None and name == "purchased":
+            mask = keep & (etype == "purchase").to_numpy()
+        elif steps is None and name == "repurchased":
+            first_buy = reached["purchased"]
+            bought = first_buy != _NEVER
+            first_day = np.full(n, _NEVER, dtype=np.int64)
+            first_day[bought] = period_codes(from_ns(first_buy[bought], tz), "D", tz=tz)
+            mask = keep & (etype == "purchase").to_numpy()
+            sel = np.flatnonzero(mask)
+            later = period_codes(events["ts"].iloc[sel], "D", tz=tz) > first_day[pos[sel]]
+            mask[sel[~later]] = False
+        else:
+            if name not in present:
+                raise ParameterError(f"steps: event type {name!r} never occurs in events; "
+                                     f"types present: {', '.join(sorted(present))}")
+            mask = keep & (etype == name).to_numpy()
+        mask &= prev[pos.clip(0)] != _NEVER
+        mask &= ts >= prev[pos.clip(0)]
+        first = np.full(n, _NEVER, dtype=np.int64)
+        np.minimum.at(first, pos[mask], ts[mask])
+        reached[name] = first
+        prev = first
+    out = m[["member_id", "joined_at"]].copy()
+    out["eligible"] = (join + win <= pd.Timestamp(end).value)
+    for name in names:
+        t = reached[name]
+        out[name] = np.where(t == _NEVER, np.nan, (t - join).astype(float))
+    return out, names
+
+
+def funnel(members: pd.DataFrame, events: pd.DataFrame, *, steps: Sequence[str] | None = None,
+           window_days: float = 30, by=None, observed_until=None, active_types=None,
+           alpha: float = config.ALPHA, cohort_period: str = "W") -> pd.DataFrame:
+    """Conversion funnel per segment with honest denominators and Wilson intervals.
+
+    Parameters
+    ----------
+    members, events : DataFrame
+        The dataset's tables.
+    steps : list of str, optional
+        Event types reached in order after joining; default joined → active → purchased →
+        repurchased (see the module docstring).
+    window_days : float
+        Length of the conversion window after joining.
+    by : str, list or None
+        Member columns, or ``"cohort"`` for the join cohort (``cohort_period``, default ISO week).
+    {observed_until}
+    {active_types}
+    alpha : float
+        1 − confidence level.
+
+    Returns
+    -------
+    DataFrame
+        ``*by, step_index, step, eligible, converted, rate, ci_low, ci_high,
+        rate_from_previous, median_days``: ``eligible`` members whose window is over;
+        ``converted`` of them reached the step; ``rate`` = converted / eligible;
+        ``rate_from_previous`` = converted / converted at the previous step;
+        ``median_days`` from joining to the step among those converted.
+
+    Examples
+    --------
+    >>> f = funnel(ds.members, ds.events, by="channel")        # doctest: +SKIP
+    """
+    check_alpha(alpha)
+    if not (isinstance(window_days, (int, float, np.number)) and window_days > 0):
+        raise ParameterError(f"window_days must be a positive number of days, got {window_days!r}")
+    m, by_cols, end, tz = scope(members, events, observed_until, by, cohort_period=cohort_period)
+    times, names = step_times(members, events, steps=steps, window_days=window_days,
+                              observed_until=end, active_types=active_types)
+    times = times.merge(m[["member_id", *[c for c in by_cols]]], on="member_id", how="left") \
+        if by_cols else times
+    elig = times[times["eligible"]]
+    keys = by_cols or ["_all"]
+    elig = elig.assign(_all="all")
+    rows = []
+    if len(elig):
+        levels = [(lvl if isinstance(lvl, tuple) else (lvl,), sub)
+                  for lvl, sub in elig.groupby(keys, sort=True, observed=True, dropna=False)]
+    else:  # nobody's window is over yet: one row per step with eligible = 0 (no segments)
+        levels = [] if by_cols else [(("all",), elig)]
+    for lvl, sub in levels:
+        prev_conv = None
+        for i, name in enumerate(names):
+            t = sub[name].to_numpy()
+            conv = int(np.isfinite(t).sum())
+            row = dict(zip(keys, lvl))
+            row.update(step_index=i, step=name, eligible=len(sub), converted=conv,
+                       rate_from_previous=(conv / prev_conv) if prev_conv else np.nan,
+                       median_days=float(np.median(t[np.isfinite(t)])) / DAY_NS if conv else np.nan)
+            rows.append(row)
+            prev_conv = conv
+    out = pd.DataFrame(rows, columns=[*keys, "step_index", "step", "eligible", "converted",
+                                      "rate_from_previous", "median_days"])
+    out["rate"] = np.where(out["eligible"] > 0, out["converted"] / out["eligible"].where(
+        out["eligible"] > 0, 1), np.nan)
+    out["ci_low"], out["ci_high"] = wilson(out["converted"], out["eligible"], alpha)
+    out = out.drop(columns=["_all"], errors="ignore")
+    for c in ("eligible", "converted", "step_index"):
+        out[c] = out[c].astype("int64")
+    return out[[*by_cols, *FUNNEL_COLUMNS]].reset_index(drop=True)
+
+
+funnel.__doc__ = funnel.__doc__.format(observed_until=OBSERVED_UNTIL_DOC,
+                                       active_types=ACTIVE_TYPES_DOC)

@@ -1,0 +1,289 @@
+"""Conversion: funnel (brute force, statsmodels Wilson, planted truth across seeds), time to first
+purchase (closed form without censoring), activity review (brute force, planted participation),
+channel scorecard (the owners' definitions, best/worst only without overlap)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from helpers import cohorts, conversion, data, synth
+from helpers.errors import ParameterError
+
+TZ = "Asia/Shanghai"
+
+
+def brute_force_funnel(members, events, *, window_days, end, by):
+    """The definition, member by member, in plain Python."""
+    out = {}
+    win = pd.Timedelta(days=window_days)
+    ev = events[events["ts"] <= end]
+    groups = {k: g for k, g in ev.groupby("member_id")}
+    for m in members.itertuples(index=False):
+        if m.joined_at > end or m.joined_at + win > end:
+            continue
+        level = tuple(getattr(m, b) for b in by) if by else ("all",)
+        e = groups.get(m.member_id)
+        reached = [True, False, False, False]
+        if e is not None:
+            inside = e[(e["ts"] >= m.joined_at) & (e["ts"] < m.joined_at + win)]
+            if len(inside):
+                reached[1] = True
+                t_active = inside["ts"].min()
+                buys = inside[(inside["event_type"] == "purchase") & (inside["ts"] >= t_active)]
+                if len(buys):
+                    reached[2] = True
+                    first = buys["ts"].min()
+                    first_day = first.tz_convert(TZ).date()
+                    later = [t for t in buys["ts"] if t.tz_convert(TZ).date() > first_day]
+                    reached[3] = bool(later)
+        counts = out.setdefault(level, [0, 0, 0, 0])
+        for i, r in enumerate(reached):
+            counts[i] += r
+    return out
+
+
+@pytest.mark.parametrize("window_days", [7, 30])
+@pytest.mark.parametrize("by", [None, "channel", "platform", "cohort"])
+def test_funnel_counts_equal_brute_force(small_community, window_days, by):
+    ds = small_community
+    members = ds.members.copy()
+    if by == "cohort":
+        codes = cohorts.period_codes(members["joined_at"], "W", tz=TZ)
+        members["cohort"] = cohorts.period_start(codes, "W", tz=TZ).tz_localize(None)
+    end = ds.events["ts"].max()
+    f = conversion.funnel(ds.members, ds.events, window_days=window_days, by=by)
+    cols = [by] if by else []
+    bf = brute_force_funnel(members, ds.events, window_days=window_days, end=end, by=cols)
+    assert f["step"].unique().tolist() == list(conversion.DEFAULT_STEPS)
+    got = {}
+    for _, r in f.iterrows():
+        level = tuple(r[c] for c in cols) if cols else ("all",)
+        got.setdefault(level, [0, 0, 0, 0])[int(r["step_index"])] = int(r["converted"])
+    assert got == bf
+    # recent joiners are not in the denominator: eligible = members whose window is over
+    n_elig = int((ds.members["joined_at"] + pd.Timedelta(days=window_days) <= end).sum())
+    assert f[f["step"] == "joined"]["eligible"].sum() == n_elig < len(ds.members)
+
+
+def test_funnel_wilson_is_statsmodels_and_rates_are_consistent(small_community):
+    f = conversion.funnel(small_community.members, small_community.events, by="channel")
+    lo, hi = proportion_confint(f["converted"], f["eligible"], method="wilson")
+    np.testing.assert_allclose(f["ci_low"], lo, atol=1e-12)
+    np.testing.assert_allclose(f["ci_high"], hi, atol=1e-12)
+    np.testing.assert_allclose(f["rate"], f["converted"] / f["eligible"])
+    for _, g in f.groupby("channel"):
+        c = g["converted"].to_numpy()
+        assert (np.diff(c) <= 0).all()  # ordered steps never grow
+        np.testing.assert_allclose(g["rate_from_previous"].to_numpy()[1:], c[1:] / c[:-1])
+    assert list(f.columns) == ["channel", *conversion.FUNNEL_COLUMNS]
+
+
+def test_funnel_custom_steps_order_and_errors(small_community):
+    ds = small_community
+    f = conversion.funnel(ds.members, ds.events, steps=["activity_join", "purchase"])
+    assert f["step"].tolist() == ["joined", "activity_join", "purchase"]
+    with pytest.raises(ParameterError, match="never occurs"):
+        conversion.funnel(ds.members, ds.events, steps=["refund"])
+    with pytest.raises(ParameterError):
+        conversion.funnel(ds.members, ds.events, active_types=[])
+    with pytest.raises(ParameterError):
+        conversion.funnel(ds.members, ds.events, window_days=0)
+
+
+def test_funnel_with_no_window_over_yet_has_zero_eligible(small_community):
+    ds = small_community
+    early = ds.members["joined_at"].min() + pd.Timedelta(days=3)
+    f = conversion.funnel(ds.members, ds.events, observed_until=early)
+    assert (f["eligible"] == 0).all() and f["rate"].isna().all()
+
+
+@pytest.mark.slow
+def test_funnel_recovers_planted_conversion_across_seeds():
+    """30-day conversion and repurchase by channel cover the planted expectation (truth.json:
+    the mean over eligible members of the purchase probability given their active days) on
+    fresh seeds, not the demo's."""
+    hits = total = 0
+    for seed in (101, 102, 103, 104):
+        tables, truth = synth.generate(n_members=4000, days=150, seed=seed)
+        f = conversion.funnel(tables["members"], tables["events"], by="channel")
+        for ch, t in truth["purchases"]["by_channel"].items():
+            for step, key in (("purchased", "expected_conversion_30d"),
+                              ("repurchased", "expected_repurchase_30d")):
+                r = f[(f["channel"] == ch) & (f["step"] == step)].iloc[0]
+                assert r["eligible"] == t["eligible_30d"]
+                hits += r["ci_low"] <= t[key] <= r["ci_high"]
+                total += 1
+    assert hits / total >= 0.9, (hits, total)
+
+
+def test_planted_channels_differ_in_the_direction_planted(demo_community, demo_truth):
+    f = conversion.funnel(demo_community.members, demo_community.events, by="channel")
+    conv = f[f["step"] == "purchased"].set_index("channel")["rate"]
+    mult = {c: v["purchase_prob_multiplier"] for c, v in demo_truth["purchases"]["by_channel"].items()}
+    assert conv.idxmax() == max(mult, key=mult.get)  # 线下活动, multiplier 1.6
+    assert conv.idxmin() in ("海报裂变", "社交广告")  # the two lowest multipliers
+
+
+# ----------------------------------------------------------------------------- time to purchase
+def test_time_to_purchase_without_censoring_is_the_empirical_share():
+    """With everyone followed past day t, Aalen-Johansen equals purchases by t / members."""
+    rng = np.random.default_rng(4)
+    n = 300
+    joined = pd.Timestamp("2026-01-01", tz=TZ) + pd.to_timedelta(rng.random(n) * 10, unit="D")
+    members = pd.DataFrame({"member_id": np.arange(n), "joined_at": joined, "channel": "a",
+                            "group_id": "g"})
+    t_buy = rng.exponential(20, n)
+    rows = []
+    for i in range(n):
+        for d in np.arange(0, 200, 2.0):  # active every other day for 200 days: nobody churns
+            rows.append((i, joined[i] + pd.Timedelta(days=d), "message"))
+        if t_buy[i] < 150:
+            rows.append((i, joined[i] + pd.Timedelta(days=float(t_buy[i])), "purchase"))
+    events = pd.DataFrame(rows, columns=["member_id", "ts", "event_type"]).sort_values("ts")
+    res = conversion.time_to_purchase(members, events, days=[7, 30, 60])
+    for d in (7, 30, 60):
+        expected = float((t_buy <= d).mean())
+        got = res.at(d)["cumulative_incidence"].iloc[0]
+        assert got == pytest.approx(expected, abs=1e-6)
+    o = res.outcomes.iloc[0]
+    assert o["purchased"] == int((t_buy < 150).sum()) and o["churned_first"] == 0
+
+
+def test_time_to_purchase_agrees_with_the_funnel(demo_community):
+    ds = demo_community
+    ttp = conversion.time_to_purchase(ds.members, ds.events, by="channel").at(30).set_index("channel")
+    f = conversion.funnel(ds.members, ds.events, by="channel")
+    f = f[f["step"] == "purchased"].set_index("channel")
+    for ch in f.index:  # both estimate P(first purchase within 30 days); intervals overlap
+        assert ttp.loc[ch, "ci_low"] <= f.loc[ch, "ci_high"]
+        assert f.loc[ch, "ci_low"] <= ttp.loc[ch, "ci_high"]
+
+
+# ----------------------------------------------------------------------------- activity review
+def test_activity_review_counts_equal_brute_force(small_community):
+    ds = small_community
+    rev = conversion.activity_review(ds.members, ds.events, ds.activities, detail=3)
+    act = rev.activities.set_index("activity_id")
+    ev = ds.events[ds.events["activity_id"].notna()]
+    for a in ds.activities.sample(25, random_state=1).itertuples():
+        if a.starts_at > ds.events["ts"].max():
+            continue
+        m = ds.members
+        present = (m["joined_at"] < a.starts_at) & ~(m["left_at"].notna() & (m["left_at"] <= a.starts_at))
+        if isinstance(a.group_id, str) and a.group_id:
+            present &= m["group_id"] == a.group_id
+        elig = set(m.loc[present, "member_id"])
+        took = set(ev.loc[(ev["activity_id"] == a.activity_id) & (ev["ts"] >= a.starts_at)
+                          & (ev["ts"] < a.ends_at), "member_id"]) & elig
+        assert act.loc[a.activity_id, "eligible"] == len(elig)
+        assert act.loc[a.activity_id, "participants"] == len(took)
+    lay = rev.by_layer.groupby("activity_id")[["eligible", "participants"]].sum()
+    for aid in rev.detail_ids:
+        assert lay.loc[aid, "eligible"] == act.loc[aid, "eligible"]
+        assert lay.loc[aid, "participants"] == act.loc[aid, "participants"]
+    assert rev.descriptive and set(rev.before_after["group"]) == {
+        "participants", "non_participants", "difference"}
+
+
+def test_activity_review_without_activities_says_so(small_community):
+    ds = small_community
+    rev = conversion.activity_review(ds.members, ds.events, ds.activities.iloc[:0])
+    assert rev.notes == ("no_activities",) and rev.activities.empty
+
+
+@pytest.mark.slow
+def test_activity_participation_recovers_planted_rates_across_seeds():
+    """Participants among members active on a one-day activity's day match the planted
+    probability (participation_prob × channel × activity type), pooled per type, 3 seeds."""
+    hits = total = 0
+    for seed in (31, 32, 33):
+        tables, truth = synth.generate(n_members=4000, days=120, seed=seed)
+        t = truth["activity_participation"]
+        m, ev, acts = tables["members"], tables["events"], tables["activities"]
+        rev = conversion.activity_review(m, ev, acts, detail=[])
+        # the activities that really ran that day: community-wide, or a group's on a day
+        # without a community-wide one
+        acts = acts[~acts["name"].str.contains("随机")]  # experiment activities: treated only
+        wide = acts[acts["group_id"].isna()]
+        wide_days = {d for a in wide.itertuples()
+                     for d in pd.date_range(a.starts_at, a.ends_at, freq="D", inclusive="left")}
+        acts = acts[(acts["ends_at"] - acts["starts_at"]) == pd.Timedelta(days=1)]
+        acts = acts[acts["group_id"].isna() | ~acts["starts_at"].isin(wide_days)]
+        everyday = ev[ev["event_type"].isin(synth.EVERYDAY_TYPES)]
+        # a member's last active day may be their churn day, when they are active without the
+        # chance to take part (the generator's churn rule): leave those member-days out
+        last_day = everyday.groupby("member_id")["ts"].max().dt.floor("D")
+        mult = m.set_index("member_id")["channel"].map(t["channel_multiplier"])
+        row = rev.activities.set_index("activity_id")
+        pooled: dict[str, list[float]] = {}
+        for a in acts.itertuples():
+            day = everyday[(everyday["ts"] >= a.starts_at) & (everyday["ts"] < a.ends_at)]
+            active = set(day["member_id"])
+            present = m[(m["joined_at"] < a.starts_at)]
+            if isinstance(a.group_id, str):
+                present = present[present["group_id"] == a.group_id]
+            ids = [i for i in present["member_id"] if i in active
+                   and last_day.loc[i] > a.starts_at]
+            p = t["participation_prob_per_active_day"] * t["activity_type_multiplier"][
+                a.activity_type] * mult.loc[ids].to_numpy()
+            acc = pooled.setdefault(a.activity_type, [0, 0, 0.0])
+            took = ev[(ev["activity_id"] == a.activity_id)]["member_id"]
+            assert row.loc[a.activity_id, "participants"] == len(set(took) & set(present["member_id"]))
+            acc[0] += len(set(took) & set(ids))
+            acc[1] += len(ids)
+            acc[2] += float(np.clip(p, 0, 1).sum())
+        for k, n, expected in pooled.values():
+            if n < 300:
+                continue
+            lo, hi = proportion_confint(k, n, method="wilson")
+            hits += lo <= expected / n <= hi
+            total += 1
+    assert total >= 9 and hits / total >= 0.85, (hits, total)
+
+
+# ----------------------------------------------------------------------------- scorecard
+def test_scorecard_uses_the_owners_definitions(small_community):
+    from helpers import survival
+
+    ds = small_community
+    card = conversion.channel_scorecard(ds.members, ds.events).set_index("channel")
+    d30 = cohorts.n_day_retention(ds.members, ds.events, days=[30], by="channel").set_index("channel")
+    np.testing.assert_allclose(card["d30_retention"], d30.loc[card.index, "rate"])
+    churn = survival.churn_table(ds.members, ds.events)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rm = survival.rmst_table(churn, group_col="channel", horizon_days=90).set_index("group")
+    np.testing.assert_allclose(card["rmst_90d"], rm.loc[card.index, "rmst"])
+    f = conversion.funnel(ds.members, ds.events, by="channel")
+    f = f[f["step"] == "purchased"].set_index("channel")
+    np.testing.assert_allclose(card["conversion_30d"], f.loc[card.index, "rate"])
+    assert (card["members"] == ds.members["channel"].value_counts().loc[card.index]).all()
+    for est, lo, hi in conversion.METRICS.values():
+        ok = card[est].notna()
+        assert (card.loc[ok, lo] <= card.loc[ok, est] + 1e-12).all()
+        assert (card.loc[ok, est] <= card.loc[ok, hi] + 1e-12).all()
+
+
+def test_scorecard_value_per_member_by_hand():
+    m = pd.DataFrame({"member_id": [1, 2, 3], "channel": ["a", "a", "b"], "joined_at":
+                      pd.to_datetime(["2026-01-01"] * 3).tz_localize(TZ)})
+    ev = pd.DataFrame({"member_id": [1, 1, 2, 3, 3], "event_type": ["purchase", "purchase",
+                                                                    "message", "purchase", "message"],
+                       "amount": [10.0, 30.0, np.nan, 5.0, np.nan],
+                       "ts": pd.to_datetime(["2026-01-02", "2026-05-01", "2026-01-03", "2026-02-01",
+                                             "2026-06-01"]).tz_localize(TZ)})
+    v = conversion.value_per_member(m, ev).set_index("channel")
+    assert v.loc["a", "value"] == 5.0 and v.loc["b", "value"] == 5.0  # 30 is after day 90
+    assert v.loc["a", "eligible"] == 2
+
+
+def test_leaders_need_intervals_that_do_not_overlap():
+    card = pd.DataFrame({"channel": ["a", "b", "c"], "conversion_30d": [0.5, 0.45, 0.2],
+                         "conversion_ci_low": [0.44, 0.40, 0.15],
+                         "conversion_ci_high": [0.56, 0.50, 0.25]})
+    r = conversion.scorecard_leaders(card).set_index("metric").loc["conversion_30d"]
+    assert r["best"] is None and r["worst"] == "c"
