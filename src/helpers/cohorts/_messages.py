@@ -12,11 +12,16 @@ MESSAGES = {
     "en": {
         "empty": "_No members or events in the selected window._",
         "members_end": "**Members at the end** ({date}): {current} current members (joined "
-                       "and not left the group); {left} others joined and left. This is the "
+                       "and not left the group); {left} more joined and later left. This is the "
                        "count every member figure below refers to.",
         "trend": "**New members** are {trend}: {first} per {unit} on average in the first "
                  "{half} complete {units} vs {last} in the last {half}.",
         "trend_growing": "growing", "trend_shrinking": "shrinking", "trend_flat": "flat",
+        "members_end_noleft": "**Members at the end** ({date}): {current} current members "
+                              "(joined and not left the group). This is the count every "
+                              "member figure below refers to.",
+        "trend_single": "**New members**: all {n} joined in {when}, so there is no trend.",
+        "layers_noleft": "**Member layers** of the {current} current members ({date}): {mix}.",
         "trend_short": "**New members**: {n} joined (fewer than two complete {units} "
                        "observed, so there is no trend yet).",
         "n_day": "**N-day retention** ({mode}, all members): {parts}.",
@@ -99,6 +104,10 @@ MESSAGES = {
         "trend": "**新增成员**{trend}：前 {half} 个完整{units}平均每{unit} {first} 名，"
                  "最近 {half} 个完整{units}平均每{unit} {last} 名。",
         "trend_growing": "在增加", "trend_shrinking": "在减少", "trend_flat": "基本持平",
+        "members_end_noleft": "**观察期末的成员数**（{date}）：当前成员 {current} 名（已入群且未主动退群）。"
+                              "下文所有成员数都以此为准。",
+        "trend_single": "**新增成员**：全部 {n} 名成员都在{when}入群，因此没有趋势可言。",
+        "layers_noleft": "**成员分层**（{current} 名当前成员，{date}）：{mix}。",
         "trend_short": "**新增成员**：共 {n} 名入群（完整的{units}不足两个，暂时看不出趋势）。",
         "n_day": "**N 日留存**（{mode}，全体成员）：{parts}。",
         "n_day_part": "{day} 日留存 {value}",
@@ -133,7 +142,7 @@ MESSAGES = {
         "caveat_running": "{the_last}（{when}）尚未结束：不计入趋势和增长数字，图中以斜线标出",
         "caveat_n_day": "N 日留存只统计入群时间足够长的成员（n 即这些成员数）；置信区间重叠的分组之间的差异"
                         "可能只是偶然",
-        "caveat_single_cohort": "所有成员都在同一个{unit}入群，无法在同期群之间比较",
+        "caveat_single_cohort": "所有成员都在同一{unit}入群，无法在同期群之间比较",
         "caveat_short": "数据只覆盖 {days} 天，30 日留存和更靠后的周期暂时无法计算",
         "skipped": "**已跳过**：{items}。",
         "skip_fission": "裂变数据（数据中没有记录谁邀请了谁）",

@@ -184,7 +184,7 @@ def cohort_report(members: pd.DataFrame, events: pd.DataFrame, *, period: Period
     >>> report.members_end, report.skipped
     (4, ('segments',))
     >>> print(render_summary(report, "en").splitlines()[0])
-    - **Members at the end** (2026-03-24): 4 current members (joined and not left the group); 1 others joined and left. This is the count every member figure below refers to.
+    - **Members at the end** (2026-03-24): 4 current members (joined and not left the group); 1 more joined and later left. This is the count every member figure below refers to.
     """
     check_period(period)
     check_mode(mode)
@@ -304,10 +304,15 @@ def render_summary(report: CohortReport, language: str = "zh") -> str:
     lines = []
     if report.members_end is not None and report.layers is not None \
             and report.observed_until is not None:
-        lines.append(t("members_end", date=date(report.observed_until, language, prose=True),
+        key = "members_end" if report.layers.left else "members_end_noleft"
+        lines.append(t(key, date=date(report.observed_until, language, prose=True),
                        current=count(report.members_end, language),
                        left=count(report.layers.left, language)))
-    if len(g) >= 2:
+    joins = g_all.loc[g_all["new_members"] > 0, "period"] if len(g_all) else g_all
+    if "single_cohort" in report.notes and len(joins):
+        lines.append(t("trend_single", n=count(g_all["new_members"].sum()),
+                       when=_when(joins.iloc[0], p, language)))
+    elif len(g) >= 2:
         half = max(len(g) // 2, 1)
         first, last = g["new_members"].iloc[:half].mean(), g["new_members"].iloc[-half:].mean()
         trend = ("growing" if last > 1.1 * first else "shrinking" if last < 0.9 * first
@@ -346,7 +351,8 @@ def render_summary(report: CohortReport, language: str = "zh") -> str:
         if when is None or report.observed_until is None:
             lines.append(t("layers_nodate", current=count(report.layers.current), mix=mix))
         else:
-            lines.append(t("layers", current=count(report.layers.current),
+            lines.append(t("layers" if report.layers.left else "layers_noleft",
+                           current=count(report.layers.current),
                            left=count(report.layers.left), mix=mix,
                            date=date(when, language, prose=True)))
     lines += _fission_line(report, language)
