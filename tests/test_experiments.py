@@ -651,3 +651,244 @@ def test_group_experiment_analyses_members_present_at_start(demo_community):
     assert set(present["member_id"]) < set(everyone["member_id"])
     assigned = set(demo_community.assignments.query("experiment_id == 'exp_live_group'")["unit_id"])
     assert set(present["group_id"]) <= assigned
+
+
+# ----------------------------------------------------------------------------- layout, reviewer text (issues 10, 11, 14, 15)
+def test_catalogs_have_the_same_messages_in_both_languages():
+    for cat in exp_metrics.render_catalogs() + [exp_metrics.TABLE_MESSAGES,
+                                                exp_metrics.VIEW_MESSAGES]:
+        assert cat.check() == [], cat.name
+
+
+def test_active_types_empty_list_is_the_shared_parameter_error(small_community):
+    from helpers._checks import active_types
+
+    with pytest.raises(ParameterError) as shared:
+        active_types([])
+    with pytest.raises(ParameterError) as ours:
+        exp_metrics.experiment_metrics(small_community, "exp_checkin_member", active_types=[])
+    assert str(ours.value) == str(shared.value)
+    with pytest.raises(ParameterError, match="names no event type"):
+        exp_metrics.analyse_experiment(small_community, "exp_checkin_member", active_types=[])
+    # text ids: the same rule
+    ds = small_community
+    txt = dataclasses.replace(ds, members=ds.members.assign(member_id="m" + ds.members["member_id"].astype(str)),
+                              events=ds.events.assign(member_id="m" + ds.events["member_id"].astype(str)))
+    with pytest.raises(ParameterError, match="names no event type"):
+        exp_metrics.experiment_metrics(txt, "exp_checkin_member", active_types=[])
+    m = exp_metrics.experiment_metrics(small_community, "exp_checkin_member",
+                                       active_types=["message"])
+    assert (m["active_days"] <= exp_metrics.experiment_metrics(
+        small_community, "exp_checkin_member")["active_days"]).all()
+
+
+def test_settings_are_validated_and_options_override(small_community):
+    with pytest.raises(ParameterError, match="unknown option"):
+        exp_metrics.analyse_experiment(small_community, "exp_checkin_member", cupd=True)
+    s = exp_metrics.AnalysisSettings(metrics="messages, spend", cuped=False)
+    assert s.metrics == ("messages", "spend") and s.names[0] == "active_days"
+    rep = exp_metrics.analyse_experiment(small_community, "exp_checkin_member", s, guardrails=[])
+    assert list(rep.results["metric"]) == ["active_days", "messages", "spend"]
+    assert not rep.results["method"].str.contains("cuped").any()
+    with pytest.raises(ParameterError):
+        exp_metrics.SegmentSettings(min_units=1)
+
+
+def _shown(monkeypatch):
+    """Capture what the notebook sections display (Markdown text and table frames)."""
+    from helpers.exp_metrics import views
+
+    out = []
+
+    def grab(*objs):
+        for o in objs:
+            out.append(o.data if hasattr(o, "_repr_markdown_") else o.data.to_string()
+                       if hasattr(o, "to_html") else str(o))
+    monkeypatch.setattr(views, "_display", grab)
+    return out
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_experiments_renders_a_short_report(small_community, monkeypatch, language):
+    empty = dataclasses.replace(small_community, experiments=small_community.experiments.iloc[0:0],
+                                assignments=small_community.assignments.iloc[0:0])
+    rep = exp_metrics.analyse_experiment(empty, "exp_checkin_member", on_error="report")
+    assert rep.status == "no_experiments" and rep.decision == "not analysed"
+    surv = exp_metrics.survival_by_arm(empty, "exp_checkin_member", on_error="report")
+    shown = _shown(monkeypatch)
+    for f in (exp_metrics.show_summary, exp_metrics.show_lift, exp_metrics.show_results,
+              exp_metrics.show_srm, exp_metrics.show_distribution):
+        f(rep, language)
+    exp_metrics.show_survival(surv, rep, language)
+    exp_metrics.show_segments(rep, empty, ["channel"], language)
+    exp_metrics.show_power(rep, [0.05], language)
+    exp_metrics.show_details(rep, empty, language)
+    text = "\n".join(shown)
+    assert ("没有实验" if language == "zh" else "no experiments") in text
+    for bad in ("nan", "None", "Traceback", "experiments.csv", "ParameterError", "columns: []"):
+        assert bad not in text
+
+
+def test_icc_named_and_the_same_in_summary_and_power_table(demo_reports):
+    """Issue 15.4: the summary names the raw and the after-CUPED ICC, and the power table uses
+    exactly those."""
+    rep = demo_reports["exp_live_group"]
+    d = rep.design
+    text = exp_metrics.summary_markdown(rep)
+    assert "on the raw metric the ICC" in text and "after CUPED the ICC" in text
+    assert f"{d.icc:.3f}" in text and f"{d.design_effect:.1f}" in text
+    assert (f"{d.icc_cuped:.3f}" in text) if d.icc_cuped_estimate >= 0 else (
+        f"{d.icc_cuped_estimate:.3f} is below 0 by chance" in text)
+    power = exp_metrics.power_table(rep, lifts=[0.1])
+    assert power["icc"].iloc[0] == d.icc and power["icc_cuped"].iloc[0] == d.icc_cuped
+    assert d.icc > 0.03 > d.icc_cuped  # raw clustering is larger; the old summary quoted only the latter
+
+
+def test_mde_and_sample_sizes_at_the_decision_level(demo_reports):
+    """Issue 15.5: MDE and next-test sizes at alpha/m, labelled, equal in summary and table."""
+    for eid in ("exp_reminder_aa", "exp_checkin_member"):
+        rep = demo_reports[eid]
+        res = rep.results.set_index("metric")
+        m = rep.family_size
+        p = res.loc["active_days"]
+        z = stats.norm.ppf(1 - rep.alpha / (2 * m)) + stats.norm.ppf(0.8)
+        assert p["mde"] == pytest.approx(z * p["se"]) and p["mde_alpha"] == pytest.approx(0.05 / m)
+        assert res.loc["exited", "mde_alpha"] == 0.05  # guardrails are judged uncorrected
+        text = exp_metrics.summary_markdown(rep)
+        assert f"±{p['mde']:.1%}" in text and f"α/{m}" in text
+        power = exp_metrics.power_table(rep, lifts=[0.05])
+        assert power["alpha"].iloc[0] == pytest.approx(0.05 / m)
+        at_alpha = sample_size(0.05 * rep.design.mean, sd=rep.design.sd)
+        assert power["units_per_arm"].iloc[0] > 1.3 * at_alpha
+
+
+def test_survival_outcome_among_members_active_at_start(demo_community):
+    """Issue 15.6: members already gone at the start are left out (and counted), time runs
+    from the start; the group-interval note says what the numbers show."""
+    surv = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member", horizon_days=30)
+    exp = demo_community.experiments.set_index("experiment_id").loc["exp_checkin_member"]
+    members = demo_community.members.set_index("member_id").loc[surv.data["member_id"]].reset_index()
+    assert exp_metrics.active_at_start(demo_community, members, exp["starts_at"], 30).all()
+    gone = {a: n for a, n, _ in surv.excluded}
+    assert sum(gone.values()) > 0 and any("active at the start" in w for w in surv.warnings)
+    assert len(surv.data) + sum(gone.values()) == sum(k for _, _, k in surv.excluded)
+    group = exp_metrics.survival_by_arm(demo_community, "exp_live_group", horizon_days=30,
+                                        n_bootstrap=100)
+    r = group.rmst.iloc[0]
+    note = [w for w in group.warnings if "bootstrap over groups" in w][0]
+    assert ("wider than" in note) == (r["se_groups"] > r["se"])
+    assert "too narrow" not in " ".join(group.warnings)
+
+
+def test_survival_outcome_needs_follow_up(demo_community):
+    """Issue 15.7: rule follow-up ≥ 2 × inactivity days, else skipped with the reason."""
+    full = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member")   # 80 days
+    assert full.informative and full.horizon_days <= full.follow_up_days - 30
+    for eid in ("exp_live_group", "exp_reminder_aa"):   # 50 and 24 days
+        s = exp_metrics.survival_by_arm(demo_community, eid)
+        assert not s.informative
+        text = exp_metrics.survival_markdown(s, "control", "en")
+        assert text.startswith("*Skipped:") and "at least 60 days" in text
+        assert "太少" in exp_metrics.survival_markdown(s, "control", "zh") or \
+            "无法衡量" in exp_metrics.survival_markdown(s, "control", "zh")
+
+
+def test_corrected_intervals_agree_with_the_colour(demo_reports, demo_community):
+    """Issue 15.10: the drawn (corrected) interval excludes 0 exactly when significant."""
+    for rep in demo_reports.values():
+        r = rep.results.dropna(subset=["estimate"])
+        excludes = (r["ci_low_corrected"] > 0) | (r["ci_high_corrected"] < 0)
+        assert (excludes == r["significant"]).all()
+    rep = demo_reports["exp_live_group"]
+    with pytest.warns(AnalysisWarning):
+        seg = exp_metrics.experiment_segments(rep, demo_community, segment="channel",
+                                              n_permutations=200)
+    excludes = (seg["ci_low_corrected"] > 0) | (seg["ci_high_corrected"] < 0)
+    assert (excludes == seg["significant"]).all()
+    # the old plot drew uncorrected intervals: some exclude 0 without being significant
+    old = (seg["ci_low"] > 0) & ~seg["significant"]
+    assert old.any()
+    ax = plots.plot_lift_forest(rep.results)
+    assert len(ax.get_legend().get_texts()) == 2  # both intervals drawn and labelled
+
+
+def test_numbers_and_units_in_reviewer_text(demo_reports, monkeypatch):
+    """Issue 15.12: one p-value style, > 99.9%, pp vs %, lifts not fractions, ICC < 0 shown as
+    0, not reachable, the permutation column, the adjusted means in the histogram title."""
+    rep = demo_reports["exp_live_group"]
+    text = exp_metrics.summary_markdown(rep)
+    assert "p = 0.00" not in text and "p < 0.001" in text
+    part = rep.results.set_index("metric").loc["participation", "estimate"]
+    assert f"{100 * part:+.1f} percentage points" in text
+    analyst = exp_metrics.analyst_table(rep, "en")
+    assert "> 99.9%" in set(analyst["Chance to beat control"])
+    assert analyst["p by permutation over groups"].str.startswith("not needed").all()
+    neg = (rep.results["icc_estimate"] < 0).to_numpy()
+    assert (analyst["ICC after CUPED (as tested)"].str.startswith("0 (").to_numpy() == neg).all()
+    forced = rep.results.assign(icc=0.0, icc_estimate=-0.004, design_effect=1.0)
+    shown_neg = exp_metrics.analyst_table(dataclasses.replace(rep, results=forced), "en")
+    assert shown_neg["ICC after CUPED (as tested)"].eq("0 (-0.004 < 0)").all()
+    assert (rep.results["icc"] >= 0).all() and (rep.results["design_effect"] >= 1).all()
+    power = exp_metrics.power_display(exp_metrics.power_table(rep), rep, "en")
+    assert power["Reachable in this community"].str.startswith("not reachable").all()
+    results = exp_metrics.results_table(rep, "en")
+    lifts = " ".join(results["Lift (95% CI)"])
+    assert "percentage points" in lifts and "%" in lifts and "0.1" not in lifts.split()
+    shown = _shown(monkeypatch)
+    exp_metrics.show_distribution(rep, "en")
+    import matplotlib.pyplot as plt
+
+    title = plt.gca().get_title()
+    r = rep.results.set_index("metric").loc["active_days"]
+    assert "CUPED-adjusted" in title and f"{r['control_mean']:.2f}" in title
+    assert not shown
+
+
+def test_aa_wording(demo_reports):
+    """Issue 15.13: a passing A/A says so; a significant one says the set-up is suspect."""
+    aa = demo_reports["exp_reminder_aa"]
+    assert aa.is_aa and aa.verdict == "aa_passed"
+    zh = exp_metrics.summary_markdown(aa, "zh")
+    assert "A/A 检验通过" in zh and "尚无定论" not in zh
+    fake = aa.results.copy()
+    fake.loc[fake["metric"] == "messages", "p_value"] = 1e-6
+    decision, why = exp_metrics.decide(fake, None, alpha=0.05, correction="holm", is_aa=True)
+    assert decision == "do not trust" and "treated alike" in why
+    bad = dataclasses.replace(aa, decision=decision, reason=why)
+    assert bad.verdict == "aa_failed"
+    assert "A/A check failed: the set-up is suspect" in exp_metrics.summary_markdown(bad)
+    assert not demo_reports["exp_live_group"].is_aa
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_internal_references_or_raw_values(demo_reports, demo_community, monkeypatch,
+                                              language):
+    """Issue 15.15 / 11: reviewer text has no internal names, raw flags or nan."""
+    import re
+
+    shown = _shown(monkeypatch)
+    for rep in demo_reports.values():
+        exp_metrics.show_summary(rep, language)
+        exp_metrics.show_results(rep, language)
+        exp_metrics.show_srm(rep, language)
+        exp_metrics.show_power(rep, [0.03, 0.1], language)
+        exp_metrics.show_details(rep, demo_community, language)
+    text = "\n".join(shown)
+    for bad in ("DESIGN.md", "exp_metrics", "analyse_experiment", "late_joiners", "left_at",
+                "inactivity_days", "control_mean", "p_adjusted"):
+        assert bad not in text, bad
+    for word in ("True", "False", "nan", "NaN", "None", "inf"):
+        assert not re.search(rf"(?<![\w]){word}(?![\w])", text), word
+    if language == "zh":
+        assert "结论" in text and "推广" in text and "置信区间" in text
+
+
+def test_names_from_the_data_are_escaped(demo_community):
+    exps = demo_community.experiments.assign(name=np.where(
+        demo_community.experiments["experiment_id"] == "exp_checkin_member",
+        '<script>alert("x")</script>打卡', demo_community.experiments["name"]))
+    ds = dataclasses.replace(demo_community, experiments=exps)
+    rep = exp_metrics.analyse_experiment(ds, "exp_checkin_member", metrics=[])
+    for language in ("zh", "en"):
+        text = exp_metrics.summary_markdown(rep, language)
+        assert "<script" not in text and "&lt;script&gt;" in text
