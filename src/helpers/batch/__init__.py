@@ -36,22 +36,25 @@ Choices made here, once:
 
 Modules: :mod:`.config` (``batch.yml``), :mod:`.execute` (one run), :mod:`.runner` (the pool
 and the summary), :mod:`.html` (pages), :mod:`.fonts` (embedded fonts), :mod:`.provenance`,
-:mod:`.index` (``batch.json`` and ``index.html``), :mod:`.cli` (the command line).
+:mod:`.index` (``batch.json`` and ``index.html``), :mod:`.kernel` (a warm kernel per worker),
+:mod:`.cli` (the command line); :mod:`._messages` holds the words of the index and provenance
+in both languages.
 """
 
 from ..data import find_table_file, read_table  # noqa: F401  (re-exported for tests)
 from ._common import DEFAULT_TIMEOUT, FONT_PLACEHOLDER, INDEX_NAME, KERNEL_NAME, MANIFEST_NAME, \
     TEMPLATES_DIR  # noqa: F401
 from .cli import build_parser, main  # noqa: F401
-from .config import (DEFAULT_CONFIG, BatchConfig, BatchConfigError, Run,  # noqa: F401
-                     load_config, notebook_parameters, safe_name, select_runs)
+from .config import (DEFAULT_CONFIG, BatchConfig, BatchConfigError, Run, Skipped,  # noqa: F401
+                     language_runs, load_config, notebook_parameters, safe_name, select_runs)
 from .execute import RunResult, cell_timing, execute_run, output_warnings  # noqa: F401
+from .kernel import WarmKernel  # noqa: F401
 from .fonts import (EMBEDDED_FONT_FAMILY, SYMBOLS_FONT_FAMILY, embedded_fonts,  # noqa: F401
                     font_face_css, missing_glyphs)
 from .html import (REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS, REMOVE_OUTPUT_TAGS,  # noqa: F401
-                   external_resources, render_report, reviewer_outputs, tidy_warnings,
-                   visible_text)
-from .index import write_index  # noqa: F401
+                   external_resources, language_tags, render_report, report_title,
+                   reviewer_outputs, reviewer_text_problems, tidy_warnings, visible_text)
+from .index import read_manifest, write_index  # noqa: F401
 from .provenance import (PROVENANCE_PACKAGES, dataset_fingerprint, git_commit,  # noqa: F401
                          package_versions)
 from .runner import BatchResult, run_batch, summary_text  # noqa: F401

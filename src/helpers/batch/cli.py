@@ -8,7 +8,8 @@ import sys
 
 from .. import config
 from ..errors import DataError
-from .config import DEFAULT_CONFIG, BatchConfigError, load_config, select_runs
+from .._format import LANGUAGES
+from .config import DEFAULT_CONFIG, BatchConfigError, language_runs, load_config, select_runs
 from .runner import run_batch, summary_text
 
 
@@ -27,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.REPORTS_DIR),
                    help="output folder (default: %(default)s)")
     p.add_argument("--list", action="store_true", help="print the expanded runs and exit")
+    p.add_argument("--language", action="append", choices=LANGUAGES, metavar="LANG",
+                   help="render notebooks with a language parameter in this language only: "
+                        "zh or en (repeatable; default: both, into reports/zh and reports/en)")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a new kernel for every run (default: each worker reuses one "
+                        "warm kernel, reset between runs)")
     return p
 
 
@@ -35,15 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = load_config(args.config, dataset=args.dataset)
-        runs = select_runs(cfg.runs, args.only)
+        languages = tuple(args.language or LANGUAGES)
+        runs = select_runs(language_runs(cfg.runs, languages), args.only)
         if args.list:
             for r in runs:
-                print(f"{r.name}\t{r.notebook.name}\t{json.dumps(r.parameters, ensure_ascii=False)}")
+                print(f"{r.key}\t{r.notebook.name}\t{json.dumps(r.parameters, ensure_ascii=False)}")
+            for note in cfg.notes:
+                print(f"note: {note}")
             return 0
-        for note in cfg.notes:
-            print(f"note: {note}")
         result = run_batch(cfg, out_dir=args.out, only=args.only, workers=args.workers,
-                           with_code=args.with_code, log=lambda s: print(s, flush=True))
+                           with_code=args.with_code, log=lambda s: print(s, flush=True),
+                           languages=languages, reuse_kernel=not args.fresh_kernels)
     except (BatchConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ no run and a note. The run ``name`` is a template; characters unsafe in file nam
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import re
@@ -52,6 +53,12 @@ class Run:
         Every parameter of the notebook and its default as written (for the provenance).
     timeout : int, optional
         Seconds one cell may run, when the run sets its own (else the file's ``timeout``).
+    language : str
+        ``"zh"`` or ``"en"`` for a run of a notebook with a ``language`` parameter (written to
+        ``reports/<language>/``, see :func:`language_runs`); ``""`` for a notebook without one
+        (written to ``reports/`` once).
+    helps : dict
+        The comment of each parameter in the notebook's ``parameters`` cell.
     """
 
     name: str
@@ -60,6 +67,19 @@ class Run:
     entry: str = ""
     declared: dict[str, str] = field(default_factory=dict)
     timeout: int | None = None
+    language: str = ""
+    helps: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``<language>/<name>`` (or ``<name>``): the output path without suffix, and the
+        run's key in ``batch.json``."""
+        return f"{self.language}/{self.name}" if self.language else self.name
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the notebook takes ``language`` and the batch may choose it."""
+        return "language" in self.declared
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,9 @@ class BatchConfig:
     runs : tuple of Run
         Every run, fan-outs expanded, in file order.
     notes : tuple of str
-        What the expansion found worth saying (e.g. a fan-out with no values).
+        What the expansion found worth saying (e.g. a fan-out with no values), for the console.
+    skipped : tuple of Skipped
+        The same for fan-outs without values, as data (the index renders them per language).
     """
 
     path: Path
@@ -85,6 +107,7 @@ class BatchConfig:
     timeout: int
     runs: tuple[Run, ...]
     notes: tuple[str, ...] = ()
+    skipped: tuple["Skipped", ...] = ()
 
     def to_frame(self):
         """One row per run: ``name, notebook, parameters``."""
@@ -93,6 +116,65 @@ class BatchConfig:
         return pd.DataFrame([{"name": r.name, "notebook": r.notebook.name,
                               "parameters": json.dumps(r.parameters, ensure_ascii=False)}
                              for r in self.runs], columns=["name", "notebook", "parameters"])
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A ``batch.yml`` entry that made no run: its ``foreach`` found no values in the dataset.
+
+    Attributes
+    ----------
+    entry : str
+        The entry's name template (``03_ab_{experiment_id}``).
+    notebook : str
+        The notebook file name.
+    parameter : str
+        The fan-out parameter without values.
+    table, column : str
+        Where the values were looked for (``table`` absent from the dataset, or ``column``
+        without values); empty for a literal list.
+    reason : {"no_table", "no_values"}
+    dataset : str
+        The dataset's name.
+    multilingual : bool
+        Whether the notebook has a ``language`` parameter (the index says it per language).
+    """
+
+    entry: str
+    notebook: str
+    parameter: str
+    table: str
+    column: str
+    reason: str
+    dataset: str
+    multilingual: bool = False
+
+
+def language_runs(runs, languages) -> list[Run]:
+    """One run per language for each notebook with a ``language`` parameter.
+
+    A run whose ``batch.yml`` entry sets ``language`` itself, and a notebook without the
+    parameter, stay one run (the latter written to ``reports/`` with ``language=""``).
+
+    Examples
+    --------
+    >>> r = Run(name="01", notebook=Path("01.ipynb"), declared={"language": "'zh'"})
+    >>> [x.key for x in language_runs([r], ("zh", "en"))]
+    ['zh/01', 'en/01']
+    """
+    out = []
+    for lang in languages:
+        for r in runs:
+            if r.language:
+                if r.language == lang:
+                    out.append(r)
+            elif r.multilingual and "language" not in r.parameters:
+                out.append(dataclasses.replace(r, language=lang,
+                                               parameters={**r.parameters, "language": lang}))
+            elif r.multilingual and r.parameters["language"] == lang:
+                out.append(dataclasses.replace(r, language=lang))
+    out += [r for r in runs if not r.multilingual and not r.language]
+    return out
 
 
 def safe_name(text: str) -> str:
@@ -228,6 +310,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
 
     runs: list[Run] = []
     notes: list[str] = []
+    skipped: list[Skipped] = []
     for i, entry in enumerate(entries, start=1):
         where = f"runs[{i}]"
         if not isinstance(entry, dict):
@@ -294,6 +377,17 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
             empty = [k for k, v in fan.items() if not v]
             notes.append(f"{name_t}: no values for {', '.join(empty)} in dataset '{ds}' "
                          f"({', '.join(str(foreach[k]) for k in empty)}): no report rendered")
+            for k in empty:
+                source = foreach[k]
+                if isinstance(source, str) and not re.fullmatch(r"\w+\.\w+", source):
+                    continue  # a bad source: already a problem
+                table, column = source.split(".") if isinstance(source, str) else ("", "")
+                ds_k = base.get("dataset", ds)
+                absent = bool(table) and find_table_file(config.dataset_dir(ds_k), table) is None
+                skipped.append(Skipped(entry=name_t, notebook=nb_name, parameter=k, table=table,
+                                       column=column, reason="no_table" if absent else "no_values",
+                                       dataset=Path(str(ds_k)).name,
+                                       multilingual="language" in declared))
         for combo in combos:
             values = {**base, **combo}
             try:
@@ -304,6 +398,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
                 break
             runs.append(Run(name=name, notebook=notebook, parameters=values, entry=name_t,
                             declared={k: str(v.get("default")) for k, v in declared.items()},
+                            helps={k: str(v.get("help") or "") for k, v in declared.items()},
                             timeout=run_timeout))
     seen: dict[str, int] = {}
     for r in runs:
@@ -316,7 +411,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
         raise BatchConfigError(f"{path}: {len(problems)} problem(s), nothing was run:\n  - "
                                + "\n  - ".join(problems))
     return BatchConfig(path=path, dataset=ds, timeout=timeout, runs=tuple(runs),
-                       notes=tuple(notes))
+                       notes=tuple(notes), skipped=tuple(skipped))
 
 
 def select_runs(runs: tuple[Run, ...] | list[Run], only: list[str] | None) -> list[Run]:
@@ -331,7 +426,8 @@ def select_runs(runs: tuple[Run, ...] | list[Run], only: list[str] | None) -> li
         return list(runs)
     chosen, unmatched = [], []
     for pattern in only:
-        hits = [r for r in runs if fnmatch.fnmatchcase(r.name, pattern) or r.entry == pattern]
+        hits = [r for r in runs if fnmatch.fnmatchcase(r.name, pattern) or r.entry == pattern
+                or fnmatch.fnmatchcase(r.key, pattern)]
         if not hits:
             unmatched.append(pattern)
         chosen.extend(h for h in hits if h not in chosen)

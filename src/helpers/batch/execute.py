@@ -16,10 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._common import ANSI, DEFAULT_TIMEOUT, KERNEL_NAME, Status, both_times, write_text
+from ._common import (ANSI, DEFAULT_TIMEOUT, INDEX_NAME, KERNEL_NAME, Status, both_times,
+                      write_text)
 from .config import Run
 from .fonts import missing_glyphs
-from .html import external_resources, render_report, visible_text
+from .html import (external_resources, render_report, report_title, reviewer_text_problems,
+                   visible_text)
+from .kernel import worker_kernel
 from .provenance import package_versions
 
 
@@ -52,6 +55,12 @@ class RunResult:
         The dataset fingerprint.
     last_ok_at : str or None
         Start time of the last successful run of this report.
+    language : str
+        The report's language (``""``: a notebook without a ``language`` parameter).
+    kernel : {"fresh", "reused", ""}
+        Whether the run had a new kernel or the worker's warm one (reset between runs).
+    title : str
+        The report's first heading in its language (the index links it).
     """
 
     name: str
@@ -73,6 +82,14 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     fingerprint: str = ""
     last_ok_at: str | None = None
+    language: str = ""
+    kernel: str = ""
+    title: str = ""
+
+    @property
+    def key(self) -> str:
+        """``<language>/<name>`` (or ``<name>``), as :attr:`Run.key`."""
+        return f"{self.language}/{self.name}" if self.language else self.name
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -182,12 +199,20 @@ def _where(cell_index, exec_count, source, traceback: list[str] | None = None) -
 
 def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
                 timeout: int = DEFAULT_TIMEOUT, fingerprint: tuple[str, int] = ("", 0),
-                git: str = "unknown") -> RunResult:
+                git: str = "unknown", reuse_kernel: bool = True) -> RunResult:
     """Execute one run with papermill and render its HTML; never raises for a notebook error.
 
     The executed notebook is written to ``.<name>.running.ipynb`` and renamed to
     ``<name>.ipynb`` on success or ``<name>.failed.ipynb`` on failure; the HTML is written
-    atomically, so a failure leaves the last good ``<name>.html`` in place.
+    atomically, so a failure leaves the last good ``<name>.html`` in place. A run with a
+    ``language`` writes into ``<out_dir>/<language>/``; file names in the result are relative
+    to ``out_dir``.
+
+    Parameters
+    ----------
+    reuse_kernel : bool
+        Run in this process's warm kernel (:mod:`helpers.batch.kernel`: imports done once, the
+        namespace reset between runs); False starts and stops a kernel for this run only.
 
     Returns
     -------
@@ -197,21 +222,30 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    out_dir = Path(out_dir)
+    root = Path(out_dir)
+    out_dir = root / run.language if run.language else root
     out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{run.language}/" if run.language else ""
     running = out_dir / f".{run.name}.running.ipynb"
     nb_path, failed_path = out_dir / f"{run.name}.ipynb", out_dir / f"{run.name}.failed.ipynb"
     html_path = out_dir / f"{run.name}.html"
     dataset = str(run.parameters.get("dataset", ""))
     common = dict(name=run.name, notebook=run.notebook.name, dataset=dataset,
-                  parameters=dict(run.parameters), fingerprint=fingerprint[0])
+                  parameters=dict(run.parameters), fingerprint=fingerprint[0],
+                  language=run.language)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     error: dict[str, Any] | None = None
     nb = None
+    warm = worker_kernel(reuse_kernel)
+    reused = False
+    acquire_s = 0.0
     try:
+        km = warm.acquire(cwd=run.notebook.parent)
+        reused = warm.reused
+        acquire_s = time.perf_counter() - t0
         nb = pm.execute_notebook(str(run.notebook), str(running), parameters=dict(run.parameters),
-                                 kernel_name=KERNEL_NAME, progress_bar=False,
+                                 kernel_name=KERNEL_NAME, progress_bar=False, km=km,
                                  cwd=str(run.notebook.parent), execution_timeout=timeout,
                                  start_timeout=120)
     except PapermillExecutionError as exc:
@@ -229,20 +263,24 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
         error = {"where": where, "ename": type(exc).__name__,
                  "evalue": ANSI.sub("", str(exc)).strip()[:2000]}
     execute_s = time.perf_counter() - t0
+    warm.release(ok=error is None)
+    common["kernel"] = "reused" if reused else "fresh"
     if error is not None:
         kept = None
         if running.exists():
             os.replace(running, failed_path)
-            kept = failed_path.name
+            kept = prefix + failed_path.name
         return RunResult(**common, status="failed", started_at=started.isoformat(timespec="seconds"),
                          duration_s=execute_s, error=error, failed_notebook=kept,
-                         html=html_path.name if html_path.exists() else None,
-                         executed=nb_path.name if nb_path.exists() else None)
+                         html=prefix + html_path.name if html_path.exists() else None,
+                         executed=prefix + nb_path.name if nb_path.exists() else None)
 
     timing = cell_timing(nb)
+    timing["kernel_s"] += acquire_s  # starting (or resetting) the warm kernel is kernel time
     overhead_s = max(execute_s - sum(timing.values()), 0.0)
     params_rows = [{"name": k, "value": repr(run.parameters[k]) if k in run.parameters
-                    else default, "source": "batch" if k in run.parameters else "notebook default"}
+                    else default, "source": "batch" if k in run.parameters else "notebook default",
+                    "help": run.helps.get(k, "")}
                    for k, default in run.declared.items()]
     provenance = {"name": run.name, "notebook": run.notebook.name, "dataset": dataset or "",
                   "fingerprint": fingerprint[0], "n_files": fingerprint[1], "git_commit": git,
@@ -253,7 +291,8 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
     warnings = output_warnings(nb)
     try:
         page = render_report(nb, title=run.name, with_code=with_code, provenance=provenance,
-                             resources_dir=run.notebook.parent)
+                             resources_dir=run.notebook.parent, language=run.language,
+                             index_href=("../" if run.language else "") + INDEX_NAME)
         external = external_resources(page)
         boxes = missing_glyphs(visible_text(page))
         if boxes:
@@ -262,20 +301,23 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
                 "font for it, e.g. colour emoji)")
         if external:
             warnings.append("the page loads external resources: " + ", ".join(external[:5]))
+        warnings.extend(reviewer_text_problems(visible_text(page)))
         write_text(html_path, page)
     except Exception as exc:
         os.replace(running, failed_path)
         return RunResult(**common, status="failed", started_at=started.isoformat(timespec="seconds"),
-                         duration_s=execute_s, failed_notebook=failed_path.name,
+                         duration_s=execute_s, failed_notebook=prefix + failed_path.name,
                          error={"where": "HTML export", "ename": type(exc).__name__,
                                 "evalue": str(exc)[:2000]},
-                         html=html_path.name if html_path.exists() else None,
-                         executed=nb_path.name if nb_path.exists() else None)
+                         html=prefix + html_path.name if html_path.exists() else None,
+                         executed=prefix + nb_path.name if nb_path.exists() else None)
     os.replace(running, nb_path)
     failed_path.unlink(missing_ok=True)
     return RunResult(**common, status="ok", started_at=started.isoformat(timespec="seconds"),
+                     title=report_title(nb, run.language),
                      duration_s=execute_s, **timing, overhead_s=overhead_s,
                      render_s=time.perf_counter() - t1,
-                     html=html_path.name, executed=nb_path.name, warnings=tuple(warnings),
+                     html=prefix + html_path.name, executed=prefix + nb_path.name,
+                     warnings=tuple(warnings),
                      last_ok_at=started.isoformat(timespec="seconds"))
 

@@ -44,7 +44,9 @@ def _subset_face(path: str, index: int, codepoints: set[int], family: str) -> st
     options.hinting = False
     # horizontal text needs no OpenType layout or vertical metrics: half the size, twice as fast
     options.layout_features = []
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "vhea", "vmtx", "VORG"]
+    # FFTM (a FontForge timestamp in DejaVu) is dropped too: fontTools cannot subset it and
+    # would print "FFTM NOT subset" for every page
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "vhea", "vmtx", "VORG", "FFTM"]
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
     options.notdef_outline = True
     subsetter = subset.Subsetter(options)

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from .._format import LANGUAGES, check_language
 from ._common import FONT_PLACEHOLDER, TEMPLATES_DIR, jinja_env
+from ._messages import HTML_LANG, translator
 from .fonts import embed_font
 
 #: cell tags honoured when rendering (the jupyter-book convention)
@@ -105,30 +107,38 @@ def external_resources(page: str) -> list[str]:
             if not u.strip().lower().startswith(("data:", "#", "about:blank"))]
 
 
-def exporter(with_code: bool):
+def language_tags(language: str) -> tuple[str, ...]:
+    """Cell tags removed when rendering ``language``: the other languages' prose cells.
+
+    Examples
+    --------
+    >>> language_tags("zh"), language_tags("")
+    (('lang-en',), ())
+    """
+    return tuple(f"lang-{other}" for other in LANGUAGES if language and other != language)
+
+
+def exporter(with_code: bool, language: str = ""):
+    """nbconvert's HTML exporter with our template; removes tagged cells (and the other
+    language's prose cells: ``TagRemovePreprocessor``)."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES_DIR)],
                             exclude_input=not with_code, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+                            exclude_output_prompt=True, embed_images=True,
+                            language_code=HTML_LANG[language or "en"])
     exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags=REMOVE_CELL_TAGS,
+        TagRemovePreprocessor(remove_cell_tags=REMOVE_CELL_TAGS + language_tags(language),
                               remove_input_tags=REMOVE_INPUT_TAGS,
                               remove_all_outputs_tags=REMOVE_OUTPUT_TAGS), enabled=True)
     return exporter
 
 
-def jinja_env():
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-                              autoescape=True, trim_blocks=False)
-
-
 def render_report(nb, *, title: str, with_code: bool = False,
                   provenance: dict[str, Any] | None = None,
-                  resources_dir: str | Path | None = None) -> str:
+                  resources_dir: str | Path | None = None, language: str = "",
+                  index_href: str | None = None) -> str:
     """Render an executed notebook as one self-contained HTML page for reviewers.
 
     Parameters
@@ -143,22 +153,33 @@ def render_report(nb, *, title: str, with_code: bool = False,
         Fields of ``templates/provenance.html.j2`` (see :func:`execute_run`); omitted if None.
     resources_dir : str or Path, optional
         Folder relative markdown images are read from (the notebook's folder).
+    language : {"zh", "en", ""}
+        The report's language: cells tagged ``lang-<other>`` are removed, ``<html lang>`` and
+        the provenance words follow it; ``""`` (a notebook without languages) keeps every cell
+        and writes English furniture.
+    index_href : str, optional
+        Link back to the index at the top of the page (e.g. ``../index.html``).
 
     Returns
     -------
     str
         The HTML page: no scripts from CDNs, figures as embedded PNG, a font subset embedded.
     """
+    if language:
+        check_language(language)
+    t = translator(language)
     css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
-    prov_html = (jinja_env().get_template("provenance.html.j2").render(p=provenance)
+    prov_html = (jinja_env().get_template("provenance.html.j2").render(p=provenance, t=t)
                  if provenance else "")
     resources = {"metadata": {"name": title,
                               "path": str(resources_dir or config.NOTEBOOKS_DIR)},
+                 "language_code": HTML_LANG[language or "en"],
                  "report": {"css": css, "font_placeholder": FONT_PLACEHOLDER,
-                            "provenance_html": prov_html}}
+                            "provenance_html": prov_html, "index_href": index_href,
+                            "back_label": t("back_to_index")}}
     if not with_code:
         nb = reviewer_outputs(nb)
-    body, _ = exporter(with_code).from_notebook_node(nb, resources=resources)
+    body, _ = exporter(with_code, language).from_notebook_node(nb, resources=resources)
     return embed_font(body)[0]
 
 
@@ -203,3 +224,63 @@ def reviewer_outputs(nb):
                 out["text"] = tidy_warnings(out.get("text", ""))
     return nb
 
+
+
+_LATEX = re.compile(r"\$\$|\\(?:frac|sum|alpha|beta|theta|sigma|mu|hat|bar|sqrt|cdot|times|"
+                    r"leq|geq|le|ge|approx|mathrm|text|operatorname|left|right)\b|\$[^$\n]*[\\^_{][^$\n]*\$")
+_INTERNAL = re.compile(r"\b[\w/.-]+\.(?:md|py)\b|\bhelpers\.\w+|\bDESIGN\b|§\s*\d")
+_RAW_VALUE = re.compile(r"(?<![\w.])(?:nan|NaN|NaT|inf|-inf|<NA>)(?![\w.])")
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b\w+Error: ")
+
+
+def reviewer_text_problems(page: str) -> list[str]:
+    """What a reviewer should not read in a report page (above its provenance section):
+    LaTeX source, internal file or module references, raw ``nan``/``inf`` values, tracebacks.
+    (Warning streams are checked on the executed notebook: :func:`helpers.batch.output_warnings`
+    and the thin-export tests.)
+
+    Returns
+    -------
+    list of str
+        One sentence per kind of problem, quoting up to three examples; empty when clean.
+
+    Examples
+    --------
+    >>> reviewer_text_problems("<p>lift $\\\\hat\\\\theta$ see DESIGN.md §4, rate nan</p>")[0][:40]
+    'LaTeX source shown as text: $\\\\hat\\\\theta$'
+    >>> reviewer_text_problems("<p>留存率 38.9%（95% 置信区间 36.1%–41.8%）</p>")
+    []
+    """
+    cut = page.find('id="provenance"')
+    text = visible_text(page[:cut] if cut >= 0 else page)
+    found = []
+    for label, pattern in (("LaTeX source shown as text", _LATEX),
+                           ("internal file or module reference", _INTERNAL),
+                           ("raw missing or infinite value", _RAW_VALUE),
+                           ("traceback", _TRACEBACK)):
+        hits = list(dict.fromkeys(m.group(0) for m in pattern.finditer(text)))
+        if hits:
+            found.append(f"{label}: " + ", ".join(repr(h) if len(h) < 3 else h for h in hits[:3]))
+    return found
+
+
+def report_title(nb, language: str = "") -> str:
+    """The first level-1 heading of the notebook's prose in ``language`` (cells tagged for
+    another language skipped), as plain text; ``""`` when there is none.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_markdown_cell, new_notebook
+    >>> nb = new_notebook(cells=[new_markdown_cell("# Retention", metadata={"tags": ["lang-en"]}),
+    ...                          new_markdown_cell("# 留存 **分析**", metadata={"tags": ["lang-zh"]})])
+    >>> report_title(nb, "zh"), report_title(nb, "en")
+    ('留存 分析', 'Retention')
+    """
+    drop = set(language_tags(language)) | set(REMOVE_CELL_TAGS)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or drop & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("# "):
+                return re.sub(r"[*_`]+", "", line[2:]).strip()
+    return ""

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Callable
 
 from .. import config
+from .._format import LANGUAGES, check_language
 from ._common import shown_params
-from .config import BatchConfig, BatchConfigError, Run, select_runs
+from .config import BatchConfig, BatchConfigError, Run, language_runs, select_runs
 from .execute import RunResult, execute_run
 from .fonts import glyph_coverage
 from .html import exporter
-from .index import write_index
+from .index import read_manifest, write_index
 from .provenance import dataset_fingerprint, git_commit
 
 
@@ -37,6 +38,10 @@ class BatchResult:
     out_dir : Path
     index : Path
         The written ``index.html``.
+    notes : tuple of str
+        What the configuration's expansion found (e.g. a fan-out without values: no run).
+    languages : tuple of str
+        The languages rendered.
     """
 
     results: tuple[RunResult, ...]
@@ -44,6 +49,8 @@ class BatchResult:
     workers: int
     out_dir: Path
     index: Path
+    notes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = LANGUAGES
 
     @property
     def failed(self) -> tuple[RunResult, ...]:
@@ -54,11 +61,11 @@ class BatchResult:
         return not self.failed
 
     def to_frame(self):
-        """One row per run: ``name, status, duration_s, kernel_s, imports_s, compute_s,
-        overhead_s, render_s, error``."""
+        """One row per run: ``name, language, kernel, status, duration_s, kernel_s, imports_s,
+        compute_s, overhead_s, render_s, error``."""
         import pandas as pd
 
-        cols = ["name", "status", "duration_s", "kernel_s", "imports_s", "compute_s", "overhead_s",
+        cols = ["name", "language", "kernel", "status", "duration_s", "kernel_s", "imports_s", "compute_s", "overhead_s",
                 "render_s"]
         rows = [{**{c: getattr(r, c) for c in cols},
                  "error": (f"{r.error['where']}: {r.error['ename']}: {r.error['evalue']}"
@@ -91,7 +98,8 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
 def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
               only: list[str] | None = None, workers: int | None = None,
               with_code: bool = False, log: Callable[[str], None] = print,
-              heartbeat_s: float = 15.0) -> BatchResult:
+              heartbeat_s: float = 15.0, languages: tuple[str, ...] | list[str] = LANGUAGES,
+              reuse_kernel: bool = True) -> BatchResult:
     """Execute the runs of ``cfg`` in parallel, render their HTML and write the index.
 
     Parameters
@@ -101,8 +109,8 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
     out_dir : str or Path
         Where reports go (default ``reports/``).
     only : list of str, optional
-        Glob patterns of run names (or ``batch.yml`` entry names) to run; the others keep their
-        last record in the index.
+        Glob patterns of run names (or ``batch.yml`` entry names, or ``zh/<name>``) to run; the
+        others keep their last record in the index.
     workers : int, optional
         Parallel runs (default: the number of CPU cores, at most the number of runs).
     with_code : bool
@@ -111,13 +119,22 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
         Receives progress lines (default ``print``).
     heartbeat_s : float
         Seconds between "still running" lines.
+    languages : sequence of {"zh", "en"}
+        Languages of the notebooks with a ``language`` parameter (default both: one report
+        each under ``reports/zh/`` and ``reports/en/``).
+    reuse_kernel : bool
+        Each worker keeps one warm kernel (imports done once, reset between runs; see
+        :mod:`helpers.batch.kernel`); False gives every run a fresh kernel.
 
     Returns
     -------
     BatchResult
     """
     out_dir = Path(out_dir)
-    runs = select_runs(cfg.runs, only)
+    languages = tuple(check_language(lang) for lang in dict.fromkeys(languages))
+    if not languages:
+        raise BatchConfigError("--language: give at least one of zh, en")
+    runs = select_runs(language_runs(cfg.runs, languages), only)
     if workers is not None and workers < 1:
         raise BatchConfigError(f"--workers must be at least 1, got {workers}")
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(runs) or 1))
@@ -128,7 +145,7 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
     started = datetime.now(timezone.utc)
     log(f"batch: {len(runs)} run(s) on {n_workers} worker(s) -> {out_dir}")
     results: dict[str, RunResult] = {}
-    queue = list(runs)
+    queue = longest_first(runs, out_dir)
     running: dict[cf.Future, tuple[Run, float]] = {}
     done_count = 0
     with _pool(n_workers) as pool:
@@ -137,14 +154,15 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
                 run = queue.pop(0)
                 fp = fingerprints[str(run.parameters.get("dataset", cfg.dataset))]
                 fut = pool.submit(execute_run, run, out_dir=out_dir, with_code=with_code,
-                                  timeout=run.timeout or cfg.timeout, fingerprint=fp, git=git)
+                                  timeout=run.timeout or cfg.timeout, fingerprint=fp, git=git,
+                                  reuse_kernel=reuse_kernel)
                 running[fut] = (run, time.perf_counter())
-                log(f"  start  {run.name}  {json.dumps(shown_params(run.parameters), ensure_ascii=False)}")
+                log(f"  start  {run.key}  {json.dumps(shown_params(run.parameters), ensure_ascii=False)}")
             finished, _ = cf.wait(running, timeout=heartbeat_s, return_when=cf.FIRST_COMPLETED)
             if not finished:
                 now = time.perf_counter()
                 log("  ... still running: " + ", ".join(
-                    f"{r.name} ({now - s:.0f} s)" for r, s in running.values()))
+                    f"{r.key} ({now - s:.0f} s)" for r, s in running.values()))
             for fut in finished:
                 run, _ = running.pop(fut)
                 try:
@@ -153,29 +171,43 @@ def run_batch(cfg: BatchConfig, *, out_dir: str | Path = config.REPORTS_DIR,
                     res = RunResult(name=run.name, notebook=run.notebook.name,
                                     dataset=str(run.parameters.get("dataset", "")),
                                     parameters=dict(run.parameters), status="failed",
+                                    language=run.language,
                                     error={"where": "worker process", "ename": type(exc).__name__,
                                            "evalue": str(exc)})
-                results[run.name] = res
+                results[run.key] = res
                 done_count += 1
                 log(f"  [{done_count}/{len(runs)}] {_result_line(res)}  "
                     f"(elapsed {time.perf_counter() - t0:.0f} s)")
     wall = time.perf_counter() - t0
-    ordered = tuple(results[r.name] for r in runs)
+    ordered = tuple(results[r.key] for r in runs)
     index = write_index(cfg, ordered, out_dir=out_dir, wall_s=wall, workers=n_workers,
-                        started_at=started, git=git)
+                        started_at=started, git=git, languages=languages)
     return BatchResult(results=ordered, wall_s=wall, workers=n_workers, out_dir=out_dir,
-                       index=index)
+                       index=index, notes=cfg.notes, languages=languages)
+
+
+def longest_first(runs: list[Run], out_dir: Path) -> list[Run]:
+    """The runs ordered by their last recorded duration, longest (or never run) first, so the
+    last report to finish does not start last (``batch.json`` of ``out_dir``)."""
+    previous = read_manifest(out_dir)[0]
+
+    def last(r: Run) -> float:
+        rec = previous.get(r.key)
+        return rec.duration_s if rec is not None and rec.duration_s else float("inf")
+
+    return sorted(runs, key=last, reverse=True)
 
 
 def _result_line(r: RunResult) -> str:
     if r.status == "ok":
         extra = f"  warnings: {len(r.warnings)}" if r.warnings else ""
-        return (f"ok     {r.name}  {r.duration_s:.1f} s (kernel {r.kernel_s:.1f}, imports "
+        return (f"ok     {r.key}  {r.duration_s:.1f} s (kernel {r.kernel_s:.1f} {r.kernel}, imports "
                 f"{r.imports_s:.1f}, cells {r.compute_s:.1f}, papermill {r.overhead_s:.1f}) "
                 f"+ html {r.render_s:.1f} s{extra}")
     err = r.error or {}
-    return f"FAILED {r.name}  {err.get('where', '')}: {err.get('ename', '')}: " \
+    return f"FAILED {r.key}  {err.get('where', '')}: {err.get('ename', '')}: " \
            f"{(err.get('evalue') or '').splitlines()[0] if err.get('evalue') else ''}"
+
 
 def summary_text(result: BatchResult) -> str:
     """The closing summary printed by the command line: counts, timing, and each failure."""
@@ -183,6 +215,7 @@ def summary_text(result: BatchResult) -> str:
     lines = [f"batch finished in {result.wall_s:.1f} s on {result.workers} worker(s): "
              f"{sum(r.status == 'ok' for r in res)} ok, {len(result.failed)} failed; "
              f"index: {result.index}"]
+    lines += [f"note: {note}" for note in result.notes]
     ok = [r for r in res if r.status == "ok"]
     if ok:
         lines.append(
@@ -191,7 +224,7 @@ def summary_text(result: BatchResult) -> str:
                 "kernel_s", "imports_s", "compute_s", "overhead_s", "render_s"))))
     for r in result.failed:
         err = r.error or {}
-        lines.append(f"FAILED {r.name}: {err.get('where', '')}\n    {err.get('ename', '')}: "
+        lines.append(f"FAILED {r.key}: {err.get('where', '')}\n    {err.get('ename', '')}: "
                      f"{err.get('evalue', '')}")
         if r.failed_notebook:
             lines.append(f"    executed notebook kept: {result.out_dir / r.failed_notebook}")
