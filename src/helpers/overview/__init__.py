@@ -12,7 +12,6 @@ One flat public face over one module per concern:
   ``data-indicator=`` tile per indicator) and :func:`sections_markdown` (zh / en catalog).
 """
 
-from .display import scorecard_view
 from .indicators import INDICATORS, Indicator, growth_indicators, join_windows, share_indicator
 from .render import CATALOG, render_sections, sections_markdown, tiles_html
 from .report import (ChurnRisk, ExperimentLine, LayerMix, OverviewReport, overview_report,
@@ -23,5 +22,5 @@ __all__ = [
     "INDICATORS", "Indicator", "growth_indicators", "join_windows", "share_indicator",
     "ChurnRisk", "ExperimentLine", "LayerMix", "OverviewReport", "overview_report",
     "report_link", "OverviewSettings", "NOTEBOOK_PARAMETERS",
-    "CATALOG", "tiles_html", "sections_markdown", "render_sections", "scorecard_view",
+    "CATALOG", "tiles_html", "sections_markdown", "render_sections",
 ]

@@ -78,7 +78,26 @@ _MESSAGES = {
         "decision.not analysed": "⚠ Not analysed",
         "churn.count": "**{at_risk}** of the {scored} currently active members have a predicted probability of at least {threshold} of churning in the next {days} days (median {median}). The list, with pseudonymised ids, is in the churn report.",
         "churn.no_active_members": "No member is currently active, so nobody was scored for churn risk.",
+        "churn.too_short": "The history is too short for churn risk: a member counts as churned after {days} days without activity, and no member has been followed that long yet.",
         "churn.churn_failed": "The churn model could not be fitted on this data; the churn report says why.",
+        "card.head": "| Channel | Members | 30-day retention | Days stayed of the first 90 | 30-day purchase conversion | Repurchase rate | Spend per member, first 90 days |",
+        "card.sep": "|---|---:|---:|---:|---:|---:|---:|",
+        "card.legend": "In brackets: the 95% confidence interval. {na}: not enough history (or no purchase amounts) for that figure.",
+        "card.leader": "{metric}: clearly highest {best}",
+        "card.laggard": "{metric}: clearly lowest {worst}",
+        "card.leader_laggard": "{metric}: clearly highest {best}, clearly lowest {worst}",
+        "card.leaders": "Where a channel stands out (its interval overlaps no other's): {items}.",
+        "card.no_leaders": "No channel stands out on any figure: their intervals overlap.",
+        "card.rest_overlap": "On the other figures the intervals overlap: no channel stands out.",
+        "card.metric.d30_retention": "30-day retention",
+        "card.metric.rmst_90d": "days stayed of the first 90",
+        "card.metric.conversion_30d": "30-day purchase conversion",
+        "card.metric.repurchase_rate": "repurchase rate",
+        "card.metric.value_90d": "spend per member",
+        "card.note.rmst_short_followup": "Some channels have been followed for less than 90 days: their days stayed are less certain.",
+        "card.note.rmst_no_followup": "No member has been followed long enough yet to measure days stayed.",
+        "card.note.no_amounts": "The data has no purchase amounts, so spend per member is missing.",
+        "card.note.other": "Some figures could not be computed on this data; the conversion report says why.",
         "card.scorecard_unavailable": "The channel scorecard is not available in this installation.",
         "card.no_channels": "The data has no acquisition channels to compare.",
         "plot.no_trend": "Not enough weeks to draw a trend",
@@ -135,7 +154,26 @@ _MESSAGES = {
         "decision.not analysed": "⚠ 未分析",
         "churn.count": "当前活跃的 {scored} 名成员中，有 **{at_risk}** 名预计未来 {days} 天内流失的概率不低于 {threshold}（中位数 {median}）。流失风险名单（匿名编号）见流失分析报告。",
         "churn.no_active_members": "目前没有活跃成员，因此没有成员需要评估流失风险。",
+        "churn.too_short": "数据时间太短，无法评估流失风险：成员 {days} 天无活跃才视为流失，目前还没有成员被观察这么久。",
         "churn.churn_failed": "无法在这份数据上拟合流失模型；原因见流失分析报告。",
+        "card.head": "| 渠道 | 成员数 | 30 日留存率 | 前 90 天平均留存天数 | 30 日购买转化率 | 复购率 | 入群 90 天人均消费 |",
+        "card.sep": "|---|---:|---:|---:|---:|---:|---:|",
+        "card.legend": "括号内为 95% 置信区间。{na}：该指标的观察期不足（或没有购买金额）。",
+        "card.leader": "{metric}明显最高的是{best}",
+        "card.laggard": "{metric}明显最低的是{worst}",
+        "card.leader_laggard": "{metric}明显最高的是{best}、明显最低的是{worst}",
+        "card.leaders": "表现突出的渠道（区间与其他渠道都不重叠）：{items}。",
+        "card.no_leaders": "各项指标上各渠道的区间相互重叠，没有渠道明显更好或更差。",
+        "card.rest_overlap": "其余指标各渠道的区间相互重叠，没有渠道明显更好或更差。",
+        "card.metric.d30_retention": "30 日留存率",
+        "card.metric.rmst_90d": "前 90 天平均留存天数",
+        "card.metric.conversion_30d": "30 日购买转化率",
+        "card.metric.repurchase_rate": "复购率",
+        "card.metric.value_90d": "人均消费",
+        "card.note.rmst_short_followup": "部分渠道的观察期不足 90 天，平均留存天数的不确定性较大。",
+        "card.note.rmst_no_followup": "成员的观察期都还太短，无法计算平均留存天数。",
+        "card.note.no_amounts": "数据中没有购买金额，无法计算人均消费。",
+        "card.note.other": "部分指标无法在这份数据上计算，原因见转化与价值报告。",
         "card.scorecard_unavailable": "当前安装的版本不提供渠道对比表。",
         "card.no_channels": "数据中没有可供对比的拉新渠道。",
         "plot.no_trend": "周数不足，无法画出走势",
@@ -412,6 +450,9 @@ def experiments_markdown(report: OverviewReport, language: str = "zh") -> str:
 def churn_markdown(report: OverviewReport, language: str = "zh") -> str:
     """The churn-risk count of the churn report's risk list."""
     c = report.churn
+    if c.reason == "too_short":
+        return CATALOG.t("churn.too_short", language,
+                         days=F.count(report.settings.inactivity_days, language))
     if c.reason is not None:
         return CATALOG.t(f"churn.{c.reason}", language)
     return CATALOG.t("churn.count", language, at_risk=F.count(c.at_risk, language),
@@ -421,11 +462,74 @@ def churn_markdown(report: OverviewReport, language: str = "zh") -> str:
                      median=F.pct(c.median_risk, 1, language))
 
 
+_CARD_COLUMNS = (  # estimate, low, high, formatter of each figure, in the table's order
+    ("d30_retention", "d30_ci_low", "d30_ci_high", "pct"),
+    ("rmst_90d", "rmst_ci_low", "rmst_ci_high", "days"),
+    ("conversion_30d", "conversion_ci_low", "conversion_ci_high", "pct"),
+    ("repurchase_rate", "repurchase_ci_low", "repurchase_ci_high", "pct"),
+    ("value_90d", "value_ci_low", "value_ci_high", "number"),
+)
+
+
+def _cell(row, est, lo, hi, kind, language) -> str:
+    e = row.get(est)
+    if F.is_missing(e):
+        return F.na(language)
+    fmt = {"pct": lambda v: F.pct(v, 1, language),
+           "days": lambda v: F.number(v, 1, language),
+           "number": lambda v: F.number(v, 1, language)}[kind]
+    if F.is_missing(row.get(lo)) or F.is_missing(row.get(hi)):
+        return fmt(e)
+    return f"{fmt(e)} ({fmt(row[lo])}–{fmt(row[hi])})"
+
+
 def scorecard_markdown(report: OverviewReport, language: str = "zh") -> str:
-    """Why the channel scorecard is missing ("" when it is there: the notebook shows the table)."""
-    if report.scorecard is not None:
-        return ""
-    return CATALOG.t(f"card.{report.scorecard_reason or 'no_channels'}", language)
+    """The channel scorecard of report 04: a row per channel with intervals, which channels
+    stand out (only where intervals do not overlap), and why a figure is missing."""
+    t = CATALOG.t
+    card = report.scorecard
+    if card is None:
+        return t(f"card.{report.scorecard_reason or 'no_channels'}", language)
+    by = card.attrs.get("by", "channel")
+    rows = [t("card.head", language), t("card.sep", language)]
+    for _, r in card.iterrows():
+        cells = [F.escape_md(r[by]), F.count(r["members"], language)]
+        cells += [_cell(r, *spec, language) for spec in _CARD_COLUMNS]
+        rows.append("| " + " | ".join(cells) + " |")
+    parts = ["\n".join(rows), t("card.legend", language, na=F.na(language))]
+    leaders = report.scorecard_leaders
+    items = []
+    if leaders is not None:
+        for _, r in leaders.iterrows():
+            best, worst = r.get("best"), r.get("worst")
+            best = None if F.is_missing(best) else F.escape_md(best)
+            worst = None if F.is_missing(worst) else F.escape_md(worst)
+            mkey = f"card.metric.{r['metric']}"
+            if mkey not in CATALOG.keys(language) or (best is None and worst is None):
+                continue
+            metric = t(mkey, language)
+            if best is not None and worst is not None:
+                items.append(t("card.leader_laggard", language, metric=metric, best=best,
+                               worst=worst))
+            elif best is not None:
+                items.append(t("card.leader", language, metric=metric, best=best))
+            else:
+                items.append(t("card.laggard", language, metric=metric, worst=worst))
+    sep = "；" if language == "zh" else "; "
+    if items:
+        parts.append(t("card.leaders", language, items=sep.join(items)) + " "
+                     + t("card.rest_overlap", language))
+    else:
+        parts.append(t("card.no_leaders", language))
+    notes = card.attrs.get("notes", ()) or ()
+    said = set()
+    for note in notes:
+        key = f"card.note.{note}" if f"card.note.{note}" in CATALOG.keys(language) \
+            else "card.note.other"
+        if key not in said:
+            said.add(key)
+            parts.append(t(key, language))
+    return "\n\n".join(parts)
 
 
 def render_sections(report: OverviewReport, language: str = "zh") -> dict[str, str]:

@@ -31,6 +31,7 @@ from .indicators import (COHORT_COLUMN, INDICATORS, N_DAY, WINDOW_COLUMN, Indica
 from .settings import OverviewSettings
 
 PURCHASE = "purchase"  # the data contract's purchase event type (DESIGN §3)
+SCORECARD_BY = "channel"  # the channel scorecard compares acquisition channels
 
 
 # ----------------------------------------------------------------------------- sections
@@ -119,7 +120,9 @@ class OverviewReport:
         Latest first; ``experiments_reason`` says why there are none.
     churn : ChurnRisk
     scorecard : DataFrame or None
-        :func:`helpers.conversion.channel_scorecard`; ``scorecard_reason`` when missing.
+        :func:`helpers.conversion.channel_scorecard` by channel (report 04's table), with
+        ``scorecard_leaders`` (:func:`helpers.conversion.scorecard_leaders`: best and worst
+        only where intervals do not overlap); ``scorecard_reason`` when missing.
     warnings : tuple of str
         Caveats raised by the detail functions (shown in the detail reports).
     """
@@ -134,6 +137,7 @@ class OverviewReport:
     experiments_reason: str | None = None
     churn: ChurnRisk = field(default_factory=ChurnRisk)
     scorecard: pd.DataFrame | None = field(default=None, repr=False)
+    scorecard_leaders: pd.DataFrame | None = field(default=None, repr=False)
     scorecard_reason: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -250,10 +254,15 @@ def _experiments(ds, s: OverviewSettings, notes) -> tuple[tuple[ExperimentLine, 
     return tuple(lines), None
 
 
-def _churn_risk(ds, s: OverviewSettings, notes) -> ChurnRisk:
+def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
     from .. import survival
 
     base = dict(threshold=s.risk_threshold, horizon_days=s.risk_horizon_days)
+    # churn by inactivity is only seen inactivity_days after it happens: members who joined
+    # later carry no information (the churn report's detectable rule)
+    followed = ds.members["joined_at"] <= until - pd.Timedelta(days=s.inactivity_days)
+    if not followed.any():
+        return ChurnRisk(reason="too_short", **base)
     try:
         with _collect(notes):
             rep = survival.churn_report(
@@ -319,16 +328,18 @@ def _retention(ds, s: OverviewSettings, labelled, windows, notes) -> Indicator:
 
 def _scorecard(ds, s: OverviewSettings, notes):
     try:
-        from ..conversion import channel_scorecard
+        from ..conversion import channel_scorecard, scorecard_leaders
     except ImportError:  # the conversion package not installed yet
-        return None, "scorecard_unavailable"
-    if s.segment_col not in ds.members.columns:
-        return None, "no_channels"
+        return None, None, "scorecard_unavailable"
+    if SCORECARD_BY not in ds.members.columns:
+        return None, None, "no_channels"
     with _collect(notes):
-        table = channel_scorecard(ds)
+        table = channel_scorecard(ds.members, ds.events, by=SCORECARD_BY,
+                                  observed_until=s.observed_until, active_types=_types(s),
+                                  inactivity_days=s.inactivity_days)
     if table is None or len(table) == 0:
-        return None, "no_channels"
-    return table, None
+        return None, None, "no_channels"
+    return table, scorecard_leaders(table), None
 
 
 # ----------------------------------------------------------------------------- the report
@@ -365,10 +376,11 @@ def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewRep
         conversion = _conversion(ds, s, labelled, windows, until, notes)
         layers = _layer_mix(ds, s, until)
         experiments, why_no_exp = _experiments(ds, s, notes)
-        churn = _churn_risk(ds, s, notes)
-        scorecard, why_no_card = _scorecard(ds, s, notes)
+        churn = _churn_risk(ds, s, until, notes)
+        scorecard, leaders, why_no_card = _scorecard(ds, s, notes)
     return OverviewReport(
         dataset=str(getattr(ds, "name", "")), observed_until=until, members=current, settings=s,
         indicators=(growth, activity, retention, conversion), layers=layers,
         experiments=experiments, experiments_reason=why_no_exp, churn=churn,
-        scorecard=scorecard, scorecard_reason=why_no_card, warnings=tuple(notes))
+        scorecard=scorecard, scorecard_leaders=leaders, scorecard_reason=why_no_card,
+        warnings=tuple(notes))
