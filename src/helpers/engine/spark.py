@@ -66,7 +66,8 @@ def session(master: str | None = None, *, app: str = "community-analytics",
                            driver_memory or os.environ.get("SPARK_DRIVER_MEMORY", "2g")))
     builder = (builder.config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false"))
+               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     _SESSION = builder.getOrCreate()
     if not remote:
         _SESSION.sparkContext.setLogLevel("ERROR")
