@@ -150,3 +150,31 @@ def test_show_table_formats_for_reviewers(tables):
     t = pd.DataFrame({"channel": ["社交广告", "海报裂变"], "note": ["x" * 40, "y"]})
     html = plots.show_table(t).to_html()
     assert html.count("white-space: nowrap") == 1
+
+
+def test_plots_speak_the_report_language(tables):
+    """Issue 14: titles, axes and legends in Chinese, drawn with the packaged font."""
+    plots.set_theme()
+    ax = plots.plot_retention_heatmap(tables["one"], max_periods=8, period="W", language="zh")
+    _draw_strict(ax.figure)
+    assert ax.get_xlabel().startswith("入群后的周数") and "同期群" in ax.get_ylabel()
+    ax = plots.plot_retention_curves(tables["curve"], hue="channel", period="W", language="zh")
+    _draw_strict(ax.figure)
+    assert ax.get_legend().get_title().get_text() == "渠道" and "留存率" in ax.get_ylabel()
+    ax = plots.plot_lifecycle(tables["life"], language="zh")
+    _draw_strict(ax.figure)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"新增", "持续活跃", "回流", "沉默"}
+    ax = plots.plot_layer_transitions(tables["trans"], language="zh")
+    _draw_strict(ax.figure)
+    assert ax.get_xlabel() == "期末所在层"
+    with pytest.raises(ParameterError, match="language"):
+        plots.plot_lifecycle(tables["life"], language="fr")
+
+
+def test_cohort_table_headers_in_words(tables):
+    m = cohorts.retention_matrix(tables["one"], complete_only=True)
+    html = plots.cohort_table(m.iloc[:, :4], language="zh", period="W").to_html()
+    assert "第 0 周" in html and "同期群人数" in html and "cohort_size" not in html
+    life = plots.cohort_table(tables["life"].assign(status=tables["life"].status.astype(str)),
+                              language="en", max_rows=None).to_html()
+    assert "still running" in life and "True" not in life and "False" not in life

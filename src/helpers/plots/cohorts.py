@@ -46,7 +46,7 @@ PLOT_LABELS = Catalog({
         "h_period": "period start", "h_new_members": "new members", "h_exits": "left the group",
         "h_net_growth": "net growth", "h_members_end": "members at the end",
         "h_active_members": "active members", "h_mean_daily_active": "average daily active",
-        "h_stickiness": "stickiness", "h_complete": "period", "complete_yes": "complete",
+        "h_stickiness": "stickiness", "h_complete": "period status", "complete_yes": "complete",
         "complete_no": "still running", "h_layer": "layer", "h_members": "members",
         "h_share": "share of current members", "h_median_recency_days": "median days since active",
         "h_mean_active_days": "average active days (30 d)", "h_mean_spend": "average spend (30 d)",
@@ -76,7 +76,7 @@ PLOT_LABELS = Catalog({
         "h_period": "周期开始日期", "h_new_members": "新增成员", "h_exits": "主动退群",
         "h_net_growth": "净增长", "h_members_end": "期末成员数",
         "h_active_members": "活跃成员", "h_mean_daily_active": "日均活跃",
-        "h_stickiness": "粘性", "h_complete": "周期", "complete_yes": "已结束",
+        "h_stickiness": "粘性", "h_complete": "周期状态", "complete_yes": "已结束",
         "complete_no": "尚未结束", "h_layer": "分层", "h_members": "成员数",
         "h_share": "占当前成员比例", "h_median_recency_days": "距上次活跃天数（中位数）",
         "h_mean_active_days": "近 30 天平均活跃天数", "h_mean_spend": "近 30 天平均消费",
@@ -173,12 +173,12 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
                 linewidths=0.3)
     rows, cols = np.nonzero(partial.to_numpy())
     for r, c in zip(rows, cols):
-        ax.add_patch(Rectangle((c, r), 1, 1, fill=False, hatch=_PARTIAL_HATCH, edgecolor="#999999",
-                               linewidth=0, gid="partial"))
+        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=(1, 1, 1, 0.55), hatch=_PARTIAL_HATCH,
+                               edgecolor="#555555", linewidth=0, gid="partial"))
     if len(rows):
-        ax.legend(handles=[Patch(facecolor="white", edgecolor="#999999", hatch=_PARTIAL_HATCH,
+        ax.legend(handles=[Patch(facecolor="white", edgecolor="#555555", hatch=_PARTIAL_HATCH,
                                  label=_t("partial", language))],
-                  loc="upper right", fontsize=8, framealpha=0.9)
+                  loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False)
     ax.set_yticks(np.arange(len(mat)) + 0.5)
     ax.set_yticklabels([f"{_date_label(c)}  n={int(n)}" for c, n in zip(mat.index, sizes)],
                        rotation=0, fontsize=8)
