@@ -82,8 +82,16 @@ def resolve_end(observed_until, events: pd.DataFrame | None, tz=None) -> pd.Time
     >>> resolve_end("2026-03-04", ev)
     Timestamp('2026-03-04 00:00:00+0800', tz='Asia/Shanghai')
     """
-    if tz is None and events is not None and "ts" in events:
+    lazy = events is not None and type(events).__module__.startswith("ibis.")  # helpers.engine
+    if tz is None and events is not None and "ts" in events.columns and not lazy:
         tz = tz_of(events["ts"])
+    if observed_until is None and lazy:
+        from .engine import last_event
+        end = last_event(events, tz)
+        if pd.isna(end):
+            raise ParameterError("there are no events to take the end of observation from: "
+                                 "pass observed_until explicitly (e.g. '2026-08-31')")
+        return end
     if observed_until is None:
         if events is None or len(events) == 0:
             raise ParameterError("there are no events to take the end of observation from: "

@@ -17,6 +17,7 @@ from scipy import stats
 
 from .. import config
 from .._checks import ACTIVE_TYPES_DOC, ALPHA_DOC, active_mask, check_choice, require_columns
+from ..engine import activity_pairs, is_lazy
 from .._time import (OBSERVED_UNTIL_DOC, check_period, member_codes, period_codes, resolve_end,
                      to_timestamp, tz_of)
 
@@ -69,6 +70,11 @@ def activity_codes(events: pd.DataFrame, *, period, active_types, tz, until
     """
     check_period(period)
     require_columns(events, ["member_id", "ts", "event_type"], "events")
+    if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): the pairs come from the engine
+        pairs = activity_pairs(events, period=period, active_types=active_types, tz=tz,
+                               until=until)
+        member, uniques = pd.factorize(pairs["member_id"], sort=True)
+        return np.asarray(uniques), member.astype(np.int64), pairs["period"].to_numpy()
     mask = active_mask(events, active_types)
     ts = events["ts"]
     if until is not None:

@@ -26,6 +26,7 @@ from .. import config
 from .._checks import (ACTIVE_TYPES_DOC, ALPHA_DOC, PARTICIPATION_TYPE, active_mask, check_alpha,
                        check_choice, require_columns)
 from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, member_codes, resolve_end, tz_of
+from ..engine import is_lazy, member_spans
 from ..errors import DataError, ParameterError
 from .km import survival_summary
 
@@ -76,6 +77,9 @@ def member_activity_span(events: pd.DataFrame, *, active_types: Sequence[str] | 
     [[1, 2], [2, 1]]
     """
     require_columns(events, ["member_id", "ts", "event_type"], "events")
+    if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): the spans come from the engine
+        return member_spans(events, active_types=active_types, observed_until=observed_until,
+                            joined_at=joined_at, early_days=early_days)
     ts = as_ns(events["ts"])
     active = active_mask(events, active_types)  # None: every event is active
     if observed_until is not None:
