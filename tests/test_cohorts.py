@@ -894,3 +894,29 @@ def test_notebook_in_chinese_on_a_thin_export(small_dir, tmp_path):
             assert set(c.metadata.get("tags", [])) & {"lang-zh", "lang-en"}
             for word in ("DESIGN.md", "helpers.", "cohorts.", "`"):
                 assert word not in c.source, (c.id, word)
+
+
+@pytest.mark.parametrize("text_ids", [False, True])
+def test_empty_active_types_same_error_in_retention_churn_and_experiments(demo_community,
+                                                                          text_ids):
+    """Issue 10 acceptance: one outcome for active_types=[] in the three analyses."""
+    import dataclasses
+
+    from helpers import exp_metrics, survival
+
+    ds = demo_community
+    if text_ids:
+        ds = dataclasses.replace(
+            ds, members=ds.members.assign(member_id="m" + ds.members.member_id.astype(str)),
+            events=ds.events.assign(member_id="m" + ds.events.member_id.astype(str)))
+        assert ds.members.member_id.iloc[0].startswith("m")
+    exp_id = ds.experiments["experiment_id"].iloc[0]
+    calls = [lambda: cohorts.retention(ds.members, ds.events, active_types=[]),
+             lambda: survival.churn_table(ds.members, ds.events, active_types=[]),
+             lambda: exp_metrics.experiment_metrics(ds, exp_id, active_types=[])]
+    messages = set()
+    for call in calls:
+        with pytest.raises(ParameterError) as info:
+            call()
+        messages.add(str(info.value))
+    assert len(messages) == 1
