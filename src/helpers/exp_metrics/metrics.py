@@ -24,6 +24,8 @@ from .. import config
 from .._checks import ACTIVE_TYPES_DOC, active_mask
 from .._time import resolve_end
 from ..data import Community
+from ..engine import is_lazy
+from ..engine.metrics import experiment_columns
 from ..errors import ParameterError
 from ..experiments import cluster_test
 
@@ -191,6 +193,11 @@ def experiment_metrics(community: Community, experiment_id: str, *,
     ret_from = start + pd.Timedelta(days=retention_days)
     ev = community.events
     observed_until = resolve_end(None, ev)
+    if is_lazy(ev):  # a lazy table (engine="duckdb"/"spark"): per-member sums from the engine
+        return experiment_columns(pop, ev, start=start, end=end, pre_start=pre_start,
+                                  ret_from=ret_from, observed_until=observed_until,
+                                  active_types=active_types, activity_id=exp.get("activity_id"),
+                                  tz=community.timezone)
     active_all = active_mask(ev, active_types)  # the one active-types rule (None = all)
     ts_all = pd.DatetimeIndex(ev["ts"]).as_unit("ns")
     sorted_ts = ts_all.is_monotonic_increasing  # the loader sorts events by ts
