@@ -892,3 +892,14 @@ def test_names_from_the_data_are_escaped(demo_community):
     for language in ("zh", "en"):
         text = exp_metrics.summary_markdown(rep, language)
         assert "<script" not in text and "&lt;script&gt;" in text
+
+
+def test_plot_labels_show_names_as_written():
+    """Issue 11.5: a "$" in a name from the data is text, not matplotlib mathtext."""
+    rows = pd.DataFrame({"metric": ["a"], "estimate": [0.1], "ci_low": [0.0], "ci_high": [0.2],
+                         "significant": [False], "relative": [True], "role": ["primary"],
+                         "arm": ["$VIP$ arm"], "display": ["$5 coupons"]})
+    ax = plots.plot_lift_forest(rows, title="exp $x$")
+    ax.figure.canvas.draw()  # mathtext would render "$VIP$" as italic VIP without the dollars
+    assert ax.get_title() == r"exp \$x\$"
+    assert ax.get_yticklabels()[0].get_text().startswith(r"\$5 coupons")

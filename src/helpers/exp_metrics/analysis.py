@@ -191,8 +191,13 @@ def analyse_experiment(community: Community, experiment_id: str,
 
     Examples
     --------
-    >>> rep = analyse_experiment(ds, "exp_checkin_member", cuped=False)     # doctest: +SKIP
-    >>> rep.decision, rep.results[["metric", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
+    >>> rep = analyse_experiment(ds, "exp_checkin_member", cuped=False)
+    >>> rep.decision in ("ship", "do not ship", "inconclusive", "do not trust")
+    True
+    >>> list(rep.results[["metric", "estimate", "ci_low", "ci_high"]].columns)
+    ['metric', 'estimate', 'ci_low', 'ci_high']
+    >>> analyse_experiment(ds, "nope", on_error="report").status
+    'unknown_experiment'
     """
     if on_error not in ("raise", "report"):
         raise ParameterError(f"on_error must be 'raise' or 'report'; got {on_error!r}")

@@ -89,8 +89,8 @@ def experiment_status(community: Community, experiment_id: str) -> str:
 
     Examples
     --------
-    >>> experiment_status(ds, "exp_live_group")                    # doctest: +SKIP
-    'ok'
+    >>> experiment_status(ds, "exp_live_group"), experiment_status(ds, "nope")
+    ('ok', 'unknown_experiment')
     """
     exps = community.experiments
     if exps is None or exps.empty or "experiment_id" not in exps:
@@ -130,7 +130,9 @@ def experiment_population(community: Community, experiment_id: str, *,
 
     Examples
     --------
-    >>> pop = experiment_population(ds, "exp_live_group")          # doctest: +SKIP
+    >>> pop = experiment_population(ds, "exp_live_group")
+    >>> list(pop.columns[:3]), bool(pop["unit_id"].eq(pop["group_id"]).all())
+    (['member_id', 'unit_id', 'arm'], True)
     """
     exp = experiment_row(community, experiment_id)
     a = community.assignments
@@ -180,8 +182,9 @@ def experiment_metrics(community: Community, experiment_id: str, *,
 
     Examples
     --------
-    >>> m = experiment_metrics(ds, "exp_checkin_member")            # doctest: +SKIP
-    >>> m.groupby("arm")["active_days"].mean()                     # doctest: +SKIP
+    >>> m = experiment_metrics(ds, "exp_checkin_member")
+    >>> sorted(m["arm"].unique()), bool(m["active_days"].between(0, 14).all())
+    (['control', 'treatment'], True)
     """
     if cuped_days < 0 or retention_days < 1:
         raise ParameterError(f"cuped_days must be >= 0 and retention_days >= 1; got "

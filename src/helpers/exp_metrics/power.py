@@ -58,8 +58,10 @@ def design_parameters(data: pd.DataFrame, *, control: str, unit: str,
 
     Examples
     --------
-    >>> design_parameters(report.data, control="control", unit="group",
-    ...                   spec=METRICS["active_days"]).design_effect    # doctest: +SKIP
+    >>> d = design_parameters(report.data, control="control", unit="member",
+    ...                       spec=METRICS["active_days"])
+    >>> d.design_effect, d.units == dict(report.arm_units)["control"]
+    (1.0, True)
     """
     metric = spec.name
     if data.empty or spec.kind == "ratio" or metric not in data:
@@ -117,7 +119,9 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
 
     Examples
     --------
-    >>> power_table(report, lifts=[0.03, 0.05])                    # doctest: +SKIP
+    >>> p = power_table(report, lifts=[0.03, 0.05])
+    >>> bool(p["units_per_arm"].is_monotonic_decreasing), bool(p["alpha"].iloc[0] < 0.05)
+    (True, True)
     """
     cols = ["metric", "relative_lift", "absolute_effect", "unit", "alpha", "units_per_arm",
             "members_per_arm", "units_per_arm_with_cuped", "units_per_arm_now",

@@ -183,7 +183,10 @@ def summary_markdown(report: ExperimentReport, language: str = "en") -> str:
 
     Examples
     --------
-    >>> print(summary_markdown(analyse_experiment(ds, "exp_checkin_member"), "zh"))  # doctest: +SKIP
+    >>> "**结论：**" in summary_markdown(report, "zh")
+    True
+    >>> print(summary_markdown(report, "en").splitlines()[0])
+    ### exp\\_checkin\\_member — 打卡挑战（成员随机）
     """
     fmt.check_language(language)
     r = report

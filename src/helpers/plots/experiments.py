@@ -28,6 +28,11 @@ TEXT_EN = {
 }
 
 
+def _plain(text) -> str:
+    """A name from the data as plain plot text ("$" would start matplotlib's mathtext)."""
+    return str(text).replace("$", r"\$")
+
+
 def _empty(ax, message: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax.set_xticks([])
@@ -59,7 +64,7 @@ def _intervals(ax, labels, est, lo, hi, significant, *, percent: bool, xlabel: s
         ax.legend(loc="lower right", fontsize="x-small", frameon=True)
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(labels)
+    ax.set_yticklabels([_plain(v) for v in labels])
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel(xlabel)
     if percent:
@@ -89,7 +94,12 @@ def plot_lift_forest(data: pd.DataFrame, *, ax=None, title: str | None = None,
 
     Examples
     --------
-    >>> plot_lift_forest(report.results)                 # doctest: +SKIP
+    >>> rows = pd.DataFrame({"metric": ["active_days"], "estimate": [0.11], "ci_low": [0.05],
+    ...                      "ci_high": [0.17], "ci_low_corrected": [0.03],
+    ...                      "ci_high_corrected": [0.19], "significant": [True],
+    ...                      "relative": [True], "role": ["primary"], "arm": ["treatment"]})
+    >>> len(plot_lift_forest(rows).get_legend().get_texts())
+    2
     """
     text = {**TEXT_EN, **(text or {})}
     ax = get_ax(ax, figsize=(8, 0.45 * max(len(data), 1) + 1.6))
@@ -117,7 +127,7 @@ def plot_lift_forest(data: pd.DataFrame, *, ax=None, title: str | None = None,
     t = title or text["lift_title"]
     if skipped:
         t += f"\n{text['not_shown']}: {', '.join(map(str, skipped))}"
-    ax.set_title(t, fontsize="medium")
+    ax.set_title(_plain(t), fontsize="medium")
     return ax
 
 
@@ -142,16 +152,18 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
 
     Examples
     --------
-    >>> plot_arm_distributions(report.data, metric="active_days")   # doctest: +SKIP
+    >>> d = pd.DataFrame({"active_days": [0, 1, 2, 3, 1, 2], "arm": ["control"] * 3 + ["treatment"] * 3})
+    >>> plot_arm_distributions(d, metric="active_days", title="active days").get_title()
+    'active days'
     """
     text = {**TEXT_EN, **(text or {})}
     ax = get_ax(ax)
     if data is None or data.empty or metric not in data or data[metric].isna().all():
         return _empty(ax, text["empty"])
     d = data[[metric, arm]].dropna()
-    d = d.assign(**{arm: d[arm].astype(str)})
+    d = d.assign(**{arm: d[arm].astype(str).map(_plain)})
     values = d[metric]
-    order = sorted(d[arm].unique(), key=lambda a: (a != control, a))
+    order = sorted(d[arm].unique(), key=lambda a: (a != _plain(control), a))
     if values.nunique() <= 31 and np.allclose(values, values.round()):
         sns.histplot(d, x=metric, hue=arm, hue_order=order, discrete=True, stat="probability",
                      common_norm=False, multiple="dodge", shrink=0.8, ax=ax)
@@ -163,8 +175,8 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
     if xlabel:
         ax.set_xlabel(xlabel)
     means = d.groupby(arm)[metric].mean().reindex(order)
-    ax.set_title(title or f"{metric} per member by arm (means: " + ", ".join(
-        f"{a} {m:.3g}" for a, m in means.items()) + ")", fontsize="medium")
+    ax.set_title(_plain(title or f"{metric} per member by arm (means: " + ", ".join(
+        f"{a} {m:.3g}" for a, m in means.items()) + ")"), fontsize="medium")
     return ax
 
 
@@ -198,5 +210,5 @@ def plot_segment_effects(data: pd.DataFrame, *, segment: str = "segment", ax=Non
                corrected=(data["ci_low_corrected"].to_numpy(float),
                           data["ci_high_corrected"].to_numpy(float))
                if "ci_low_corrected" in data else None, text=text)
-    ax.set_title(title or text["segment_title"], fontsize="medium")
+    ax.set_title(_plain(title or text["segment_title"]), fontsize="medium")
     return ax
