@@ -287,3 +287,19 @@ def test_leaders_need_intervals_that_do_not_overlap():
                          "conversion_ci_high": [0.56, 0.50, 0.25]})
     r = conversion.scorecard_leaders(card).set_index("metric").loc["conversion_30d"]
     assert r["best"] is None and r["worst"] == "c"
+
+
+def test_aalen_johansen_equals_lifelines_on_untied_data():
+    from lifelines import AalenJohansenFitter
+
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        d = rng.exponential(10, 400)
+        o = rng.choice([0, 1, 2], 400, p=[0.3, 0.4, 0.3])
+        mine = conversion.aalen_johansen(d, o)
+        ref = AalenJohansenFitter().fit(d, o, event_of_interest=1)
+        np.testing.assert_allclose(mine["cumulative_incidence"], ref.cumulative_density_.iloc[:, 0],
+                                   atol=1e-12)
+        ci = ref.confidence_interval_.to_numpy()  # lifelines labels the two bounds the other way
+        np.testing.assert_allclose(mine["ci_low"], ci.min(axis=1), atol=1e-12)
+        np.testing.assert_allclose(mine["ci_high"], ci.max(axis=1), atol=1e-12)

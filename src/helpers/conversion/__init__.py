@@ -7,11 +7,15 @@ object :class:`ConversionReport` and its renderer).
 """
 
 from .activity_review import ACTIVITY_COLUMNS, ActivityReview, activity_review
-from .first_purchase import TimeToPurchase, competing_outcomes, time_to_purchase
+from .first_purchase import (TimeToPurchase, aalen_johansen, competing_outcomes,
+                             cumulative_incidence, time_to_purchase)
 from .funnel import DEFAULT_STEPS, FUNNEL_COLUMNS, funnel, step_times
+from .report import (SECTIONS, ConversionReport, ConversionSettings, conversion_report,
+                     display_table, render_note, render_summary)
 from .scorecard import METRICS, channel_scorecard, scorecard_leaders, value_per_member
 
 __all__ = ["DEFAULT_STEPS", "FUNNEL_COLUMNS", "funnel", "step_times", "TimeToPurchase",
-           "competing_outcomes", "time_to_purchase", "ACTIVITY_COLUMNS", "ActivityReview",
+           "competing_outcomes", "time_to_purchase", "aalen_johansen", "cumulative_incidence", "ACTIVITY_COLUMNS", "ActivityReview",
            "activity_review", "METRICS", "channel_scorecard", "scorecard_leaders",
-           "value_per_member"]
+           "value_per_member", "SECTIONS", "ConversionReport", "ConversionSettings",
+           "conversion_report", "display_table", "render_note", "render_summary"]

@@ -91,15 +91,23 @@ def _participation_events(events: pd.DataFrame) -> pd.DataFrame:
                          "activity_id": np.asarray(ids, dtype=object)})
 
 
-def _present(members: pd.DataFrame, start_ns: int, group) -> np.ndarray:
-    join = as_ns(members["joined_at"])
-    ok = join < start_ns
-    if "left_at" in members.columns:
-        left = as_ns(members["left_at"])
-        ok &= ~((left != np.iinfo(np.int64).min) & (left <= start_ns))
-    if group is not None:
-        ok &= (members["group_id"].astype(str) == str(group)).to_numpy()
-    return ok
+class _Presence:
+    """Who is present at a time: joined before it, not left by it, in a group (vectorised)."""
+
+    def __init__(self, members: pd.DataFrame):
+        self.join = as_ns(members["joined_at"])
+        left = as_ns(members["left_at"]) if "left_at" in members.columns else \
+            np.full(len(members), np.iinfo(np.int64).min)
+        self.left = np.where(left == np.iinfo(np.int64).min, np.iinfo(np.int64).max, left)
+        codes, self.groups = pd.factorize(members["group_id"].astype(str))
+        self.codes = codes
+        self.index = {g: i for i, g in enumerate(self.groups)}
+
+    def at(self, start_ns: int, group) -> np.ndarray:
+        ok = (self.join < start_ns) & (self.left > start_ns)
+        if group is not None:
+            ok &= self.codes == self.index.get(str(group), -2)
+        return ok
 
 
 def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.DataFrame, *,
@@ -150,27 +158,38 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     acts["name"] = acts["name"].astype(object).where(acts["name"].notna(), acts["activity_id"])
     acts = acts.sort_values(["starts_at", "activity_id"], kind="stable").reset_index(drop=True)
     part = _participation_events(events[events["ts"] <= end])
-    first_part = part.groupby("member_id")["ts"].min()
-    by_id = {k: g for k, g in part.dropna(subset=["activity_id"]).groupby("activity_id")}
-    unlabelled = part[part["activity_id"].isna()]
+    mpos = pd.Index(members["member_id"]).get_indexer(part["member_id"])
+    part = part[mpos >= 0].assign(pos=mpos[mpos >= 0])
+    n = len(members)
+    first_part = np.full(n, _NEVER, dtype=np.int64)
+    np.minimum.at(first_part, part["pos"].to_numpy(), part["ts"].to_numpy())
+    labelled = part[part["activity_id"].notna()]
+    codes, ids_seen = pd.factorize(labelled["activity_id"].astype(str))
+    order = np.argsort(codes, kind="stable")
+    l_code, l_ts, l_pos = codes[order], labelled["ts"].to_numpy()[order], \
+        labelled["pos"].to_numpy()[order]
+    code_of = {k: i for i, k in enumerate(ids_seen)}
+    un = part[part["activity_id"].isna()]
+    u_ts, u_pos = un["ts"].to_numpy(), un["pos"].to_numpy()
     rows, eligible_sets, part_sets = [], {}, {}
-    member_ids = members["member_id"].to_numpy()
+    presence = _Presence(members)
     for a in acts.itertuples(index=False):
         s, e = pd.Timestamp(a.starts_at).value, pd.Timestamp(a.ends_at).value
-        ok = _present(members, s, a.group_id)
-        elig = member_ids[ok]
-        ev = by_id.get(str(a.activity_id))
-        if ev is None and not unlabelled.empty:
-            ev = unlabelled
-        who = ev.loc[(ev["ts"] >= s) & (ev["ts"] < e), "member_id"].unique() if ev is not None \
-            else np.array([])
-        who = np.intersect1d(who, elig)
-        prior = first_part.reindex(who).to_numpy()
-        first = int((prior >= s).sum()) if len(who) else 0
-        eligible_sets[a.activity_id], part_sets[a.activity_id] = elig, who
+        ok = presence.at(s, a.group_id)
+        c = code_of.get(str(a.activity_id))
+        if c is not None:
+            lo, hi = np.searchsorted(l_code, c), np.searchsorted(l_code, c, side="right")
+            ts, pos = l_ts[lo:hi], l_pos[lo:hi]
+        else:  # events without an activity_id: activity_join events in the window
+            ts, pos = u_ts, u_pos
+        took = np.zeros(n, bool)
+        took[pos[(ts >= s) & (ts < e)]] = True
+        took &= ok
+        first = int((took & (first_part >= s)).sum())
+        eligible_sets[a.activity_id], part_sets[a.activity_id] = ok, took
         rows.append(dict(activity_id=a.activity_id, name=a.name, activity_type=a.activity_type,
                          group_id=a.group_id, starts_at=a.starts_at, ends_at=a.ends_at,
-                         eligible=len(elig), participants=len(who), first_time=first))
+                         eligible=int(ok.sum()), participants=int(took.sum()), first_time=first))
     table = pd.DataFrame(rows)
     table["rate"] = table["participants"] / table["eligible"].where(table["eligible"] > 0)
     table["ci_low"], table["ci_high"] = wilson(table["participants"], table["eligible"], alpha)
@@ -192,23 +211,24 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         ids = [str(i) for i in detail]
     notes: list[str] = []
     layer_rows, ba_rows = [], []
-    act_mask = active_mask(events, active_types)
-    ev_all = events if act_mask is None else events[act_mask]
+    windows = _Windows(members, events, active_types, tz)
+    info = table.set_index("activity_id")
+    member_ids = members["member_id"].to_numpy()
     for aid in ids:
-        a = table.set_index("activity_id").loc[aid]
-        elig, who = eligible_sets[aid], part_sets[aid]
+        a = info.loc[aid]
+        ok, took = eligible_sets[aid], part_sets[aid]
         layers = cohorts.member_layers(members, events, as_of=a["starts_at"],
                                        rules=layer_rules, active_types=active_types)
-        lay = layers[layers["member_id"].isin(elig)]
-        took = lay["member_id"].isin(who)
-        g = lay.assign(took=took).groupby("layer", observed=False).agg(
-            eligible=("member_id", "size"), participants=("took", "sum")).reset_index()
+        lay = layers[layers["member_id"].isin(member_ids[ok])]
+        g = lay.assign(took=lay["member_id"].isin(member_ids[took])).groupby(
+            "layer", observed=False).agg(eligible=("member_id", "size"),
+                                         participants=("took", "sum")).reset_index()
         g.insert(0, "activity_id", aid)
         layer_rows.append(g)
         if a["ends_at"] + win > end:
             notes.append(f"after_incomplete:{aid}")
-        ba_rows.extend(_before_after(aid, ev_all, events, elig, who, a["starts_at"], a["ends_at"],
-                                     win, end, tz, alpha))
+        ba_rows.extend(_before_after(aid, windows, ok, took, a["starts_at"], a["ends_at"], win,
+                                     end, alpha))
     by_layer = pd.concat(layer_rows, ignore_index=True) if layer_rows else pd.DataFrame(
         columns=["activity_id", "layer", "eligible", "participants"])
     by_layer["participants"] = by_layer["participants"].astype(int)
@@ -220,41 +240,57 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
                           detail_ids=tuple(ids), window_days=float(window_days), notes=tuple(notes))
 
 
-def _per_member(ev: pd.DataFrame, ids: np.ndarray, lo, hi, tz, kind: str) -> np.ndarray:
-    sub = ev[(ev["ts"] >= lo) & (ev["ts"] < hi)]
-    if kind == "purchases":
-        sub = sub[(sub["event_type"] == "purchase").to_numpy()]
-        counts = sub.groupby("member_id").size()
-    else:
-        day = period_codes(sub["ts"], "D", tz=tz)
-        counts = pd.DataFrame({"m": sub["member_id"].to_numpy(), "d": day}).drop_duplicates() \
-            .groupby("m").size()
-    return counts.reindex(ids, fill_value=0).to_numpy(float)
+class _Windows:
+    """Active days and purchases per member in time windows (events sorted by time)."""
+
+    def __init__(self, members, events, active_types, tz):
+        pos = pd.Index(members["member_id"]).get_indexer(events["member_id"])
+        ts = as_ns(events["ts"])
+        act = active_mask(events, active_types)
+        keep = pos >= 0
+        self.n = len(members)
+        a = keep if act is None else keep & act
+        order = np.argsort(ts[a], kind="stable")
+        self.a_ts, self.a_pos = ts[a][order], pos[a][order]
+        self.a_day = period_codes(events["ts"][a], "D", tz=tz)[order]
+        b = keep & (events["event_type"] == "purchase").to_numpy()
+        order = np.argsort(ts[b], kind="stable")
+        self.b_ts, self.b_pos = ts[b][order], pos[b][order]
+
+    def counts(self, lo, hi, kind: str) -> np.ndarray:
+        lo, hi = pd.Timestamp(lo).value, pd.Timestamp(hi).value
+        if kind == "purchases":
+            i, j = np.searchsorted(self.b_ts, [lo, hi])
+            return np.bincount(self.b_pos[i:j], minlength=self.n).astype(float)
+        i, j = np.searchsorted(self.a_ts, [lo, hi])
+        pairs = np.unique(self.a_pos[i:j].astype(np.int64) * (1 << 32) + (self.a_day[i:j] & 0xFFFFFFFF))
+        return np.bincount((pairs >> 32).astype(np.int64), minlength=self.n).astype(float)
 
 
-def _before_after(aid, active_events, events, elig, who, start, stop, win, end, tz, alpha):
-    """Descriptive before/after means of participants and non-participants."""
-    took = np.isin(elig, who)
+def _before_after(aid, windows, ok, took, start, stop, win, end, alpha):
+    """Descriptive before/after means of participants and non-participants (present members)."""
     rows = []
     complete = stop + win <= end
     z = stats.norm.ppf(1 - alpha / 2)
-    for metric, ev in (("active_days", active_events), ("purchases", events)):
-        before = _per_member(ev, elig, start - win, start, tz, metric)
-        after = _per_member(ev, elig, stop, stop + win, tz, metric) if complete else \
-            np.full(len(elig), np.nan)
+    part, rest = took[ok], ~took[ok]
+    for metric in ("active_days", "purchases"):
+        before = windows.counts(start - win, start, metric)[ok]
+        after = windows.counts(stop, stop + win, metric)[ok] if complete else \
+            np.full(int(ok.sum()), np.nan)
         change = after - before
-        for name, sel in (("participants", took), ("non_participants", ~took)):
+        for name, sel in (("participants", part), ("non_participants", rest)):
             rows.append(dict(activity_id=aid, metric=metric, group=name, members=int(sel.sum()),
                              before=float(before[sel].mean()) if sel.any() else np.nan,
                              after=float(after[sel].mean()) if sel.any() else np.nan,
                              change=float(change[sel].mean()) if sel.any() else np.nan,
                              ci_low=np.nan, ci_high=np.nan))
-        a, b = change[took], change[~took]
+        a, b = change[part], change[rest]
         diff = lo = hi = np.nan
         if complete and len(a) > 1 and len(b) > 1:
             diff = float(a.mean() - b.mean())
             se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
             lo, hi = diff - z * se, diff + z * se
-        rows.append(dict(activity_id=aid, metric=metric, group="difference", members=len(elig),
-                         before=np.nan, after=np.nan, change=diff, ci_low=lo, ci_high=hi))
+        rows.append(dict(activity_id=aid, metric=metric, group="difference",
+                         members=int(ok.sum()), before=np.nan, after=np.nan, change=diff,
+                         ci_low=lo, ci_high=hi))
     return rows

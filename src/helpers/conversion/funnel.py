@@ -19,6 +19,8 @@ import pandas as pd
 from .. import config
 from .._checks import ACTIVE_TYPES_DOC, active_mask, check_alpha
 from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes
+from ..engine import is_lazy
+from ..engine import step_times as engine_step_times
 from ..errors import ParameterError
 from ._members import event_positions, scope, wilson
 
@@ -41,6 +43,9 @@ def step_times(members: pd.DataFrame, events: pd.DataFrame, *, steps=None, windo
     if steps is not None and len(names) < 2:
         raise ParameterError("steps must name at least one event type after joining, e.g. "
                              "['activity_join', 'purchase']")
+    if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): step times from the engine
+        return _lazy_step_times(m, events, names, steps=steps, window_days=window_days,
+                                end=end, active_types=active_types, tz=tz), names
     n = len(m)
     pos, keep = event_positions(m, events, end)
     join = as_ns(m["joined_at"])
@@ -83,6 +88,23 @@ def step_times(members: pd.DataFrame, events: pd.DataFrame, *, steps=None, windo
         t = reached[name]
         out[name] = np.where(t == _NEVER, np.nan, (t - join).astype(float))
     return out, names
+
+
+def _lazy_step_times(m: pd.DataFrame, events, names, *, steps, window_days, end, active_types,
+                     tz) -> pd.DataFrame:
+    """:func:`step_times`' frame from the engine's per-member step times (same rules)."""
+    t = engine_step_times(events, m[["member_id", "joined_at"]],
+                          steps=None if steps is None else names[1:], window_days=window_days,
+                          active_types=active_types, until=end, tz=tz)
+    t = t.set_index("member_id").reindex(pd.Index(m["member_id"]))
+    join = as_ns(m["joined_at"])
+    out = m[["member_id", "joined_at"]].copy()
+    out["eligible"] = join + int(round(window_days * DAY_NS)) <= pd.Timestamp(end).value
+    out["joined"] = 0.0
+    for name in names[1:]:
+        out[name] = np.where(t[name].isna().to_numpy(), np.nan,
+                             (as_ns(t[name]) - join).astype(float))
+    return out
 
 
 def funnel(members: pd.DataFrame, events: pd.DataFrame, *, steps: Sequence[str] | None = None,

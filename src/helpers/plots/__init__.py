@@ -6,6 +6,7 @@ draw what those return. Never call ``plt.show()`` here: notebooks display figure
 
 from ._base import CJK_FAMILY, get_ax, set_theme, use_cjk_font
 from .cohorts import *  # noqa: F401,F403
+from .conversion import *  # noqa: F401,F403
 from .experiments import *  # noqa: F401,F403
 from .overview import *  # noqa: F401,F403
 from .survival import *  # noqa: F401,F403
