@@ -242,38 +242,19 @@ def test_window_metrics_match_a_pandas_computation(loaded, eng, name):
     pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def _steps_reference(events: pd.DataFrame, members: pd.DataFrame, tz, window_days):
-    ev = events.merge(members[["member_id", "joined_at"]], on="member_id")
-    ev = ev[(ev["ts"] >= ev["joined_at"]) &
-            (ev["ts"] < ev["joined_at"] + pd.Timedelta(days=window_days))].copy()
-    ev["day"] = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    buy = ev[ev["event_type"].astype(str) == "purchase"]
-    first_day = buy.groupby("member_id")["day"].min()
-    later = buy[buy["day"] > buy["member_id"].map(first_day)]
-    g = ev.groupby("member_id")
-    out = pd.DataFrame({
-        "first_active_at": g["ts"].min(),
-        "first_purchase_at": buy.groupby("member_id")["ts"].min(),
-        "first_repurchase_at": later.groupby("member_id")["ts"].min(),
-        "purchases": buy.groupby("member_id").size(),
-        "spend": buy.groupby("member_id")["amount"].sum()})
-    out = out.reindex(g.size().index)
-    out["purchases"] = out["purchases"].fillna(0).astype(np.int64)
-    out["spend"] = out["spend"].fillna(0.0).astype(float)
-    for c in ("first_active_at", "first_purchase_at", "first_repurchase_at"):
-        out[c] = pd.DatetimeIndex(out[c]).tz_convert(tz).as_unit("ns")
-    return out.rename_axis("member_id").reset_index()
-
-
 @pytest.mark.parametrize("eng", LAZY)
 @pytest.mark.parametrize("name", ["Asia/Shanghai", "Europe/Berlin", "synth"])
 def test_step_times_and_purchase_days_match_pandas(loaded, eng, name):
+    """Funnel step times equal the funnel's numpy path; purchase days a pandas groupby."""
+    import importlib
+    funnel = importlib.import_module("helpers.conversion.funnel")
     ref, got = loaded(name, "pandas"), loaded(name, eng)
     tz = _tz(name)
-    want = _steps_reference(ref.events, ref.members, tz, 30)
-    have = engine.step_times(got.events, ref.members, window_days=30, tz=tz)
-    assert want["first_repurchase_at"].notna().any()
-    pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
+    for kw in ({}, {"active_types": ["message"], "window_days": 14}):
+        want, _ = funnel.step_times(ref.members, ref.events, **kw)
+        have, _ = funnel.step_times(ref.members, got.events, **kw)
+        assert want["repurchased"].notna().any() or kw
+        pd.testing.assert_frame_equal(have, want)
     buy = ref.events[ref.events["event_type"].astype(str) == "purchase"].copy()
     day = buy["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
     buy["day"] = (day - pd.Timestamp("1970-01-01")).dt.days.astype(np.int64)
@@ -282,6 +263,39 @@ def test_step_times_and_purchase_days_match_pandas(loaded, eng, name):
                          "first_at": g["ts"].min().dt.as_unit("ns")}).reset_index()
     have = engine.purchase_days(got.events, tz=tz)
     pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- the analyses
+@pytest.mark.parametrize("eng", LAZY)
+def test_analyses_accept_lazy_events(loaded, eng):
+    """Retention, N-day retention, growth, lifecycle, the churn table, the funnel and the
+    experiment metrics give the pandas numbers on lazy events (DuckDB: every variant; Spark:
+    one of each, its queries cost seconds)."""
+    from helpers import cohorts, conversion, exp_metrics, survival
+    ref, got = loaded("synth", "pandas"), loaded("synth", eng)
+    end = ref.observed_until - pd.Timedelta(days=20)
+    cases = [
+        (cohorts.retention, {"period": "W"}),
+        (cohorts.retention, {"period": "M", "mode": "rolling", "by": "channel",
+                             "observed_until": end}),
+        (survival.churn_table, {}),
+        (conversion.funnel, {"by": "channel"}),
+    ]
+    if eng == "duckdb":
+        cases += [(cohorts.n_day_retention, {}), (cohorts.growth, {}), (cohorts.lifecycle, {}),
+                  (survival.churn_table, {"observed_until": end, "active_types": ["message"]}),
+                  (conversion.funnel, {"steps": ["activity_join", "purchase"],
+                                       "window_days": 14})]
+    for fn, kw in cases:
+        want, have = fn(ref.members, ref.events, **kw), fn(got.members, got.events, **kw)
+        assert len(want) >= 3
+        pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9,
+                                      obj=f"{fn.__name__} {kw}")
+    ids = ref.experiments["experiment_id"].tolist()
+    for e in ids if eng == "duckdb" else ids[:1]:
+        want, have = (exp_metrics.experiment_metrics(c, e) for c in (ref, got))
+        assert want["active_days"].sum() > 0
+        pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- contract

@@ -224,36 +224,39 @@ def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre
         pre_purchases=count(pre & buy), pre_spend=spend(pre & buy))
 
 
-def step_times(events, windows, *, zone, types: Sequence[str] | None,
-               purchase_type: str = PURCHASE_TYPE, since=None, until=None):
-    """Funnel step times per member inside each member's window.
+def step_times(events, windows, *, zone, steps: Sequence[tuple[str, object]],
+               until: pd.Timestamp | None = None, since=None):
+    """Funnel step times per member: each step the first matching event inside the member's
+    window at or after the time the previous step was reached (the funnel's ordered rule).
 
     ``windows``: a table ``member_id, window_start, window_end`` (join time and join time +
-    ``window_days``). Returns ``member_id, first_active_at, first_purchase_at,
-    first_repurchase_at, purchases, spend`` for members with an event in their window; a
-    repurchase is a purchase on a later local day than the member's first purchase.
-    ``since``/``until``: the earliest window start and latest window end (partition pruning).
+    ``window_days``). ``steps``: ``(name, rule)`` in order, a rule being ``("active", types)``
+    (an active event), ``("type", event_type)`` or ``("later_day", event_type)`` (that type on a
+    later local day than the previous step: the repurchase). Events after ``until`` are ignored;
+    ``since`` (the earliest window start) and ``until`` prune month partitions.
+
+    Returns ``member_id`` and one timestamp column per step (null when not reached), for every
+    member of ``windows``.
     """
-    events = prune(events, since=since, until=until)
-    ev = events.join(windows, events.member_id == windows.member_id).select(
-        events.member_id, events.ts, events.event_type,
-        amount=(events.amount.cast("float64") if "amount" in events.columns
-                else ibis.literal(0.0)),
-        window_start=windows.window_start, window_end=windows.window_end)
+    ev = until_filter(prune(events, since=since), until)
+    ev = ev.join(windows, ev.member_id == windows.member_id).select(
+        ev.member_id, ev.ts, ev.event_type, windows.window_start, windows.window_end)
     ev = ev.filter((ev.ts >= ev.window_start) & (ev.ts < ev.window_end))
-    ev = ev.mutate(_buy=ev.event_type == purchase_type, _day=local_day(ev.ts, zone))
-    first = ev.group_by("member_id").aggregate(
-        first_active_at=ev.ts.min(where=is_active(ev, types)),
-        first_purchase_at=ev.ts.min(where=ev._buy),
-        first_purchase_day=ev._day.min(where=ev._buy),
-        purchases=ev._buy.cast("int64").sum(),
-        spend=ibis.cases((ev._buy, ev.amount.fill_null(0.0)), else_=0.0).sum())
-    rep = ev.filter(ev._buy).join(first, "member_id")
-    rep = rep.filter(rep._day > rep.first_purchase_day).group_by("member_id").aggregate(
-        first_repurchase_at=rep.ts.min())
-    out = first.left_join(rep, first.member_id == rep.member_id).select(
-        first.member_id, first.first_active_at, first.first_purchase_at,
-        rep.first_repurchase_at, first.purchases, first.spend)
+    prev = windows.select("member_id", _at=windows.window_start)
+    out = windows.select("member_id")
+    for name, (kind, arg) in steps:
+        j = ev.join(prev, ev.member_id == prev.member_id).select(
+            ev.member_id, ev.ts, ev.event_type, prev._at)
+        if kind == "active":
+            cond = is_active(j, arg)
+        elif kind == "later_day":
+            cond = (j.event_type == arg) & (local_day(j.ts, zone) > local_day(j._at, zone))
+        else:
+            cond = j.event_type == arg
+        j = j.filter(cond & (j.ts >= j._at))
+        prev = j.group_by("member_id").aggregate(_at=j.ts.min())
+        out = out.left_join(prev, out.member_id == prev.member_id).select(
+            *[out[c] for c in out.columns], **{name: prev._at})
     return out
 
 

@@ -20,7 +20,7 @@ from .. import config
 from .._checks import active_types as _resolve_types
 from .._checks import check_choice
 from .._time import PERIODS, to_timestamp
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 
 _CACHE: dict = {}
 
@@ -276,43 +276,61 @@ def window_metrics(events, *, start, end, pre_start=None, ret_from=None, active_
     return pd.DataFrame(out)
 
 
-def step_times(events, members: pd.DataFrame, *, window_days: float = 30, active_types=None,
+DEFAULT_STEPS = ("active", "purchased", "repurchased")
+
+
+def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = None,
+               window_days: float = 30, active_types=None, until=None,
                tz=None) -> pd.DataFrame:
     """Funnel step times per member inside ``[joined_at, joined_at + window_days)``, lazily.
+
+    The funnel's rules (:mod:`helpers.conversion.funnel`): each step is the first matching event
+    at or after the previous step; default steps ``active`` (an active event), ``purchased`` (a
+    ``purchase``) and ``repurchased`` (a purchase on a later local day than the first); custom
+    ``steps`` name event types in order.
 
     Parameters
     ----------
     members : DataFrame
         ``member_id, joined_at`` of the members to follow.
+    until : Timestamp, optional
+        The end of observation (later events are ignored).
 
     Returns
     -------
     DataFrame
-        ``member_id, first_active_at, first_purchase_at, first_repurchase_at, purchases,
-        spend`` (timestamps in ``tz``; NaT when the step was not reached), members with an
-        event in their window, sorted by ``member_id``.
+        ``member_id`` and one column per step (timestamps in ``tz``; NaT when not reached), one
+        row per member of ``members``, sorted by ``member_id``.
     """
     import ibis
 
     from . import _ibis
     tz = tz or config.TIMEZONE
+    if steps is None:
+        names = list(DEFAULT_STEPS)
+        rules = [("active", _types(events, active_types)), ("type", _ibis.PURCHASE_TYPE),
+                 ("later_day", _ibis.PURCHASE_TYPE)]
+    else:
+        names = [str(s) for s in steps]
+        present = event_types(events)
+        unknown = [s for s in names if s not in present]
+        if unknown:
+            raise ParameterError(f"steps: event type {unknown[0]!r} never occurs in events; "
+                                 f"types present: {', '.join(present)}")
+        rules = [("type", s) for s in names]
     start = pd.DatetimeIndex(members["joined_at"].array)
     start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
+    start = start.as_unit("us")
+    end = start + pd.Timedelta(days=float(window_days))
     windows = ibis.memtable(pd.DataFrame({
         "member_id": members["member_id"].to_numpy(), "window_start": start,
-        "window_end": start + pd.Timedelta(days=float(window_days))}))
-    bounds = dict(since=start.min(), until=(start + pd.Timedelta(days=float(window_days))).max()) \
-        if len(start) else {}
-    expr = _ibis.step_times(events, windows, zone=_zone(events, tz),
-                            types=_types(events, active_types), **bounds)
+        "window_end": end}))
+    expr = _ibis.step_times(events, windows, zone=_zone(events, tz), steps=list(zip(names, rules)),
+                            until=_until(events, until, tz),
+                            since=start.min() if len(start) else None)
     arrow = _fetch(expr, ["member_id"])
-    return pd.DataFrame({
-        "member_id": _ids(arrow.column("member_id")),
-        **{c: _times(arrow.column(c), tz) for c in
-           ("first_active_at", "first_purchase_at", "first_repurchase_at")},
-        "purchases": arrow.column("purchases").to_numpy(zero_copy_only=False).astype(np.int64),
-        "spend": np.nan_to_num(arrow.column("spend").to_numpy(zero_copy_only=False)
-                               .astype(float))})
+    return pd.DataFrame({"member_id": _ids(arrow.column("member_id")),
+                         **{c: _times(arrow.column(c), tz) for c in names}})
 
 
 def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
