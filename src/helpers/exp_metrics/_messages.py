@@ -227,9 +227,24 @@ def lift_fmt(relative: bool, kind: str):
     return pp_text if kind == "proportion" else signed_number
 
 
+def with_unit(est, lo, hi, unit: str, language: str = "en", level: float = 0.95,
+              scale: float = 1.0, digits: int = 1) -> str:
+    """'+2.1 percentage points (95% CI +0.4–+3.8)': the unit written once, after the estimate."""
+    def num(v, language="en"):
+        return fmt.na(language) if fmt.is_missing(v) else f"{scale * float(v):+.{digits}f}"
+
+    text = fmt.interval(est, lo, hi, num, language=language, level=level)
+    head = num(est, language)
+    return text.replace(head, f"{head} {unit}", 1) if not fmt.is_missing(est) else text
+
+
 def effect_text(est, lo, hi, relative: bool, kind: str, language: str = "en",
                 level: float = 0.95) -> str:
-    """'+11.0% (95% CI +4.8%–+17.3%)' — one interval style for the whole report."""
+    """'+11.0% (95% CI +4.8%–+17.3%)', '+2.1 percentage points (95% CI +0.4–+3.8)' — one
+    interval style for the whole report."""
+    if not relative and kind == "proportion":
+        unit = "percentage points" if language == "en" else "个百分点"
+        return with_unit(est, lo, hi, unit, language, level, scale=100.0)
     return fmt.interval(est, lo, hi, lift_fmt(relative, kind), language=language, level=level)
 
 

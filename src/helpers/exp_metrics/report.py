@@ -14,7 +14,7 @@ import math
 from .. import _format as fmt
 from .._i18n import Catalog
 from ._messages import (CATALOG, effect_text, mde_text, mean_text, metric_label, p_clause,
-                        pp_text, t)
+                        pp_text, t, with_unit)
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 
@@ -82,7 +82,7 @@ REPORT_MESSAGES = Catalog({
         "survival.scope.groups": ", interval from resampling whole groups",
         "survival.scope.members": "",
         "survival.empty": "no survival outcome could be measured",
-        "days": "{v} days",
+        "days": "{v} days", "days_unit": "days",
     },
     "zh": {
         "title": "### {eid}{name}",
@@ -128,7 +128,7 @@ REPORT_MESSAGES = Catalog({
         "survival.scope.groups": "，区间来自按群重抽样",
         "survival.scope.members": "",
         "survival.empty": "无法衡量留存结果",
-        "days": "{v} 天",
+        "days": "{v} 天", "days_unit": "天",
     },
 }, name="exp_metrics.report")
 
@@ -325,7 +325,8 @@ def survival_markdown(surv: ArmSurvival, control: str, language: str = "en") -> 
         groups = "se_groups" in row and not fmt.is_missing(row.get("se_groups"))
         lo, hi, p = (row["ci_low_groups"], row["ci_high_groups"], row["p_value_groups"]) \
             if groups else (row["ci_low"], row["ci_high"], row["p_value"])
-        diff = fmt.interval(row["difference"], lo, hi, _signed_days, language=language)
+        diff = with_unit(row["difference"], lo, hi, _r("days_unit", language), language,
+                         digits=2)
         lines.append(_r("survival.rmst", language, h=row["horizon_days"],
                         arm=fmt.escape_md(row["group"]), control=fmt.escape_md(control),
                         diff=diff, p=p_clause(p, language),
@@ -336,9 +337,3 @@ def survival_markdown(surv: ArmSurvival, control: str, language: str = "en") -> 
     lines.append("")
     lines.append(_r("survival.rule", language, need=need, inactivity=surv.inactivity_days))
     return "\n".join(lines)
-
-
-def _signed_days(v, language="en"):
-    if fmt.is_missing(v):
-        return fmt.na(language)
-    return _r("days", language, v=f"{float(v):+.2f}")

@@ -16,13 +16,14 @@ import pandas as pd
 from .. import _format as fmt
 from .. import config
 from .._i18n import Catalog
-from ._messages import effect_text, lift_fmt, mde_text, mean_text, metric_label, t
+from ._messages import effect_text, lift_fmt, mde_text, mean_text, metric_label, t, with_unit
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 from .metrics import METRICS
 
 __all__ = ["results_table", "analyst_table", "srm_table", "power_display", "segment_display",
-           "rmst_display", "experiments_display", "TABLE_MESSAGES"]
+           "rmst_display", "experiments_display", "in_reading_order", "LAYER_ORDER",
+           "TABLE_MESSAGES"]
 
 TABLE_MESSAGES = Catalog({
     "en": {
@@ -55,7 +56,7 @@ TABLE_MESSAGES = Catalog({
         "m.welch": "Welch t-test", "m.cuped": "Welch t-test after CUPED",
         "m.z-test": "z-test of two shares", "m.ratio": "ratio (delta method)",
         "m.cluster": "group level (cluster-robust)", "m.cluster_cuped": "group level (cluster-robust) after CUPED",
-        "unit.member": "member", "unit.group": "group",
+        "unit.member": "member", "unit.group": "group", "days_unit": "days",
     },
     "zh": {
         "metric": "指标", "role": "角色", "arm": "组别", "control_mean": "对照组均值",
@@ -87,7 +88,7 @@ TABLE_MESSAGES = Catalog({
         "m.welch": "Welch t 检验", "m.cuped": "CUPED 调整后的 Welch t 检验",
         "m.z-test": "两比例 z 检验", "m.ratio": "比率（delta 方法）",
         "m.cluster": "按群（聚类稳健）", "m.cluster_cuped": "按群（聚类稳健），CUPED 调整后",
-        "unit.member": "按成员随机", "unit.group": "按社群随机",
+        "unit.member": "按成员随机", "unit.group": "按社群随机", "days_unit": "天",
     },
 }, name="exp_metrics.tables")
 
@@ -118,11 +119,21 @@ def _interval(row, language, corrected=False):
         lo, hi = row["ci_low_corrected"], row["ci_high_corrected"]
         if fmt.is_missing(lo):
             return fmt.na(language)
+        level = _h("level", language, level=_level(row["level_corrected"], language))
+        if not bool(row["relative"]) and kind == "proportion":
+            unit = "percentage points" if language == "en" else "个百分点"
+            return f"{100 * lo:+.1f} – {100 * hi:+.1f} {unit} ({level})"
         f = lift_fmt(bool(row["relative"]), kind)
-        return (f"{f(lo, language=language)} – {f(hi, language=language)} "
-                f"({_h('level', language, level=_level(row['level_corrected'], language))})")
+        return f"{f(lo, language=language)} – {f(hi, language=language)} ({level})"
     return effect_text(row["estimate"], row["ci_low"], row["ci_high"], bool(row["relative"]),
                        kind, language)
+
+
+def _share_removed(v, language):
+    """CUPED's variance reduction in whole %, no "-0%" for a change below half a percent."""
+    if fmt.is_missing(v):
+        return fmt.na(language)
+    return fmt.pct(0.0 if abs(float(v)) < 0.005 else float(v), 0, language)
 
 
 def results_table(report: ExperimentReport, language: str = "en") -> pd.DataFrame:
@@ -165,8 +176,8 @@ def analyst_table(report: ExperimentReport, language: str = "en") -> pd.DataFram
         row = {_h("metric", language): metric_label(r["metric"], language, report.retention_days),
                _h("method", language): _method(r["method"], language),
                _h("p_value", language): fmt.pvalue(r["p_value"], language),
-               _h("variance_reduction", language): fmt.pct(r.get("variance_reduction"), 0,
-                                                          language),
+               _h("variance_reduction", language): _share_removed(r.get("variance_reduction"),
+                                                                 language),
                _h("mde", language): f"{mde_text(r['mde'], bool(r['relative']), kind, language)}"
                                     f" ({level})",
                _h("chance", language): fmt.probability(r["chance_to_beat_control"], language)}
@@ -238,6 +249,16 @@ def power_display(power: pd.DataFrame, report: ExperimentReport,
 #: member layers in their reading order (核心 → 活跃 → 潜在 → 沉睡), then "not yet joined"
 LAYER_ORDER = ("核心", "活跃", "潜在", "沉睡", "not yet joined")
 
+def in_reading_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Segment rows in reading order: member layers 核心 → 活跃 → 潜在 → 沉睡 (then "not yet
+    joined"); other segments keep their order."""
+    if table.empty or not set(table["segment"].astype(str)) & set(LAYER_ORDER):
+        return table
+    rank = {k: i for i, k in enumerate(LAYER_ORDER)}
+    key = table["segment"].astype(str).map(lambda v: rank.get(v, len(rank)))
+    return table.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k")
+
+
 #: metric name → kind (for formatting absolute effects)
 METRIC_KIND = {k: v.kind for k, v in METRICS.items()}
 
@@ -249,10 +270,7 @@ def segment_display(table: pd.DataFrame, report: ExperimentReport,
         return pd.DataFrame()
     kind = METRIC_KIND.get(report.primary_metric, "mean")
     many = table["arm"].nunique() > 1 if "arm" in table else False
-    order = {k: i for i, k in enumerate(LAYER_ORDER)}
-    table = table.iloc[sorted(range(len(table)), key=lambda i: order.get(
-        str(table["segment"].iloc[i]), -1))] if set(table["segment"].astype(str)) & set(
-        LAYER_ORDER) else table
+    table = in_reading_order(table)
     rows = []
     for _, r in table.iterrows():
         r = r.copy()
@@ -289,14 +307,10 @@ def rmst_display(surv: ArmSurvival, language: str = "en") -> pd.DataFrame:
                      _h("horizon", language): fmt.number(r["horizon_days"], 0, language),
                      _h("rmst", language): fmt.number(r["rmst"], 1, language),
                      _h("rmst_reference", language): fmt.number(r["rmst_reference"], 1, language),
-                     _h("difference", language): fmt.interval(
-                         r["difference"], lo, hi, _signed, language=language),
+                     _h("difference", language): with_unit(
+                         r["difference"], lo, hi, _h("days_unit", language), language, digits=2),
                      _h("p_value", language): fmt.pvalue(p, language)})
     return pd.DataFrame(rows)
-
-
-def _signed(v, language="en"):
-    return "n/a" if fmt.is_missing(v) else f"{float(v):+.2f}"
 
 
 def experiments_display(experiments: pd.DataFrame, language: str = "en") -> pd.DataFrame:

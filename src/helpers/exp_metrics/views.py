@@ -23,8 +23,8 @@ from .power import power_table
 from .report import (caveats_markdown, note_text, skipped_markdown, summary_markdown,
                      survival_markdown)
 from .segments import segment_tables
-from .tables import (TABLE_MESSAGES, analyst_table, experiments_display, power_display,
-                     results_table, rmst_display, segment_display, srm_table)
+from .tables import (TABLE_MESSAGES, analyst_table, experiments_display, in_reading_order,
+                     power_display, results_table, rmst_display, segment_display, srm_table)
 
 __all__ = ["show_summary", "show_lift", "show_results", "show_srm", "show_distribution",
            "show_survival", "show_segments", "show_power", "show_details", "plot_text",
@@ -39,7 +39,7 @@ VIEW_MESSAGES = Catalog({
         "uncorrected": "95% interval, uncorrected (thin)",
         "not_shown": "not shown (absolute scale)", "empty": "no metric to show",
         "untested": "no metric could be tested", "no_segment": "no segment large enough to test",
-        "share": "share of members", "share_cdf": "share of members ≤ value",
+        "share": "share of members", "share_cdf": "share of members ≤ value", "arm": "arm",
         "lift_title_default": "Lift with confidence interval",
         "segment_title": "{metric}: lift by {segment} (exploratory; thick: corrected level)",
         "dist_title": "{metric} per member by arm ({means})",
@@ -65,7 +65,7 @@ VIEW_MESSAGES = Catalog({
         "uncorrected": "95% 置信区间，未校正（细线）",
         "not_shown": "未显示（绝对差）", "empty": "没有可显示的指标",
         "untested": "没有可检验的指标", "no_segment": "没有足够大的分群可检验",
-        "share": "成员占比", "share_cdf": "取值不超过该值的成员占比",
+        "share": "成员占比", "share_cdf": "取值不超过该值的成员占比", "arm": "组别",
         "lift_title_default": "提升及置信区间",
         "segment_title": "{metric}：按{segment}的提升（仅供探索；粗线：校正后水平）",
         "dist_title": "各组每位成员的{metric}（{means}）",
@@ -112,7 +112,7 @@ def _table(df: pd.DataFrame, caption: str | None = None):
 def plot_text(language: str) -> dict:
     """The words of the experiment plots in ``language``."""
     keys = ["xlabel_relative", "xlabel_absolute", "corrected", "uncorrected", "not_shown",
-            "empty", "untested", "no_segment", "share", "share_cdf"]
+            "empty", "untested", "no_segment", "share", "share_cdf", "arm"]
     out = {k: _v(k, language) for k in keys}
     out["lift_title"] = _v("lift_title_default", language)
     return out
@@ -232,6 +232,7 @@ def show_segments(report: ExperimentReport, community, segments, language: str =
             _display(_md(skipped_markdown(note("note.segment_unknown", segment=seg)
                                           .text(language, escape=fmt.escape_md), language)))
             continue
+        table = in_reading_order(table)
         plots.plot_segment_effects(
             table.assign(segment=[t("not_yet_joined", language) if s == "not yet joined"
                                   else str(s) for s in table["segment"]]),

@@ -22,7 +22,7 @@ TEXT_EN = {
     "uncorrected": "95% interval, uncorrected (thin)",
     "not_shown": "not shown (absolute scale)", "empty": "no metric to show",
     "untested": "no metric could be tested", "no_segment": "no segment large enough to test",
-    "share": "share of members", "share_cdf": "share of members ≤ value",
+    "share": "share of members", "share_cdf": "share of members ≤ value", "arm": "arm",
     "lift_title": "Lift with confidence interval (green = significant after correction)",
     "segment_title": "Effect by segment — exploratory (green = significant after correction)",
 }
@@ -61,7 +61,8 @@ def _intervals(ax, labels, est, lo, hi, significant, *, percent: bool, xlabel: s
         ax.errorbar([e], [yi], xerr=[[e - ca], [cb - e]], fmt="o", capsize=4, lw=2.4,
                     color=_SIG[bool(s)], label=text["corrected"] if i == 0 else None)
     if corrected is not None and len(labels):
-        ax.legend(loc="lower right", fontsize="x-small", frameon=True)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="x-small",
+                  frameon=False)
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(y)
     ax.set_yticklabels([_plain(v) for v in labels])
@@ -174,6 +175,9 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
         ax.set_ylabel(text["share_cdf"])
     if xlabel:
         ax.set_xlabel(xlabel)
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.set_title(text.get("arm", "arm"))
     means = d.groupby(arm)[metric].mean().reindex(order)
     ax.set_title(_plain(title or f"{metric} per member by arm (means: " + ", ".join(
         f"{a} {m:.3g}" for a, m in means.items()) + ")"), fontsize="medium")
