@@ -350,8 +350,21 @@ def test_very_short_history_says_why(small_tables, tmp_path):
     ds = data.load_community(_write(tmp_path / "short", {"members": members, "events": ev}))
     rep = overview.overview_report(ds)
     assert rep.indicator("retention").reason == "no_recent_eligible"
+    assert rep.churn.reason == "too_short"
     for text in _render_all(rep):
         assert not BANNED.search(text), text
+    # a tile without data shows why, not a join period that lies before the data
+    zh = overview.tiles_html(rep, "zh")
+    tile = zh.split('data-indicator="retention"')[1].split('data-indicator=')[0]
+    assert "kpi-period" not in tile and "kpi-missing" in tile
+    # nothing measured in two channels: no claim that "intervals overlap"
+    card = overview.sections_markdown(rep, "scorecard", "en")
+    if rep.scorecard is not None and not (rep.scorecard_leaders["levels"] >= 2).any():
+        assert overview.CATALOG.t("card.no_leaders", "en") not in card
+    from helpers import plots
+
+    if not any(len(i.trend) >= 2 for i in rep.indicators):
+        assert len(plots.plot_overview_trends(rep, language="en")) == 0
 
 
 def test_one_channel_text_ids(small_tables, tmp_path):

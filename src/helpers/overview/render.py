@@ -331,7 +331,7 @@ def _tile(ind: Indicator, language: str, recent_days: int) -> str:
     t = CATALOG.t
     parts = [f'<div class="kpi-tile" data-indicator="{_esc(ind.key)}">',
              f'<div class="kpi-title">{_esc(t("title." + ind.key, language))}</div>']
-    period = _period_text(ind, language)
+    period = _period_text(ind, language) if ind.available else ""
     if period:
         parts.append(f'<div class="kpi-period">{_esc(period)}</div>')
     if not ind.available:
@@ -516,10 +516,11 @@ def scorecard_markdown(report: OverviewReport, language: str = "zh") -> str:
             else:
                 items.append(t("card.laggard", language, metric=metric, worst=worst))
     sep = "；" if language == "zh" else "; "
+    compared = leaders is not None and bool((leaders["levels"] >= 2).any())
     if items:
         parts.append(t("card.leaders", language, items=sep.join(items)) + " "
                      + t("card.rest_overlap", language))
-    else:
+    elif compared:  # figures measured in two channels or more, every interval overlapping
         parts.append(t("card.no_leaders", language))
     notes = card.attrs.get("notes", ()) or ()
     said = set()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import cohorts
-from ..errors import WorkspaceError
+from ..errors import AnalysisWarning, WorkspaceError
 from .indicators import (COHORT_COLUMN, INDICATORS, N_DAY, WINDOW_COLUMN, Indicator,
                          growth_indicators, join_windows, share_indicator, until_of)
 from .settings import OverviewSettings
@@ -155,15 +155,17 @@ class OverviewReport:
 
 @contextmanager
 def _collect(notes: list[str]):
-    """Record the warnings raised inside the block into ``notes`` (they become
-    ``report.warnings``: the detail reports show them; the overview does not repeat them)."""
+    """Catch the warnings raised inside the block: the analyses' caveats (AnalysisWarning) go
+    into ``notes`` (``report.warnings``, for analysts; the detail reports state them to
+    reviewers), library noise (deprecations, resource warnings) is dropped here — the detail
+    report that calls the same function shows it to its owner."""
     with warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")
         try:
             yield
         finally:
             for w in log:
-                if str(w.message) not in notes:
+                if issubclass(w.category, AnalysisWarning) and str(w.message) not in notes:
                     notes.append(str(w.message))
 
 

@@ -9,6 +9,7 @@ Titles and axis labels come from the overview's catalog in the report's language
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -32,7 +33,8 @@ def plot_overview_trends(report, *, language: str = "zh", axes=None):
     Returns
     -------
     numpy.ndarray of Axes
-        Panels without data say so in the language instead of drawing.
+        Panels without data say so in the language instead of drawing; when no indicator has
+        two weeks to draw, an empty array (the figure is one line saying so).
 
     Examples
     --------
@@ -43,6 +45,11 @@ def plot_overview_trends(report, *, language: str = "zh", axes=None):
 
     F.check_language(language)
     use_cjk_font()
+    if axes is None and not any(len(i.trend) >= 2 for i in report.indicators):
+        fig = plt.figure(figsize=(13, 0.6))  # nothing to draw: one line saying so
+        fig.text(0.01, 0.5, CATALOG.t("plot.no_trend", language), va="center", fontsize=10,
+                 color="#444")
+        return np.array([], dtype=object)
     if axes is None:
         _, axes = plt.subplots(1, 4, figsize=(13, 2.8), constrained_layout=True)
     for ax, ind in zip(list(axes), report.indicators):
