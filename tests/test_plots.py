@@ -178,3 +178,17 @@ def test_cohort_table_headers_in_words(tables):
     life = plots.cohort_table(tables["life"].assign(status=tables["life"].status.astype(str)),
                               language="en", max_rows=None).to_html()
     assert "still running" in life and "True" not in life and "False" not in life
+
+
+def test_data_names_are_plain_text_in_plots_and_layers_in_words(tables):
+    curve = tables["curve"].assign(channel=tables["curve"].channel.where(
+        tables["curve"].channel != tables["curve"].channel.iloc[0], "$5 会员"))
+    ax = plots.plot_retention_curves(curve, hue="channel")
+    _draw_strict(ax.figure)  # no mathtext error, no missing glyph
+    assert r"\$5 会员" in {t.get_text() for t in ax.get_legend().get_texts()}
+    assert ax.lines[0].get_color() == plots.channel_colour("$5 会员")
+    mix = pd.DataFrame({"layer": pd.Categorical(list(cohorts.LAYERS), list(cohorts.LAYERS)),
+                        "members": [1, 2, 3, 4], "share": [0.1, 0.2, 0.3, 0.4]})
+    zh = plots.cohort_table(mix, language="zh").to_html()
+    assert all(w in zh for w in ("核心成员", "活跃成员", "潜在成员", "沉睡成员", "占当前成员比例"))
+    assert "core (核心)" in plots.cohort_table(mix, language="en").to_html()

@@ -66,6 +66,8 @@ MESSAGES = {
         "caveat_n_day": "N-day rates count only members who joined long enough ago (n = those "
                         "members); a difference between segments whose 95% intervals overlap "
                         "may be chance",
+        "caveat_n_day_all": "N-day rates count only members who joined long enough ago (n = "
+                            "those members)",
         "caveat_single_cohort": "all members joined in one {unit}, so cohorts cannot be "
                                 "compared with each other",
         "caveat_short": "the data cover only {days} days, so D30 and later periods cannot be "
@@ -142,6 +144,7 @@ MESSAGES = {
         "caveat_running": "{the_last}（{when}）尚未结束：不计入趋势和增长数字，图中以斜线标出",
         "caveat_n_day": "N 日留存只统计入群时间足够长的成员（n 即这些成员数）；置信区间重叠的分组之间的差异"
                         "可能只是偶然",
+        "caveat_n_day_all": "N 日留存只统计入群时间足够长的成员（n 即这些成员数）",
         "caveat_single_cohort": "所有成员都在同一{unit}入群，无法在同期群之间比较",
         "caveat_short": "数据只覆盖 {days} 天，30 日留存和更靠后的周期暂时无法计算",
         "skipped": "**已跳过**：{items}。",

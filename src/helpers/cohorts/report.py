@@ -112,7 +112,7 @@ def _notes(growth_table: pd.DataFrame, n_day: pd.DataFrame, history_days) -> tup
             growth_table["complete"].iloc[-1]):
         notes.append("running")
     if len(n_day):
-        notes.append("n_day")
+        notes.append("n_day")  # rendered as the segment caveat only when segments are compared
     if len(growth_table) and int((growth_table["new_members"] > 0).sum()) == 1:
         notes.append("single_cohort")
     if history_days is not None and history_days < 30:
@@ -399,7 +399,7 @@ def _caveats(report: CohortReport, language: str, g_all: pd.DataFrame) -> list[s
             out.append(t("caveat_running", the_last=t(f"the_last_{report.period}"), when=(
                 f"{when:%Y-%m-%d}" if language == "en" else _when(when, report.period, language))))
         elif note == "n_day":
-            out.append(t("caveat_n_day"))
+            out.append(t("caveat_n_day" if report.n_day_by is not None else "caveat_n_day_all"))
         elif note == "single_cohort":
             out.append(t("caveat_single_cohort", unit=unit))
         elif note == "short_history" and report.history_days is not None:

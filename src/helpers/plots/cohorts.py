@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._format import check_language
+from .._format import check_language, count
 from .._i18n import Catalog
 from ..errors import ParameterError
 from ._base import channel_colour, channel_palette, get_ax
@@ -54,6 +54,7 @@ PLOT_LABELS = Catalog({
         "h_referral_share": "share joined by invitation", "h_inviters": "members who invited",
         "h_base_members": "members at the start", "h_referred_joins": "new members they brought",
         "h_invites_per_inviter": "invited per inviter", "h_k_factor": "K-factor",
+        "h_table": "table", "h_rows": "rows", "h_columns": "columns",
         "unit_D": "day", "unit_W": "week", "unit_M": "month",
     },
     "zh": {
@@ -84,6 +85,7 @@ PLOT_LABELS = Catalog({
         "h_referral_share": "受邀入群比例", "h_inviters": "发出邀请的成员",
         "h_base_members": "期初成员数", "h_referred_joins": "带来的新成员",
         "h_invites_per_inviter": "人均邀请入群数", "h_k_factor": "K 因子",
+        "h_table": "数据表", "h_rows": "行数", "h_columns": "列",
         "unit_D": "天", "unit_W": "周", "unit_M": "月",
     },
 }, name="plots.cohorts")
@@ -91,6 +93,12 @@ PLOT_LABELS = Catalog({
 
 def _t(key: str, language: str, **values) -> str:
     return PLOT_LABELS.t(key, language, **values)
+
+
+def plain_text(value) -> str:
+    """A data string as plain matplotlib text: ``$`` would start mathtext, so it is escaped
+    (a channel named ``$5 会员`` is drawn as written)."""
+    return str(value).replace("$", r"\$")
 
 
 def _date_label(ts) -> str:
@@ -231,7 +239,7 @@ def plot_retention_curves(curve: pd.DataFrame, *, hue: str | None = None, ci: bo
         g = g.sort_values("period_index")
         colour = None if name is None else channel_colour(name)
         (line,) = ax.plot(g["period_index"], g["rate"], marker="o", markersize=3, color=colour,
-                          label=None if name is None else str(name))
+                          label=None if name is None else plain_text(name))
         if ci:
             ax.fill_between(g["period_index"], g["ci_low"], g["ci_high"], alpha=0.15,
                             color=line.get_color(), linewidth=0)
@@ -379,6 +387,12 @@ def _layer_order(table: pd.DataFrame) -> list:
 
 
 # ----------------------------------------------------------------------------- reader tables
+_LAYER_WORDS = {
+    "en": {"核心": "core (核心)", "活跃": "active (活跃)", "潜在": "potential (潜在)",
+           "沉睡": "dormant (沉睡)"},
+    "zh": {"核心": "核心成员", "活跃": "活跃成员", "潜在": "潜在成员", "沉睡": "沉睡成员",
+           "core": "核心成员", "active": "活跃成员", "potential": "潜在成员", "dormant": "沉睡成员"},
+}
 _TABLE_PERCENT = {"rate", "ci_low", "ci_high", "stickiness", "share", "referral_share"}
 
 
@@ -402,13 +416,25 @@ def cohort_table(frame: pd.DataFrame, *, language: str = "en", period: str = "W"
     if all(isinstance(c, (int, np.integer)) for c in f.columns) and len(f.columns):
         f.columns = [_t("h_k", language, unit=unit, k=int(c)) for c in f.columns]
         f.index = f.index.set_names([_header(n, language) for n in f.index.names])
-        return show_table(f, percent=list(f.columns), max_rows=max_rows, caption=caption)
+        sty = show_table(f, percent=list(f.columns), max_rows=max_rows, caption=caption)
+        return sty.format_index(lambda v: count(v) if isinstance(v, (int, np.integer)) else v,
+                                axis="index", level=f.index.nlevels - 1)
+    if "layer" in f.columns:
+        words = _LAYER_WORDS[language]
+        f["layer"] = [words.get(str(v), v) for v in f["layer"]]
     if "complete" in f.columns:
         f["complete"] = np.where(f["complete"].astype(bool), _t("complete_yes", language),
                                  _t("complete_no", language))
     percent = [_header(c, language) for c in f.columns if c in _TABLE_PERCENT]
     f.columns = [_header(c, language) for c in f.columns]
-    return show_table(f, percent=percent, max_rows=max_rows, caption=caption)
+    return _counts(show_table(f, percent=percent, max_rows=max_rows, caption=caption), f)
+
+
+def _counts(styler, frame: pd.DataFrame):
+    """Integer columns with thousands separators (12,345), as everywhere in the reports."""
+    ints = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])]
+    return styler.format(count, subset=ints) if ints else styler
 
 
 def _header(col, language: str) -> str:
