@@ -73,9 +73,6 @@ _MESSAGES = {
         "exp.window": "{start} to {end}",
         "exp.none_table": "The data has no experiments table, so there are no experiment decisions.",
         "exp.none_assign": "The data has no assignments table, so no experiment could be analysed.",
-        "decision.ship": "✔ Ship", "decision.do not ship": "✘ Do not ship",
-        "decision.inconclusive": "? Inconclusive", "decision.do not trust": "⚠ Do not trust (data problem)",
-        "decision.not analysed": "⚠ Not analysed",
         "churn.count": "**{at_risk}** of the {scored} currently active members have a predicted probability of at least {threshold} of churning in the next {days} days (median {median}). The list, with pseudonymised ids, is in the churn report.",
         "churn.no_active_members": "No member is currently active, so nobody was scored for churn risk.",
         "churn.too_short": "The history is too short for churn risk: a member counts as churned after {days} days without activity, and no member has been followed that long yet.",
@@ -149,9 +146,6 @@ _MESSAGES = {
         "exp.window": "{start} 至 {end}",
         "exp.none_table": "数据中没有实验表，因此没有实验结论。",
         "exp.none_assign": "数据中没有分组表，无法分析任何实验。",
-        "decision.ship": "✔ 推广", "decision.do not ship": "✘ 不推广",
-        "decision.inconclusive": "? 尚无定论", "decision.do not trust": "⚠ 数据异常，结论不可信",
-        "decision.not analysed": "⚠ 未分析",
         "churn.count": "当前活跃的 {scored} 名成员中，有 **{at_risk}** 名预计未来 {days} 天内流失的概率不低于 {threshold}（中位数 {median}）。流失风险名单（匿名编号）见流失分析报告。",
         "churn.no_active_members": "目前没有活跃成员，因此没有成员需要评估流失风险。",
         "churn.too_short": "数据时间太短，无法评估流失风险：成员 {days} 天无活跃才视为流失，目前还没有成员被观察这么久。",
@@ -425,6 +419,32 @@ def _effect(line, language: str) -> str:
     return F.interval(line.estimate, line.ci_low, line.ci_high, fmt, language=language, **kw)
 
 
+_ICONS = {"ship": "✔", "aa_passed": "✔", "do not ship": "✘", "inconclusive": "?",
+          "do not trust": "⚠", "aa_failed": "⚠", "not analysed": "⚠"}
+
+
+def _decision(line, language: str) -> str:
+    """The decision in report 03's own words (its renderer), with the report's symbol."""
+    from ..exp_metrics.report import decision_words
+
+    verdict = line.verdict or line.decision
+    words = (decision_words(line.experiment, language) if line.experiment is not None
+             else F.escape_md(verdict))
+    if language == "en":
+        words = words[:1].upper() + words[1:]
+    return f"{_ICONS.get(verdict, '')} {words}".strip()
+
+
+def _metric(line, language: str) -> str:
+    """The primary metric in report 03's words."""
+    if not line.metric:
+        return CATALOG.t("na", language)
+    from ..exp_metrics.report import metric_label
+
+    retention_days = getattr(line.experiment, "retention_days", 14)
+    return metric_label(line.metric, language, retention_days)
+
+
 def experiments_markdown(report: OverviewReport, language: str = "zh") -> str:
     """The latest experiments: decision, primary metric's effect, link to each A/B report."""
     t = CATALOG.t
@@ -438,12 +458,10 @@ def experiments_markdown(report: OverviewReport, language: str = "zh") -> str:
             else f"{e.name} ({e.experiment_id})"
         window = (t("exp.window", language, start=F.date(e.starts_at, language),
                     end=F.date(e.ends_at, language)) if e.starts_at is not None else "")
-        dkey = f"decision.{e.decision}"
-        decision = t(dkey, language) if dkey in CATALOG.keys(language) else F.escape_md(e.decision)
         rows.append(t("exp.row", language, name=F.escape_md(name), window=window,
-                      decision=decision, metric=F.escape_md(e.primary_label) if e.primary_label
-                      else t("na", language), effect=_effect(e, language),
-                      open=t("exp.open", language), link=quote(e.link)))
+                      decision=_decision(e, language), metric=_metric(e, language),
+                      effect=_effect(e, language), open=t("exp.open", language),
+                      link=quote(e.link)))
     return "\n".join(rows)
 
 

@@ -70,7 +70,13 @@ class LayerMix:
 
 @dataclass(frozen=True)
 class ExperimentLine:
-    """One experiment's decision, as report 03 states it, and the link to that report."""
+    """One experiment's decision, as report 03 states it, and the link to that report.
+
+    ``decision`` is the decision rule's outcome, ``verdict`` the same for a normal experiment
+    and ``aa_passed`` / ``aa_failed`` for an A/A test (``ExperimentReport.verdict``);
+    ``experiment`` is report 03's :class:`~helpers.exp_metrics.ExperimentReport` itself (its
+    renderer words the decision and the metric).
+    """
 
     experiment_id: str
     name: str
@@ -86,6 +92,9 @@ class ExperimentLine:
     ci_high: float | None = None
     p_adjusted: float | None = None
     link: str = ""
+    verdict: str = ""
+    metric: str = ""
+    experiment: object | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -252,7 +261,9 @@ def _experiments(ds, s: OverviewSettings, notes) -> tuple[tuple[ExperimentLine, 
             relative=bool(row.get("relative", True)), kind=str(row.get("kind", "mean")),
             estimate=_float(row.get("estimate")), ci_low=_float(row.get("ci_low")),
             ci_high=_float(row.get("ci_high")), p_adjusted=_float(row.get("p_adjusted")),
-            link=report_link(str(rep.experiment_id))))
+            link=report_link(str(rep.experiment_id)),
+            verdict=str(getattr(rep, "verdict", rep.decision)), metric=str(row.get("metric", "")),
+            experiment=rep))
     return tuple(lines), None
 
 
