@@ -296,7 +296,7 @@ def _analyse(community: Community, experiment_id: str, opts: AnalysisSettings):
         return ExperimentReport(**base, decision="not analysed", reason=why, results=results,
                                 warnings=tuple(warns), status="no_metric")
     results["label"] = results["label"].str.replace("day N", f"day {opts.retention_days}")
-    results = _correct(results, opts)
+    results = _correct(results, opts, is_aa=bool(is_aa))
     negative = results.loc[results["icc_estimate"] < 0, "metric"].unique().tolist() \
         if "icc_estimate" in results else []
     if negative:
@@ -315,17 +315,21 @@ def _analyse(community: Community, experiment_id: str, opts: AnalysisSettings):
                             design=design)
 
 
-def _correct(results: pd.DataFrame, opts: AnalysisSettings) -> pd.DataFrame:
-    """Adjusted p-values, significance, the decision-level MDE, corrected intervals, ICC ≥ 0."""
+def _correct(results: pd.DataFrame, opts: AnalysisSettings, is_aa: bool = False) -> pd.DataFrame:
+    """Adjusted p-values, significance, the decision-level MDE, corrected intervals, ICC ≥ 0.
+
+    An A/A test is one family: every metric, guardrails included, corrected together (there
+    is no harm direction when both arms are treated alike)."""
     results = results.copy()
-    tested = results["role"] != "guardrail"
+    tested = results["role"] != "guardrail" if not is_aa else results["role"].notna()
+    correction = "holm" if is_aa and opts.correction == "none" else opts.correction
     results["p_adjusted"] = results["p_value"]
     results.loc[tested, "p_adjusted"] = adjust_pvalues(results.loc[tested, "p_value"],
-                                                      method=opts.correction)
+                                                      method=correction)
     results["significant"] = results["p_adjusted"] < opts.alpha
     family = int(results.loc[tested, "p_value"].notna().sum())
-    results["mde_alpha"] = [decision_alpha(opts.alpha, r, family, opts.correction)
-                            for r in results["role"]]
+    results["mde_alpha"] = [decision_alpha(opts.alpha, "secondary" if is_aa else r, family,
+                                           correction) for r in results["role"]]
     results["mde"] = [_mde(se, a) for se, a in zip(results["se"], results["mde_alpha"])]
     results = results.join(corrected_intervals(results, opts.alpha))
     if "icc" in results:
@@ -354,14 +358,14 @@ def decide(results: pd.DataFrame, srm, *, alpha: float, correction: str, is_aa: 
         return label_of(r["metric"], retention_days) if r["metric"] in METRICS \
             else str(r.get("label") or r["metric"])
 
-    tested = results.loc[results["role"].isin(["primary", "secondary"])]
-    m = int(tested["p_value"].notna().sum()) if correction != "none" else 1
+    tested = results if is_aa else results.loc[results["role"].isin(["primary", "secondary"])]
+    m = int(tested["p_value"].notna().sum()) if correction != "none" or is_aa else 1
     m = max(m, 1)
 
     def level_text(language):
         return "" if m == 1 else note("level.corrected", m=m).text(language)
 
-    if is_aa:
+    if is_aa:  # one family: every metric corrected together (Holm when no correction is set)
         p_all = adjust_pvalues(results["p_value"], method=correction if correction != "none"
                                else "holm")
         hit = np.flatnonzero(np.nan_to_num(p_all, nan=1.0) < alpha)

@@ -102,8 +102,9 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
     """Units per arm needed to detect relative lifts of the primary metric ("how many groups do
     I need to see a 3 % lift?"), from this experiment's control arm (:class:`Design`: SD, and
     for group experiments the ICC, mean group size and spread of group sizes — Kish design
-    effect), at the level the decision uses (``alpha / family_size`` with a correction:
-    the primary must be significant after the correction to ship).
+    effect), at the level the decision uses (the metric's ``mde_alpha``: ``alpha / m`` for m
+    metrics corrected together, since the primary must be significant after the correction
+    to ship).
 
     ``units_per_arm`` uses the raw metric's SD and ICC, ``units_per_arm_with_cuped`` those of
     the CUPED-adjusted metric; ``reachable`` is False when both arms together need more units
@@ -135,9 +136,9 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
         design_parameters(report.data, control=report.control_arm, unit=report.unit, spec=spec)
     if d is None:
         return pd.DataFrame(columns=cols)
-    correction = getattr(report, "correction", "holm")
-    family = max(int(getattr(report, "family_size", 1)), 1)
-    alpha = report.alpha / family if correction != "none" else report.alpha
+    prim = report.results.loc[report.results["metric"] == metric] \
+        if "mde_alpha" in report.results else pd.DataFrame()
+    alpha = float(prim["mde_alpha"].iloc[0]) if len(prim) else report.alpha  # the decision's level
     group = report.unit == "group"
     available = getattr(report, "groups_in_community" if group else "members_in_community", 0)
     n_arms = max(len([a for a, k in report.arm_units if k > 0]), 2)

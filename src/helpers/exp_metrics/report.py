@@ -233,9 +233,9 @@ def summary_markdown(report: ExperimentReport, language: str = "en") -> str:
         prim = res.loc[res["role"] == "primary"]
         if len(prim) and not math.isnan(prim.iloc[0]["mde"]):
             p = prim.iloc[0]
-            m = r.family_size if r.correction != "none" else 1
+            m = int(round(r.alpha / p["mde_alpha"]))  # the level the decision uses: α/m
             lvl = _r("level.alpha", language, alpha=r.alpha) if m <= 1 else \
-                _r("level.m", language, m=m, a=r.alpha / m)
+                _r("level.m", language, m=m, a=p["mde_alpha"])
             lines.append(_r("mde", language, level=lvl, mde=mde_text(
                 p["mde"], bool(p["relative"]), str(p.get("kind", "mean")), language)))
     if r.warnings and r.status == "analysed":
