@@ -812,3 +812,243 @@ def test_censoring_where_churn_is_detectable_is_closer_to_the_truth(tmp_path):
     assert (fixed["observed_days"] > 30).all() and len(fixed) < len(seen)
     table = survival.censoring_sensitivity(seen, times=[60])
     assert table["survival"].tolist() == pytest.approx([at_end, detectable])
+
+
+# --------------------------------------------------------------------------- report 02: text, thin data
+import re  # noqa: E402
+import warnings  # noqa: E402
+
+from helpers._format import escape_md  # noqa: E402
+from helpers.survival import _messages  # noqa: E402
+
+INTERNAL = re.compile(r"DESIGN|inactivity_days|left_at|joined_at|channel\[|helpers\.|report\.|"
+                      r"\bnan\b|\bNaN\b|\bNone\b|\binf\b|\bTrue\b|\bFalse\b|baseline none|nan%")
+CAUSAL = re.compile(r"\b(lowers|raises|reduces|increases|keeps members|causes|prevents)\b")
+TABLES = ("status", "survival", "censoring", "rmst", "logrank", "pairs", "cox", "ph",
+          "stratified", "landmark", "participation", "truth", "risk")
+
+
+@pytest.fixture(scope="module")
+def small_report(small_community, small_dir):
+    return survival.churn_report(small_community.members, small_community.events,
+                                 truth=survival.planted_truth(small_dir))
+
+
+def _all_text(rep, language):
+    parts = [survival.render_summary(rep, language)]
+    for name in TABLES:
+        tab = survival.reader_table(rep, name, language)
+        parts += [" ".join(map(str, tab.columns)), tab.to_string() if len(tab) else ""]
+        parts.append(survival.render_note(rep, name, language))
+    for which in ("km", "cox", "participation"):
+        parts += [str(v) for v in survival.plot_text(rep, which, language).values()]
+    return "\n".join(parts)
+
+
+def test_catalogs_complete_in_both_languages():
+    for cat in _messages.CATALOGS:
+        assert cat.check() == [], cat.name
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_report_text_has_no_internal_names_or_missing_values(small_report, language):
+    """Issue 15 item 15 / issue 11: no file, parameter, column or model-term names, no nan/None."""
+    text = _all_text(small_report, language)
+    assert not INTERNAL.findall(text), set(INTERNAL.findall(text))
+    if language == "zh":  # mostly Chinese
+        summary = survival.render_summary(small_report, "zh")
+        cjk = len(re.findall(r"[\u4e00-\u9fff]", summary))
+        latin = len(re.findall(r"[A-Za-z]", summary))
+        assert cjk > 3 * latin
+
+
+def test_observational_estimates_are_worded_as_associations(small_report):
+    """Issue 15 item 1: 'is associated with … (not randomised)', never 'lowers the hazard'."""
+    en = survival.render_summary(small_report, "en")
+    assert not CAUSAL.findall(en), CAUSAL.findall(en)
+    assert "associat" in en and "not randomised" in en and "associations, not effects" in en
+    zh = survival.render_summary(small_report, "zh")
+    assert "关联" in zh and "不是随机实验" in zh and "降低了" not in zh
+
+
+def test_counts_reconcile_with_the_cohort_report(small_community, small_report):
+    """Issue 15 item 11: the summary names the current members (01's count) and how the
+    survival analysis's members and 'still followed' relate to it."""
+    from helpers import cohorts
+
+    g = cohorts.growth(small_community.members, small_community.events, period="W")
+    c = small_report.counts
+    assert c["current"] == int(g["members_end"].iloc[-1])
+    assert c["current"] == c["joined"] - c["left"] and c["recent"] == c["current"] - c["silent"]
+    assert c["analysed"] == len(small_report.churn) == c["churned"] + c["censored"]
+    en = survival.render_summary(small_report, "en")
+    assert f"{c['current']:,} are current members at the end" in en
+    assert f"{c['censored']:,} are still followed" in en
+    assert f"{c['analysed']:,} members" in en
+
+
+def test_numbers_are_formatted_for_reviewers(small_report):
+    """Issue 15 item 12: survival as %, 'not reached', no '30.000', p-values '< 0.001'."""
+    surv = survival.reader_table(small_report, "survival", "en")
+    cells = surv.astype(str).to_numpy().ravel().tolist() + list(surv.columns)
+    assert not any(re.search(r"\d\.\d{3}", c) for c in cells), cells
+    assert any("%" in c for c in cells) and "After 30 days" in surv.columns
+    assert all(isinstance(v, str) for v in surv.iloc[:, 2:].to_numpy().ravel())
+    s = survival.survival_summary(pd.DataFrame({"duration_days": [5.0, 50, 60], "churned":
+                                                [1, 0, 0]}), times=[10])
+    rep = small_report
+    assert "not reached" in survival.render_summary(rep, "en") or np.isfinite(
+        rep.overall.loc[rep.overall["quantity"] == "median_days", "estimate"]).all()
+    assert np.isinf(s.loc[s["quantity"] == "median_days", "estimate"]).all()
+    lr = survival.reader_table(rep, "logrank", "en")
+    assert not lr.empty and re.fullmatch(r"< 0\.001|\d\.\d{3}", lr["p-value"].iloc[0])
+
+
+def test_plots_say_what_is_drawn_and_name_the_baseline(small_report):
+    """Issue 15 items 3 and 14: the participation title counts the methods drawn; the Cox plot
+    names its baseline; curves keep each channel's fixed colour."""
+    from matplotlib.colors import to_hex
+
+    from helpers import plots
+    from helpers.plots._base import channel_colour
+
+    rep = small_report
+    part = survival.plot_text(rep, "participation", "en")["title"]
+    n = rep.participation["model"].nunique()
+    assert f"{n} methods" in part and "four" not in part and "with adjustment" in part
+    cox = survival.plot_text(rep, "cox", "en")["title"]
+    assert rep.reference in cox and "baseline" in cox
+    rows = survival.forest_rows(rep, "cox", "zh")
+    assert rows["label"].str.startswith("渠道").any() and not rows["label"].str.contains(r"\[").any()
+    ax = plots.plot_km(rep.km, at_risk=rep.at_risk, **survival.plot_text(rep, "km", "zh"))
+    for line in ax.lines:
+        assert to_hex(line.get_color()) == channel_colour(line.get_label()).lower()
+    assert ax.get_title() == "仍留在社群的比例（按渠道）"
+
+
+def test_risk_drivers_are_relative_to_the_average_member():
+    """Issue 15 item 2: drivers are contributions vs the average member (baseline-level members
+    can have one), only significant covariates, and tenure is one of them."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    end = pd.Timestamp("2026-06-30", tz=TZ)
+    seg = rng.choice(["base", "safe"], n, p=[0.6, 0.4])  # the baseline level is the risky one
+    noise = rng.integers(0, 2, n)  # no effect at all
+    t = rng.weibull(0.7, n) * 60 * np.where(seg == "safe", 2.0, 1.0)
+    follow = rng.uniform(1, 150, n)
+    churned = t <= follow
+    joined = end - pd.to_timedelta(follow, unit="D")
+    last = joined + pd.to_timedelta(np.where(churned, t, np.maximum(follow - 1, 0)), unit="D")
+    df = pd.DataFrame({"member_id": np.arange(n), "joined_at": joined, "last_active_at": last,
+                       "churned": churned, "duration_days": np.where(churned, t, follow),
+                       "observed_days": follow, "seg": seg, "noise": noise})
+    res = survival.cox_model(df, covariates=["seg", "noise"], baselines={"seg": "base"})
+    hr = res.hazard_ratios.set_index("term")
+    assert hr.loc["seg[safe]", "p_value"] < 0.001 and hr.loc["noise", "p_value"] > 0.05
+    risk = survival.risk_list(df, res, top=None, salt="s")
+    drivers = [d for ds in risk["drivers"] for d in ds]
+    assert "noise" not in drivers  # not significant: never a driver
+    assert any("seg" in d for d in risk.loc[risk["seg"] == "base", "drivers"])  # baseline level
+    assert not any("seg" in d for d in risk.loc[risk["seg"] == "safe", "drivers"])
+    assert "tenure" in drivers
+    # relative hazard against the average scored member, by hand
+    x = (risk["seg"] == "safe").to_numpy(float), risk["noise"].to_numpy(float)
+    b = res.fitter.params_
+    lin = b["seg[safe]"] * (x[0] - x[0].mean()) + b["noise"] * (x[1] - x[1].mean())
+    np.testing.assert_allclose(risk["relative_hazard"], np.exp(lin))
+    first = risk.dropna(subset=["churn_risk"]).iloc[0]
+    assert first["main_driver"] == (first["drivers"][0] if first["drivers"] else "")
+
+
+def test_settings_are_validated():
+    with pytest.raises(ParameterError, match="censoring"):
+        survival.ChurnSettings(censoring="later")
+    with pytest.raises(ParameterError, match="alpha"):
+        survival.ChurnSettings(alpha=2)
+    with pytest.raises(ParameterError, match="inactivity_days"):
+        survival.ChurnSettings(inactivity_days=0)
+    s = survival.ChurnSettings(segment_col="", cluster_col=" ", covariates="channel",
+                               survival_days=[30])
+    assert s.segment_col is None and s.cluster_col is None and s.covariates == ("channel",)
+    with pytest.raises(ParameterError, match="unknown option"):
+        survival.churn_report(pd.DataFrame(), pd.DataFrame(), bogus=1)
+
+
+# thin exports (issue 11 item 1): the report degrades section by section, in words
+def _thin(small_community, case):
+    m, ev = small_community.members.copy(), small_community.events.copy()
+    if case == "one_channel":
+        m["channel"] = "自然流量"
+    elif case == "blank_groups_no_referrer":
+        m["group_id"] = np.nan
+        m = m.drop(columns="referrer_id")
+    elif case == "purchases_only":
+        ev = ev[ev["event_type"] == "purchase"].drop(columns="activity_id")
+        m = m[m["member_id"].isin(ev["member_id"])]
+    elif case == "text_ids_single_cohort":
+        first = m["joined_at"].min()
+        m = m[m["joined_at"] < first + pd.Timedelta(days=7)]
+        ev = ev[ev["member_id"].isin(m["member_id"])]
+        m["member_id"] = "u" + m["member_id"].astype(str)
+        ev["member_id"] = "u" + ev["member_id"].astype(str)
+    elif case == "short_history":
+        cut = m["joined_at"].min() + pd.Timedelta(days=20)
+        m, ev = m[m["joined_at"] < cut], ev[ev["ts"] < cut]
+    elif case == "one_channel_no_covariates":
+        m["channel"] = "自然流量"
+        m = m.drop(columns="referrer_id")
+    return m.reset_index(drop=True), ev.reset_index(drop=True)
+
+
+THIN = ("one_channel", "blank_groups_no_referrer", "purchases_only", "text_ids_single_cohort",
+        "short_history", "one_channel_no_covariates")
+
+
+@pytest.mark.parametrize("case", THIN)
+def test_thin_exports_get_a_report_in_words(small_community, case):
+    m, ev = _thin(small_community, case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy / pandas / lifelines warning escapes
+        rep = survival.churn_report(m, ev)
+        texts = {lang: _all_text(rep, lang) for lang in ("en", "zh")}
+    for lang, text in texts.items():
+        assert not INTERNAL.findall(text), (case, lang, set(INTERNAL.findall(text)))
+    en = survival.render_summary(rep, "en")
+    keys = {n.key for n in rep.notes}
+    if case.startswith("one_channel"):
+        assert "one_segment" in keys and rep.rmst is None and rep.segment_col is None
+        assert "dropped_covariates" in keys and "channel" not in rep.covariates
+        assert "Channel" in en  # the dropped covariate named in words
+    if case == "one_channel_no_covariates":
+        assert rep.cox is None and "no_covariates" in keys
+        assert survival.render_note(rep, "cox", "en").startswith("No covariate varies")
+        assert survival.reader_table(rep, "cox", "en").empty
+    if case == "blank_groups_no_referrer":
+        assert "cluster_blank" in keys and not rep.cox.robust
+    if case == "purchases_only":
+        assert rep.participation is None and "no_participation" in keys
+    if case == "short_history":
+        assert "no_history" in keys and rep.km is None
+        assert survival.render_note(rep, "km", "zh").endswith("。")
+        for name in TABLES:
+            assert survival.reader_table(rep, name, "en").empty
+    if rep.risk is not None and not rep.risk.empty:
+        assert rep.risk["member_key"].str.match(r"^m_[0-9a-f]{12}$").all()
+
+
+def test_no_segments_when_segment_col_is_blank(small_community):
+    rep = survival.churn_report(small_community.members, small_community.events, segment_col="")
+    assert rep.segment_col is None and rep.rmst is None and rep.logrank is None
+    assert {n.key for n in rep.notes} >= {"no_segments"}
+    assert survival.reader_table(rep, "survival", "en").iloc[0, 0] == "All members"
+    assert survival.render_note(rep, "rmst", "en").startswith("No segment column")
+
+
+def test_data_names_are_escaped_in_the_summary(small_community):
+    m = small_community.members.copy()
+    evil = "<img src=x onerror=alert(1)>邀请码"
+    m["channel"] = m["channel"].replace({"邀请码": evil})
+    rep = survival.churn_report(m, small_community.events, reference_segment=evil)
+    for lang in ("en", "zh"):
+        s = survival.render_summary(rep, lang)
+        assert "<img" not in s and escape_md(evil) in s

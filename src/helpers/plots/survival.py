@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from ._base import get_ax
+from ._base import channel_palette, get_ax
 
 __all__: list[str] = ["plot_km", "plot_forest"]
 
 
+def _text(v) -> str:
+    """A data string as literal matplotlib text (a ``$`` would start mathtext)."""
+    return str(v).replace("$", r"\$")
+
+
 def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
             ci: bool = True, title: str | None = None, xlabel: str = "days since joining",
-            ylabel: str = "share still in the community"):
+            ylabel: str = "share still in the community",
+            at_risk_label: str = "number at risk", all_label: str = "all members"):
     """Kaplan–Meier curves with confidence bands and, optionally, an at-risk table below.
+
+    Each group keeps its fixed colour (``plots._base.channel_palette``: the same channel has the
+    same colour in every report and dataset); group names are drawn as written.
 
     Parameters
     ----------
@@ -29,6 +37,9 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
         Where to draw (a new figure otherwise).
     ci : bool
         Draw the confidence band.
+    title, xlabel, ylabel, at_risk_label, all_label : str
+        Text in the report's language (``survival.plot_text(report, "km", language)``);
+        ``all_label`` names the single curve of all members.
 
     Returns
     -------
@@ -37,10 +48,13 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
     groups = list(dict.fromkeys(km["group"]))
     n_rows = 0 if at_risk is None else len(groups)
     ax = get_ax(ax, figsize=(9, 5 + 0.25 * n_rows))
-    colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
+    names = {g: (all_label if g == "all" and len(groups) == 1 else _text(g)) for g in groups}
+    palette = channel_palette([str(g) for g in groups])
+    colours = {g: ("#4C72B0" if len(groups) == 1 else palette[str(g)]) for g in groups}
     for g in groups:
         c = km[km["group"] == g]
-        ax.step(c["timeline"], c["survival"], where="post", color=colours[g], label=str(g), lw=1.6)
+        ax.step(c["timeline"], c["survival"], where="post", color=colours[g], label=names[g],
+                lw=1.6)
         if ci:
             ax.fill_between(c["timeline"], c["ci_low"], c["ci_high"], step="post",
                             color=colours[g], alpha=0.15, lw=0)
@@ -66,7 +80,7 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
                          fontsize="small", color=colours[g])
         tab.set_ylim(-0.6, n_rows - 0.4)
         tab.set_yticks(range(n_rows))
-        tab.set_yticklabels([str(g) for g in groups][::-1], fontsize="small")
+        tab.set_yticklabels([names[g] for g in groups][::-1], fontsize="small")
         for lab, g in zip(tab.get_yticklabels(), groups[::-1]):
             lab.set_color(colours[g])
         tab.grid(False)
@@ -75,7 +89,7 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
         tab.tick_params(axis="x", labelbottom=False)
         for spine in tab.spines.values():
             spine.set_visible(False)
-        tab.set_title("number at risk", fontsize="small", loc="left")
+        tab.set_title(at_risk_label, fontsize="small", loc="left")
         ax.set_xticks(times)
         ax.set_xlim(0, xmax)
     return ax
@@ -84,7 +98,8 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
 def plot_forest(table: pd.DataFrame, *, label: str = "term", estimate: str = "hazard_ratio",
                 ci_low: str = "ci_low", ci_high: str = "ci_high", truth: str | None = None,
                 ax=None, title: str | None = None, xlabel: str = "hazard ratio (log scale)",
-                reference: float = 1.0):
+                reference: float = 1.0, estimate_label: str = "estimate (95% CI)",
+                truth_label: str = "planted truth"):
     """Forest plot of hazard ratios with CIs on a log axis (one row per line of ``table``).
 
     Parameters
@@ -99,6 +114,9 @@ def plot_forest(table: pd.DataFrame, *, label: str = "term", estimate: str = "ha
     ax : matplotlib Axes, optional
     reference : float
         Vertical reference line (HR = 1: no effect).
+    title, xlabel, estimate_label, truth_label : str
+        Text in the report's language (``survival.plot_text(report, "cox", language)``; the
+        rows themselves from ``survival.forest_rows``, labelled in words).
 
     Returns
     -------
@@ -110,18 +128,18 @@ def plot_forest(table: pd.DataFrame, *, label: str = "term", estimate: str = "ha
     est = rows[estimate].to_numpy(dtype=float)
     lo, hi = rows[ci_low].to_numpy(dtype=float), rows[ci_high].to_numpy(dtype=float)
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="C0", ecolor="C0",
-                capsize=3, label="estimate (95% CI)")
+                capsize=3, label=estimate_label)
     if truth is not None and truth in rows.columns:
         ax.scatter(rows[truth].to_numpy(dtype=float), y, marker="D", color="C1", zorder=3,
-                   label="planted truth")
+                   label=truth_label)
     ax.axvline(reference, color="0.4", lw=1, ls="--")
     ax.set_xscale("log")
     ax.set_yticks(y)
-    ax.set_yticklabels([str(v) for v in rows[label]])
+    ax.set_yticklabels([_text(v) for v in rows[label]])
     ax.set_xlabel(xlabel)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
-             if np.nanmin(lo) / 1.2 <= t <= np.nanmax(hi) * 1.2]
+             if np.nanmin(lo) / 1.2 <= t <= np.nanmax(hi) * 1.2 or t == reference]
     if ticks:
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])

@@ -27,11 +27,12 @@ from .churn import *  # noqa: F401,F403
 from .cox import *  # noqa: F401,F403
 from .km import *  # noqa: F401,F403
 from .logrank import *  # noqa: F401,F403
+from .render import *  # noqa: F401,F403
 from .report import *  # noqa: F401,F403
 from .risk import *  # noqa: F401,F403
 from .time_varying import *  # noqa: F401,F403
-from . import churn, cox, km, logrank, report, risk, time_varying  # noqa: E402
+from . import churn, cox, km, logrank, render, report, risk, time_varying  # noqa: E402
 
 __all__ = ["DAY_NS", "PARTICIPATION_TYPE", "ALL", "AnalysisWarning", "SALT_ENV", "id_salt",
            "pseudonymise", *churn.__all__, *km.__all__, *logrank.__all__, *cox.__all__,
-           *time_varying.__all__, *risk.__all__, *report.__all__]
+           *time_varying.__all__, *risk.__all__, *report.__all__, *render.__all__]

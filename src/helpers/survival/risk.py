@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import config
+from .._checks import check_alpha
 from .._time import DAY_SECONDS
 from ..errors import ParameterError
 from ..pseudonym import pseudonymise
@@ -28,7 +30,9 @@ def _cumulative_baseline(fitter, t: np.ndarray) -> np.ndarray:
 
 def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
               active_within_days: float = 7, indicator: str = "participated",
-              top: int | None = 50, salt: str | None = None) -> pd.DataFrame:
+              delayed: dict[str, float] | None = None, top: int | None = 50,
+              salt: str | None = None, alpha: float = config.ALPHA,
+              min_driver_factor: float = 1.1) -> pd.DataFrame:
     """Currently active members ranked by predicted probability of churning in the next days.
 
     P(churn in (t, t + h] | still here at t) = 1 − S(t + h | x) / S(t | x)
@@ -55,20 +59,40 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
         "Currently active": not churned and last active within this many days of the end.
     indicator : str
         Name of the time-varying participation term in ``model`` (if any).
+    delayed : dict, optional
+        Covariates the model used from a day of tenure on (:func:`time_varying_long`'s
+        ``delayed``, e.g. ``{"early_events_7d": 7}``): 0 for members younger than that.
     top : int, optional
         Keep the ``top`` highest risks (None = all).
     salt : str, optional
         Salt for :func:`pseudonymise`.
+    alpha : float
+        Only covariates with at least one term significant at ``alpha`` can be drivers.
+    min_driver_factor : float
+        A driver must raise the member's hazard over the window by at least this factor
+        relative to the average scored member.
+
+    Drivers
+    -------
+    The member's expected churn over the window is ΔH0(t) · exp(x'β). Relative to the *average*
+    scored member (not to an arbitrary baseline level), its logarithm splits into one part per
+    covariate, Σ_k∈c β_k (x_k − x̄_k) over the covariate's significant terms (x̄: the mean over
+    the members scored), and a **tenure** part, log ΔH0(t) − mean log ΔH0 (new members are at a
+    higher baseline risk). ``drivers`` lists the parts that raise the member's risk by at least
+    ``min_driver_factor``, largest first; a member of the baseline channel can have a channel
+    driver too (when the baseline channel is riskier than average).
 
     Returns
     -------
     DataFrame
         ``member_key, churn_risk, tenure_days, days_since_last_active, <covariates…>,
-        relative_hazard, main_driver, beyond_follow_up`` sorted by ``churn_risk`` (highest
-        first). ``member_key`` is the pseudonymised id (raw ids never appear);
-        ``relative_hazard`` is exp(x'β) against a member with every baseline level;
-        ``main_driver`` is the term that raises the hazard most (empty if none does).
+        relative_hazard, drivers, driver_factors, main_driver, beyond_follow_up`` sorted by
+        ``churn_risk`` (highest first). ``member_key`` is the pseudonymised id (raw ids never
+        appear); ``relative_hazard`` is exp((x − x̄)'β) against the average scored member;
+        ``drivers`` a tuple of covariate names (``"tenure"`` for tenure), ``driver_factors``
+        the factor each multiplies the risk by; ``main_driver`` the first driver ("" if none).
     """
+    check_alpha(alpha)
     if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
         raise ParameterError(
             f"horizon_days must be a positive number of days, got {horizon_days!r}")
@@ -86,10 +110,14 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     now["days_since_last_active"] = days_since[now.index]
     if now.empty:
         return pd.DataFrame(columns=["member_key", "churn_risk", "tenure_days",
-                                     "days_since_last_active", "relative_hazard",
-                                     "main_driver", "beyond_follow_up"])
+                                     "days_since_last_active", "relative_hazard", "drivers",
+                                     "driver_factors", "main_driver", "beyond_follow_up"])
     tenure = now["duration_days"].to_numpy(dtype=float)
-    static = [c for c in model.covariates if c != indicator]
+    delayed = dict(delayed or {})
+    static = [c for c in model.covariates if c != indicator and c not in delayed]
+    for c, day in delayed.items():
+        if c in model.covariates:
+            now[c] = np.where(tenure >= day, pd.to_numeric(now[c], errors="coerce"), 0.0)
     if indicator in model.covariates:
         check_columns(data, {"data[days_to_first_participation]":
                              "days_to_first_participation"})
@@ -101,10 +129,8 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
     ph = np.asarray(fitter.predict_partial_hazard(X), dtype=float)
     h0 = _cumulative_baseline(fitter, tenure + horizon_days) - _cumulative_baseline(fitter, tenure)
     risk = -np.expm1(-h0 * ph)
-    contrib = X.to_numpy() * params.to_numpy()
-    best = contrib.argmax(axis=1)
-    driver = np.where(contrib.max(axis=1) > 0,
-                      [f"{params.index[j]} (HR {np.exp(params.iloc[j]):.2f})" for j in best], "")
+    drivers, factors, rel = _drivers(X, params, model, h0, alpha=alpha,
+                                     min_factor=min_driver_factor)
     # last churn time seen: where H0 last increases (CoxPHFitter's H0 also has a knot at every
     # censoring time, so its index runs past the last event)
     h0_all = fitter.baseline_cumulative_hazard_.iloc[:, 0]
@@ -115,10 +141,45 @@ def risk_list(data: pd.DataFrame, model: CoxResult, *, horizon_days: float = 30,
                         "days_since_last_active": now["days_since_last_active"].to_numpy()})
     for c in static + ([indicator] if indicator in model.covariates else []):
         out[c] = now[c].to_numpy()
-    out["relative_hazard"] = np.exp(contrib.sum(axis=1))
-    out["main_driver"] = driver
+    out["relative_hazard"] = rel
+    out["drivers"] = drivers
+    out["driver_factors"] = factors
+    out["main_driver"] = [d[0] if d else "" for d in drivers]
     out["beyond_follow_up"] = tenure + horizon_days > max_t
     out.loc[tenure >= max_t, "churn_risk"] = np.nan  # no churn ever seen at such tenure
     out = out.sort_values("churn_risk", ascending=False, kind="stable").reset_index(drop=True)
     return out if top is None else out.head(int(top))
 
+
+
+def _drivers(X: pd.DataFrame, params: pd.Series, model: CoxResult, h0: np.ndarray, *,
+             alpha: float, min_factor: float):
+    """Per member: covariates (and tenure) raising the risk vs the average member, largest first."""
+    hr = model.hazard_ratios.set_index("term")
+    sig = hr["p_value"].reindex(params.index).fillna(1.0).to_numpy() < alpha
+    cov_of = hr["covariate"].reindex(params.index).fillna(pd.Series(params.index,
+                                                                    index=params.index))
+    centred = (X.to_numpy() - X.to_numpy().mean(axis=0)) * params.to_numpy()
+    rel = np.exp(centred.sum(axis=1))
+    parts, names = [], []
+    for c in dict.fromkeys(cov_of):
+        cols = (cov_of.to_numpy() == c) & sig
+        if cols.any():
+            parts.append(centred[:, cols].sum(axis=1))
+            names.append(str(c))
+    with np.errstate(divide="ignore"):
+        log_h0 = np.log(h0)
+    ok = np.isfinite(log_h0)
+    if ok.sum() > 1:
+        parts.append(np.where(ok, log_h0 - log_h0[ok].mean(), -np.inf))
+        names.append("tenure")
+    drivers, factors = [], []
+    if not parts:
+        return [()] * len(X), [()] * len(X), rel
+    P = np.column_stack(parts)
+    order = np.argsort(-P, axis=1)
+    for i in range(len(X)):
+        keep = [j for j in order[i] if P[i, j] >= np.log(min_factor)]
+        drivers.append(tuple(names[j] for j in keep))
+        factors.append(tuple(float(np.exp(P[i, j])) for j in keep))
+    return drivers, factors, rel
