@@ -303,3 +303,87 @@ def test_aalen_johansen_equals_lifelines_on_untied_data():
         ci = ref.confidence_interval_.to_numpy()  # lifelines labels the two bounds the other way
         np.testing.assert_allclose(mine["ci_low"], ci.min(axis=1), atol=1e-12)
         np.testing.assert_allclose(mine["ci_high"], ci.max(axis=1), atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- report 04
+import re  # noqa: E402
+
+_BAD = re.compile(r"(?<![\w.\-])(nan|NaN|None|NaT|inf|True|False|<NA>)(?![\w\-])")
+_CAUSAL_EN = re.compile(r"\b(caus\w*|lowers?|raises?|increases?|decreases?|boosts?|drives?|"
+                        r"leads? to|thanks to|because of the activity|improves?)\b", re.I)
+_CAUSAL_ZH = re.compile(r"(导致|带来了|使得|提升了|降低了|促使|因为参与)")
+
+
+def _report(ds, **kw):
+    return conversion.conversion_report(ds.members, ds.events, activities=ds.activities,
+                                        memberships=ds.memberships, **kw)
+
+
+def test_catalogs_have_the_same_keys_and_fields_in_both_languages():
+    from helpers.conversion._messages import CATALOG, HEADERS, VALUES
+    from helpers.plots.conversion import CONVERSION_PLOT_TEXT
+
+    for cat in (CATALOG, HEADERS, VALUES, CONVERSION_PLOT_TEXT):
+        assert cat.check() == []
+
+
+def test_report_renders_in_both_languages_without_raw_values(small_community):
+    r = _report(small_community)
+    for lang in ("zh", "en"):
+        text = conversion.render_summary(r, lang)
+        assert text.startswith("- **") and not _BAD.search(text), text
+        for sec in conversion.SECTIONS:
+            assert not _BAD.search(conversion.render_note(r, sec, lang))
+    zh = conversion.render_summary(r, "zh")
+    assert "转化" in zh and "复购" in zh and sum("\u4e00" <= ch <= "\u9fff" for ch in zh) > 200
+
+
+def test_activity_review_text_has_no_causal_wording(demo_community):
+    r = _report(demo_community)
+    en = conversion.render_summary(r, "en") + conversion.render_note(r, "review", "en")
+    zh = conversion.render_summary(r, "zh") + conversion.render_note(r, "review", "zh")
+    review_en = [line for line in en.split("\n") if "activit" in line.lower()]
+    review_zh = [line for line in zh.split("\n") if "活动" in line]
+    assert review_en and review_zh
+    for line in review_en:
+        assert not _CAUSAL_EN.search(line), line
+    for line in review_zh:
+        assert not _CAUSAL_ZH.search(line), line
+    assert "association" in en and "A/B" in en and "相关" in zh and "A/B" in zh
+
+
+def test_thin_data_sections_say_why_they_are_skipped(small_community):
+    ds = small_community
+    events = ds.events[ds.events["event_type"] != "purchase"]
+    r = conversion.conversion_report(ds.members, events, activities=None, memberships=None)
+    assert r.skipped["ttp"] == "no_purchases" and r.skipped["repeat"] == "no_purchases"
+    assert r.skipped["renewal"] == "no_memberships" and r.skipped["review"] == "no_activities"
+    for lang in ("zh", "en"):
+        text = conversion.render_summary(r, lang)
+        assert not _BAD.search(text)
+        for sec in ("ttp", "repeat", "renewal", "review"):
+            assert conversion.render_note(r, sec, lang)  # one plain sentence where it would stand
+    one = ds.members.assign(channel="only")
+    r = conversion.conversion_report(one, ds.events)
+    assert r.skipped["scorecard"] == "one_channel" and r.scorecard is None
+
+
+def test_names_from_the_data_are_text_not_markup(small_community):
+    ds = small_community
+    hostile = {"海报裂变": "<img src=x onerror=alert(1)>邀请码", "线下活动": "**VIP** | $x$"}
+    members = ds.members.assign(channel=ds.members["channel"].replace(hostile))
+    acts = ds.activities.assign(name="<script>alert('x')</script>打卡")
+    ms = ds.memberships.assign(plan="<b>月卡</b>")
+    r = conversion.conversion_report(members, ds.events, activities=acts, memberships=ms)
+    for lang in ("zh", "en"):
+        text = conversion.render_summary(r, lang)
+        assert "<img" not in text and "<script" not in text and "<b>" not in text
+    assert "&lt;script&gt;" in conversion.render_summary(r, "en")
+
+
+def test_report_settings_are_validated():
+    with pytest.raises(ParameterError):
+        conversion.ConversionSettings(window_days=0)
+    with pytest.raises(ParameterError):
+        conversion.ConversionSettings(grace_days=-1)
+    assert conversion.ConversionSettings(by="").by is None

@@ -48,6 +48,10 @@ MESSAGES = {
         "review_group": "**Activity review (活动复盘)**, {n} recent activities: participation "
                         "from {low} to {high} of the members present; latest, {name}: {rate} "
                         "({first} taking part for the first time).",
+        "review_one": "**Activity review (活动复盘)**: {name} reached {rate} of the members "
+                      "present at its start ({first} taking part for the first time).",
+        "review_nobody": "**Activity review (活动复盘)**: nobody present at the start of {name} "
+                         "took part in it ({rate}).",
         "review_assoc_more": "Compared with the {days} days before, participants' active "
                              "days in the {days} days after changed by {diff} days more than "
                              "non-participants' (averaged over the activities reviewed). This "
@@ -67,6 +71,8 @@ MESSAGES = {
         "caveats": "**Caveats**: {items}.",
         "caveat_descriptive": "the activity review compares people who chose to take part with "
                               "people who did not; it describes, it does not measure effects",
+        "caveat_review_short": "no activity ended {days} days before the end of the data, so "
+                               "participants and non-participants are not compared after it",
         "caveat_model": "expected purchases and spend come from a model fitted to all buyers "
                         "together; per channel they are averages of its predictions",
         "where": "**Where to look below**: the funnel by {segment} (which step loses most "
@@ -88,6 +94,8 @@ MESSAGES = {
         "skip_no_amounts": "spend per purchase, because purchases carry no amount",
         "skip_no_memberships": "renewal, because the data have no memberships table",
         "skip_no_activities": "the activity review, because the data have no activities table",
+        "skip_scorecard_too_recent": "the channel scorecard, because no figure can be measured "
+                                     "for two channels yet (the history is too short)",
         "skip_one_channel": "the channel comparison, because every member came through the same "
                             "channel",
         "skip_no_segment": "the comparison by segment, because no segment column was chosen",
@@ -131,6 +139,8 @@ MESSAGES = {
                   "最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
         "review_group": "**活动复盘**（最近 {n} 场活动）：参与率为在场成员的 {low} 至 {high}；"
                         "最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
+        "review_one": "**活动复盘**：{name} 的参与率为开始时在场成员的 {rate}（其中 {first} 为首次参与活动）。",
+        "review_nobody": "**活动复盘**：{name} 开始时在场的成员中无人参与（{rate}）。",
         "review_assoc_more": "与活动前 {days} 天相比，参与者活动后 {days} 天的活跃天数变化比"
                              "未参与者多 {diff} 天（按复盘的活动平均）。这只是相关，不是活动的效果："
                              "是否参与由成员自己选择。活动的效果需要 A/B 实验来衡量。",
@@ -144,6 +154,7 @@ MESSAGES = {
         "skipped": "**已跳过**：{items}。",
         "caveats": "**注意事项**：{items}。",
         "caveat_descriptive": "活动复盘比较的是自己选择参与和未参与的成员，只描述差异，不衡量效果",
+        "caveat_review_short": "没有活动在数据结束前 {days} 天已结束，因此没有比较参与者与未参与者活动后的表现",
         "caveat_model": "预期购买次数与消费额来自对全部购买者拟合的一个模型，各渠道数值是该模型预测的平均",
         "where": "**下文看点**：按{segment}的转化漏斗（哪一步流失最多）、首购时间曲线、模型检验"
                  "（预测与实际购买次数）、各套餐的续费曲线，以及渠道对比表。",
@@ -158,6 +169,7 @@ MESSAGES = {
         "skip_no_amounts": "客单价：购买记录没有金额",
         "skip_no_memberships": "续费：数据中没有会员（memberships）表",
         "skip_no_activities": "活动复盘：数据中没有活动（activities）表",
+        "skip_scorecard_too_recent": "渠道对比表：数据时间太短，尚无可在两个渠道间比较的指标",
         "skip_one_channel": "渠道对比：所有成员来自同一个渠道",
         "skip_no_segment": "按细分的比较：未选择细分字段",
         "skip_renewal_unfitted": "续费曲线：没有哪个套餐观察到两次续费且有人未续费",

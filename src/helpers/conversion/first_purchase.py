@@ -154,10 +154,14 @@ def cumulative_incidence(outcomes: pd.DataFrame, *, by=(), days=(7, 14, 30, 60, 
                        "censored": int((sub["outcome"] == CENSORED).sum())})
         aj = aalen_johansen(sub["duration_days"], sub["outcome"], alpha=alpha)
         j = np.searchsorted(aj["time"].to_numpy(), grid, side="right") - 1
-        last = float(sub["duration_days"].max())
+        dur = sub["duration_days"].to_numpy(float)
+        last = float(dur.max())
         est = aj["cumulative_incidence"].to_numpy()[j]
         lo, hi = aj["ci_low"].to_numpy()[j], aj["ci_high"].to_numpy()[j]
-        beyond = grid > last + 1e-9  # past the longest follow-up: not estimable
+        # past the longest follow-up the curve is unknown, unless everyone's outcome is known
+        # by then (the last member had an event: nobody is left to purchase later)
+        open_end = bool((sub["outcome"].to_numpy()[dur >= last - 1e-12] == CENSORED).any())
+        beyond = (grid > last + 1e-9) & open_end
         est, lo, hi = (np.where(beyond, np.nan, v) for v in (est, lo, hi))
         block = pd.DataFrame({**{k: [v] * len(grid) for k, v in lab.items()},
                               "day": grid.astype(int), "members": len(sub),

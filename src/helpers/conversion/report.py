@@ -256,6 +256,9 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
                                               **opts), "scorecard", skipped, caught)
         if card is not None:
             leaders = scorecard_leaders(card, by)
+            if (leaders["levels"] < 2).all():  # no figure measured for two channels yet
+                card = leaders = None
+                skipped["scorecard"] = "scorecard_too_recent"
     else:
         skipped["scorecard"] = skipped["compare"]
     return ConversionReport(settings=s, observed_until=end, members=n_members,
@@ -353,7 +356,7 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
             lines.append(t("renewal", plan=escape_md(plan), rate=_ci(first.iloc[0], language),
                            n=count(first["up_for_renewal"].iloc[0], language), later=later))
     rv = report.review
-    if rv is not None and rv.detail_ids:
+    if rv is not None and len(rv.activities):
         lines.extend(_review_lines(rv, language))
     if report.leaders is not None:
         items = []
@@ -372,8 +375,10 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
         sep = "；" if language == "zh" else "; "
         lines.append(t("skipped", items=sep.join(skipped)))
     caveats = []
-    if rv is not None and rv.detail_ids:
+    if rv is not None and len(rv.before_after):
         caveats.append(t("caveat_descriptive"))
+    elif rv is not None and len(rv.activities):
+        caveats.append(t("caveat_review_short", days=number(rv.window_days, 0, language)))
     if rp is not None and rp.fitted and rp.by:
         caveats.append(t("caveat_model"))
     if caveats:
@@ -412,12 +417,20 @@ def _best_worst(p: pd.DataFrame, by: str, seg: str, win: str, language: str) -> 
 
 def _review_lines(rv: ActivityReview, language: str) -> list[str]:
     t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
-    a = rv.activities.set_index("activity_id").loc[list(rv.detail_ids)]
+    a = rv.activities.set_index("activity_id")
+    a = a.loc[list(rv.detail_ids)] if rv.detail_ids else a.tail(10)
     a = a[a["eligible"] > 0]
     if a.empty:
         return []
     last = a.sort_values("starts_at").iloc[-1]
     wide = a["group_id"].isna().all()
+    first = pct(last["first_time_share"], language=language) \
+        if np.isfinite(last["first_time_share"]) else CATALOG.t("none", language)
+    if last["participants"] == 0 and len(a) == 1:
+        return [t("review_nobody", name=escape_md(last["name"]), rate=_ci(last, language))]
+    if len(a) == 1:
+        return [t("review_one", name=escape_md(last["name"]), rate=_ci(last, language),
+                  first=first)]
     out = [t("review" if wide else "review_group", n=len(a),
              low=pct(a["rate"].min(), language=language),
              high=pct(a["rate"].max(), language=language), name=escape_md(last["name"]),
