@@ -904,3 +904,21 @@ def test_plot_labels_show_names_as_written():
     ax.figure.canvas.draw()  # mathtext would render "$VIP$" as italic VIP without the dollars
     assert ax.get_title() == r"exp \$x\$"
     assert ax.get_yticklabels()[0].get_text().startswith(r"\$5 coupons")
+
+
+def test_hostile_names_in_tables_are_text(demo_community, monkeypatch):
+    """Issue 11.5: channel and arm names reach the tables as text (the table formatter escapes)."""
+    from helpers.exp_metrics import views
+
+    bad = '<img src=x onerror=alert(1)>邀请码'
+    members = demo_community.members.assign(channel=demo_community.members["channel"].astype(
+        str).where(demo_community.members["channel"].astype(str) != "邀请码", bad))
+    ds = dataclasses.replace(demo_community, members=members)
+    rep = exp_metrics.analyse_experiment(ds, "exp_checkin_member", metrics=[], guardrails=[])
+    html = []
+    monkeypatch.setattr(views, "_display", lambda *objs: html.extend(
+        o.to_html() if hasattr(o, "to_html") else o.data for o in objs))
+    exp_metrics.show_segments(rep, ds, ["channel"], "zh")
+    exp_metrics.show_results(rep, "en")
+    page = "\n".join(html)
+    assert "邀请码" in page and "<img" not in page and "&lt;img" in page

@@ -19,7 +19,7 @@ from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 
 __all__ = ["summary_markdown", "caveats_markdown", "survival_markdown", "skipped_markdown",
-           "note_text", "REPORT_MESSAGES", "render_catalogs"]
+           "note_text", "decision_words", "metric_label", "REPORT_MESSAGES", "render_catalogs"]
 
 REPORT_MESSAGES = Catalog({
     "en": {
