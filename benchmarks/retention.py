@@ -35,14 +35,79 @@ CASES = [  # label, function, keyword arguments
 ]
 
 
+#: from this many members on, benchmark data are generated in member chunks (bounded memory)
+CHUNKED_FROM = 5_000_000
+CHUNK = 1_000_000
+
+
+def _current(folder: Path) -> bool:
+    """The folder holds a benchmark dataset written by today's generator (microsecond
+    timestamps, which Spark reads; older runs wrote nanoseconds)."""
+    import pyarrow.parquet as pq
+    events = folder / "events.parquet"
+    if not (folder / "members.parquet").exists():
+        return False
+    if (folder / "events").is_dir():
+        parts = sorted((folder / "events").glob("*=*/*.parquet"))
+        return bool(parts) and (folder / "truth.json").exists()
+    if not events.exists():
+        return False
+    return str(pq.read_schema(events).field("ts").type).startswith("timestamp[us")
+
+
 def dataset_for(n: int) -> Path:
-    """Folder ``data/raw/bench_<n>/`` with a synthetic community of ``n`` members (made once)."""
+    """Folder ``data/raw/bench_<n>/`` with a synthetic community of ``n`` members (made once).
+
+    From :data:`CHUNKED_FROM` members on, the community is generated in chunks of
+    :data:`CHUNK` members (independent seeds, member ids offset per chunk) and its events are
+    written straight into ``events/month=YYYY-MM/part-<chunk>.parquet``, so memory stays that of
+    one chunk; the experiments and assignments are those of the first chunk.
+    """
     folder = config.RAW_DIR / f"bench_{n}"
-    if not (folder / "events.parquet").exists() or not (folder / "members.parquet").exists():
+    if not _current(folder):
         t0 = time.perf_counter()
-        synth.write_community(folder, fmt="parquet", n_members=n)
+        if n >= CHUNKED_FROM:
+            write_chunked(folder, n)
+        else:
+            synth.write_community(folder, fmt="parquet", n_members=n)
         print(f"generated {folder} in {time.perf_counter() - t0:.1f} s", flush=True)
     return folder
+
+
+def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> None:
+    """Generate ``n`` members in chunks into the partitioned layout (see :func:`dataset_for`)."""
+    import json
+    import shutil
+
+    from helpers.data import atomic_path
+    from helpers.engine.load import write_events, write_parquet
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "events").mkdir(parents=True)
+    members, truth = [], None
+    for i, start in enumerate(range(0, n, chunk)):
+        size = min(chunk, n - start)
+        tables, t = synth.generate(n_members=size, seed=config.DEMO_SEED + i)
+        offset = start  # contiguous ids across chunks (the generator numbers from 100001)
+        m, ev = tables["members"], tables["events"]
+        if i:
+            m = m.assign(member_id=m["member_id"] + offset)
+            if "referrer_id" in m:
+                m["referrer_id"] = m["referrer_id"] + offset
+            ev = ev.assign(member_id=ev["member_id"] + offset)
+        write_events(ev, folder / "events", tz=config.TIMEZONE, part=i)
+        members.append(m)
+        if i == 0:
+            truth = t
+            for name, df in tables.items():
+                if name not in ("members", "events"):
+                    write_parquet(df, folder / f"{name}.parquet")
+        del tables, ev
+        print(f"  chunk {i + 1}: {start + size:,} of {n:,} members written", flush=True)
+    write_parquet(pd.concat(members, ignore_index=True), folder / "members.parquet")
+    with atomic_path(folder / "truth.json", allow_raw=True) as tmp:
+        tmp.write_text(json.dumps({"members": n, "chunks": len(members),
+                                   "seed": config.DEMO_SEED, "first_chunk": str(truth)[:200]}),
+                       encoding="utf-8")
 
 
 def best_times(fn, repeat: int) -> tuple[float, float]:

@@ -1,39 +1,49 @@
-"""The benchmark suite behind ``make bench``: the workspace's pipeline against DuckDB SQL.
+"""The benchmark suite behind ``make bench``: the workspace's pipeline on each engine against DuckDB SQL.
 
 Usage::
 
     .venv/bin/python benchmarks/run.py             # 10,000 / 100,000 / 1,000,000 members
     .venv/bin/python benchmarks/run.py --quick     # the two smaller sizes
-    .venv/bin/python benchmarks/run.py --sizes 100000 --repeat 3
+    .venv/bin/python benchmarks/run.py --sizes 100000 --repeat 3 --engines duckdb
+    .venv/bin/python benchmarks/run.py --spark     # also Spark local[2] (at 100,000 members)
+    .venv/bin/python benchmarks/run.py --sizes 10000000 --engines duckdb   # ~430 million events
     .venv/bin/python benchmarks/run.py --detail    # also the per-engine-step scripts
 
 For each size a synthetic community (``helpers.synth``, about 40 events per member over 180
 days) is generated once as Parquet under ``data/raw/bench_<n>/`` (1,000,000 members: 43 million
-events, about 3 minutes) and reused. Then two fresh subprocesses run, one after the other:
+events, about 3 minutes) and reused; from 5,000,000 members on it is generated in chunks of
+1,000,000 members straight into the partitioned layout ``events/month=YYYY-MM/part-*.parquet``
+(bounded memory). Then fresh subprocesses run, one after the other:
 
-- **helpers**: the pipeline an analyst's notebooks run: ``data.load_community`` (read +
-  validate), ``cohorts.retention`` (W and M, classic and rolling), ``survival.churn_table``,
+- **helpers** (once per engine: ``pandas``, ``duckdb``, optionally ``spark``): the pipeline an
+  analyst's notebooks run: ``data.load_community(engine=...)`` (read + validate; lazy on duckdb
+  and spark), ``cohorts.retention`` (W and M, classic and rolling), ``survival.churn_table``,
   ``exp_metrics.experiment_metrics`` for one member-randomised experiment, and
   ``survival.cox_model`` (channel + referred) on the churn table with hourly durations, as
   ``survival.churn_report`` fits it (the exact-time fit is timed as an extra row);
+- **first table** (once per engine) and **first reference**: a fresh process that opens the
+  dataset and makes the first weekly retention table, against a fresh process that runs the
+  DuckDB SQL reference of that table (imports included on both sides);
 - **duckdb**: the references a skilled analyst would write instead, plain DuckDB SQL reading
   the same Parquet files (``helpers.duck.retention_sql`` and ``helpers.duck.churn_sql``).
 
-The full suite takes about 6 minutes on an idle 2-core machine (the exact Cox fit at 1,000,000
-members alone about 2), plus the one-off data generation. Times are wall-clock seconds, best of ``--repeat`` runs (load and the Cox fit run once), with
+Times are wall-clock seconds, best of ``--repeat`` runs (load and the Cox fit run once), with
 CPU seconds beside them (CPU ≪ wall means the machine was busy). **Peak memory** is the peak
 resident set size of the stage's process *during the stage* (Linux: the kernel's high-water
 mark ``VmHWM``, reset before each stage through ``/proc/self/clear_refs``; elsewhere the
 process's ``ru_maxrss`` so far), so it includes the tables already loaded: it is what must fit
-in the machine. The pipeline's peak is the largest stage peak. Each size runs in its own processes, so sizes do not share memory.
+in the machine. DuckDB's and Spark's own threads count (they run in the process; Spark's JVM is
+a child process and is not counted). Each size and engine runs in its own processes.
 
 The two sides' results are compared: retention counts (cohort sizes and retained members,
 every non-empty cell) and the churn table (churned, n_events, early events, participation)
-must be identical, durations equal to 1e-9 days. The script prints the table (stage, size,
-seconds, peak MB, ratio to DuckDB), the log-log slope of time against size per stage, and ends
-with ``max ratio vs duckdb: X.XX``. It writes ``reports/bench/bench.csv`` and
-``reports/bench/bench.png`` (log-log plot). It never fails on speed; it exits 1 if the two
-sides disagree.
+must be identical on every engine, durations equal to 1e-9 days. The script prints the table
+(engine, stage, size, seconds, peak MB, ratio to DuckDB), the log-log slope of time against
+size per stage, and ends with the lines ``max ratio vs duckdb: X.XX`` (the DuckDB engine's
+stages, else pandas'), ``first table vs duckdb: X.XX`` (largest size) and ``peak MB at N
+members: M`` (the DuckDB engine's pipeline at the largest size). It writes
+``reports/bench/bench.csv`` and ``reports/bench/bench.png`` (log-log plot). It never fails on
+speed; it exits 1 if the sides disagree.
 """
 
 from __future__ import annotations
@@ -61,6 +71,8 @@ from helpers.data import atomic_path  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = SIZES[:2]
+ENGINES = ("pandas", "duckdb")
+SPARK_SIZES = (100_000,)  #: Spark local[2] runs these sizes only (its queries cost seconds)
 RETENTION_CASES = [(p, m) for p in ("W", "M") for m in ("classic", "rolling")]
 COX_COVARIATES = ["channel", "referred"]
 CHURN_EXACT = [("churned", "churned"), ("n_events", "n_events"),
@@ -70,7 +82,7 @@ CHURN_EXACT = [("churned", "churned"), ("n_events", "n_events"),
 #: Python over distinct times, and 1M members have ~1M of them)
 EXTRA_STAGES = ("cox fit, exact times (extra)",)
 OUT_DIR = config.REPORTS_DIR / "bench"
-TARGETS = dict(ratio=2.0, pipeline_seconds=60.0, peak_mb=6000.0)
+TARGETS = dict(ratio=1.0, pipeline_seconds=30.0, peak_mb=2000.0)  # issue 12, DuckDB engine
 
 
 # ----------------------------------------------------------------------------- memory
@@ -131,14 +143,15 @@ def _retention_stage(period: str, mode: str) -> str:
 
 
 # ----------------------------------------------------------------------------- workers
-def worker_helpers(folder: Path, result: Path, repeat: int) -> dict:
-    """The workspace's pipeline on one dataset; writes its outputs under ``result``."""
+def worker_helpers(folder: Path, result: Path, repeat: int, engine: str = "pandas") -> dict:
+    """The workspace's pipeline on one dataset and engine; writes its outputs under ``result``."""
     from helpers import cohorts, data, exp_metrics, survival
+    from helpers.engine import n_rows
 
     mem, rows = PeakMemory(), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loader notes, Cox convergence chatter
-        ds = _timed_once(rows, mem, "load", lambda: data.load_community(folder))
+        ds = _timed_once(rows, mem, "load", lambda: data.load_community(folder, engine=engine))
         for period, mode in RETENTION_CASES:
             tab = _timed(rows, mem, _retention_stage(period, mode), lambda p=period, m=mode:
                          cohorts.retention(ds.members, ds.events, period=p, mode=m), repeat)
@@ -160,8 +173,25 @@ def worker_helpers(folder: Path, result: Path, repeat: int) -> dict:
         exact = _timed_once(rows, mem, EXTRA_STAGES[0], lambda: survival.cox_model(
             ct, covariates=COX_COVARIATES)).hazard_ratios.set_index("term")
         shift = ((approx["coef"] - exact["coef"]).abs() / exact["se"]).max()
-    return dict(rows=rows, events=len(ds.events), members=len(ds.members),
+    return dict(rows=rows, events=n_rows(ds.events), members=len(ds.members),
                 memory_method=mem.method, cox_hourly_shift_se=float(shift))
+
+
+def worker_first(folder: Path, result: Path, repeat: int, engine: str = "duckdb") -> dict:
+    """A fresh process's first table: open the dataset, make the weekly retention table."""
+    mem = PeakMemory()
+    t0, c0 = time.perf_counter(), time.process_time()
+    if engine == "reference":
+        from helpers.engine.sql import connect, retention_sql
+        tab = retention_sql(folder, period="W", mode="classic", con=connect())
+    else:
+        from helpers import cohorts, data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = data.load_community(folder, engine=engine)
+            tab = cohorts.retention(ds.members, ds.events, period="W")
+    return dict(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0,
+                peak_mb=mem.peak_mb(), cells=int(len(tab)))
 
 
 def worker_duckdb(folder: Path, result: Path, repeat: int) -> dict:
@@ -180,14 +210,15 @@ def worker_duckdb(folder: Path, result: Path, repeat: int) -> dict:
         "SELECT current_setting('threads')").fetchone()[0]))
 
 
-def _spawn(kind: str, n: int, result: Path, repeat: int) -> dict:
+def _spawn(kind: str, n: int, result: Path, repeat: int, engine: str = "pandas") -> dict:
     """Run one worker in a fresh interpreter (its own memory), return its JSON report."""
-    report = result / f"{kind}.json"
+    report = result / f"{kind}_{engine}.json"
     cmd = [sys.executable, __file__, "--worker", kind, "--sizes", str(n), "--result",
-           str(result), "--repeat", str(repeat)]
+           str(result), "--repeat", str(repeat), "--engines", engine]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"{kind} worker failed for {n:,} members:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{kind} worker ({engine}) failed for {n:,} members:\n"
+                           f"{proc.stderr[-3000:]}")
     return json.loads(report.read_text())
 
 
@@ -228,17 +259,25 @@ def build_table(results: list[dict]) -> pd.DataFrame:
         duck_rows = {d["stage"]: d for d in r["duckdb"]["rows"]}
         for h in r["helpers"]["rows"]:
             d = duck_rows.get(h["stage"], {})
-            rows.append(dict(stage=h["stage"], members=r["members"], events=r["events"],
+            rows.append(dict(engine=r.get("engine", "pandas"), stage=h["stage"],
+                             members=r["members"], events=r["events"],
                              seconds=h["seconds"], cpu_seconds=h["cpu_seconds"],
                              peak_mb=h["peak_mb"], duckdb_seconds=d.get("seconds", np.nan),
                              duckdb_peak_mb=d.get("peak_mb", np.nan)))
         core = [h for h in r["helpers"]["rows"] if h["stage"] not in EXTRA_STAGES]
-        rows.append(dict(stage="whole pipeline", members=r["members"], events=r["events"],
+        rows.append(dict(engine=r.get("engine", "pandas"), stage="whole pipeline",
+                         members=r["members"], events=r["events"],
                          seconds=sum(h["seconds"] for h in core),
                          cpu_seconds=sum(h["cpu_seconds"] for h in core),
                          peak_mb=max(h["peak_mb"] for h in r["helpers"]["rows"]),
                          duckdb_seconds=np.nan,
                          duckdb_peak_mb=np.nan))
+        if "first" in r:  # fresh process: open the dataset + the first weekly table
+            f, ref = r["first"], r["first_reference"]
+            rows.append(dict(engine=r.get("engine", "pandas"), stage="first table (fresh process)",
+                             members=r["members"], events=r["events"], seconds=f["seconds"],
+                             cpu_seconds=f["cpu_seconds"], peak_mb=f["peak_mb"],
+                             duckdb_seconds=ref["seconds"], duckdb_peak_mb=ref["peak_mb"]))
     df = pd.DataFrame(rows)
     df["ratio_vs_duckdb"] = df["seconds"] / df["duckdb_seconds"]
     return df
@@ -255,15 +294,18 @@ def slopes(table: pd.DataFrame) -> pd.DataFrame:
     """Slope of log(seconds) on log(members) per stage (1 = linear): least squares over all
     sizes, and between the two largest sizes (fixed costs flatten the small end)."""
     out = []
-    for stage, g in table.groupby("stage", sort=False):
+    table = table if "engine" in table else table.assign(engine="pandas")
+    for (eng, stage), g in table.groupby(["engine", "stage"], sort=False):
         g = g.sort_values("members")
         n = g["members"].to_numpy(float)
         if len(np.unique(n)) < 2:
             continue
         t, d = g["seconds"].to_numpy(float), g["duckdb_seconds"].to_numpy(float)
-        out.append(dict(stage=stage, slope=_slope(n, t), slope_top=_slope(n[-2:], t[-2:]),
-                        duckdb_slope=_slope(n, d)))
-    return pd.DataFrame(out, columns=["stage", "slope", "slope_top", "duckdb_slope"])
+        out.append(dict(engine=eng, stage=stage, slope=_slope(n, t),
+                        slope_top=_slope(n[-2:], t[-2:]), duckdb_slope=_slope(n, d)))
+    cols = ["engine", "stage", "slope", "slope_top", "duckdb_slope"]
+    frame = pd.DataFrame(out, columns=cols)
+    return frame if frame["engine"].nunique() > 1 else frame.drop(columns="engine")
 
 
 def plot(table: pd.DataFrame, path: Path) -> None:
@@ -273,17 +315,18 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    for i, (stage, g) in enumerate(table[~table["stage"].isin(EXTRA_STAGES)]
-                                   .groupby("stage", sort=False)):
+    table = table if "engine" in table else table.assign(engine="pandas")
+    for i, ((eng, stage), g) in enumerate(table[~table["stage"].isin(EXTRA_STAGES)]
+                                          .groupby(["engine", "stage"], sort=False)):
         colour = f"C{i % 10}"
-        ax.plot(g["members"], g["seconds"], "o-", color=colour, label=stage,
+        ax.plot(g["members"], g["seconds"], "o-", color=colour, label=f"{eng}: {stage}",
                 lw=2.5 if stage == "whole pipeline" else 1.5)
         if g["duckdb_seconds"].notna().any():
             ax.plot(g["members"], g["duckdb_seconds"], "x--", color=colour, alpha=0.7)
     sizes = np.sort(table["members"].unique())
     if len(sizes) > 1:  # a slope-1 guide through the smallest pipeline time
         base = table.loc[(table["stage"] == "whole pipeline") & (table["members"] == sizes[0]),
-                         "seconds"].iloc[0]
+                         "seconds"].min()
         ax.plot(sizes, base * sizes / sizes[0], ":", color="grey", label="linear (slope 1)")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -305,27 +348,34 @@ def _load_average() -> str:
         return "n/a"
 
 
-def run(sizes=SIZES, *, repeat: int = 2, out_dir: Path = OUT_DIR) -> tuple[pd.DataFrame, list]:
+def run(sizes=SIZES, *, repeat: int = 2, out_dir: Path = OUT_DIR, engines=ENGINES,
+        spark_sizes=()) -> tuple[pd.DataFrame, list]:
     """Run the suite; return the table and the list of disagreements (empty = all agree)."""
     results, problems = [], []
     for n in sizes:
         dataset_for(n)  # generate the dataset here, once, before the timed subprocesses read it
         tmp = Path(tempfile.mkdtemp(prefix=f"bench_{n}_"))
         try:
-            (tmp / "helpers").mkdir()
             (tmp / "duckdb").mkdir()
-            print(f"{n:>10,} members: helpers pipeline… (load average {_load_average()})",
+            print(f"{n:>10,} members: DuckDB SQL references… (load average {_load_average()})",
                   flush=True)
-            h = _spawn("helpers", n, tmp / "helpers", repeat)
-            print(f"{n:>10,} members: DuckDB SQL references…", flush=True)
             d = _spawn("duckdb", n, tmp / "duckdb", repeat)
-            bad = compare(tmp / "helpers", tmp / "duckdb")
-            print(f"{n:>10,} members, {h['events']:,} events: results "
-                  f"{'IDENTICAL' if not bad else 'DIFFER: ' + '; '.join(bad)}", flush=True)
-            problems += [f"{n:,} members: {b}" for b in bad]
+            ref = _spawn("first", n, tmp / "duckdb", 1, "reference")
+            for eng in [*engines, *(["spark"] if n in spark_sizes else [])]:
+                out = tmp / f"helpers_{eng}"
+                out.mkdir()
+                print(f"{n:>10,} members: helpers pipeline on {eng}… (load average "
+                      f"{_load_average()})", flush=True)
+                h = _spawn("helpers", n, out, repeat, eng)
+                first = _spawn("first", n, out, 1, eng)
+                bad = compare(out, tmp / "duckdb")
+                print(f"{n:>10,} members, {h['events']:,} events, {eng}: results "
+                      f"{'IDENTICAL' if not bad else 'DIFFER: ' + '; '.join(bad)}", flush=True)
+                problems += [f"{n:,} members, {eng}: {b}" for b in bad]
+                results.append(dict(members=n, events=h["events"], engine=eng, helpers=h,
+                                    duckdb=d, first=first, first_reference=ref))
             print(f"{n:>10,} members: Cox fit on hourly times moves coefficients by at most "
                   f"{h['cox_hourly_shift_se']:.4f} standard errors", flush=True)
-            results.append(dict(members=n, events=h["events"], helpers=h, duckdb=d))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     table = build_table(results)
@@ -334,15 +384,16 @@ def run(sizes=SIZES, *, repeat: int = 2, out_dir: Path = OUT_DIR) -> tuple[pd.Da
     plot(table, out_dir / "bench.png")
     if results:
         print(f"peak memory: {results[0]['helpers']['memory_method']}; DuckDB threads: "
-              f"{results[0]['duckdb']['threads']}; load average now {_load_average()}")
+              f"{results[0]['duckdb']['threads']}; load average now {_load_average()} "
+              f"(on {os.cpu_count()} cores: above that, the figures were taken under load)")
     return table, problems
 
 
 def print_report(table: pd.DataFrame, out_dir: Path = OUT_DIR) -> float:
-    """Print the table, slopes and targets; return the max ratio vs DuckDB."""
-    show = table[["stage", "members", "seconds", "cpu_seconds", "peak_mb", "duckdb_seconds",
-                  "ratio_vs_duckdb"]]
-    with pd.option_context("display.width", 160, "display.max_rows", 200):
+    """Print the table, slopes and targets; return the max ratio vs DuckDB (DuckDB engine)."""
+    show = table[["engine", "stage", "members", "seconds", "cpu_seconds", "peak_mb",
+                  "duckdb_seconds", "ratio_vs_duckdb"]]
+    with pd.option_context("display.width", 170, "display.max_rows", 400):
         print(show.to_string(index=False, float_format=lambda v: f"{v:,.2f}",
                              formatters={"members": "{:,}".format,
                                          "peak_mb": "{:,.0f}".format}))
@@ -351,30 +402,38 @@ def print_report(table: pd.DataFrame, out_dir: Path = OUT_DIR) -> float:
         print("\nlog-log slope of time against size (1.00 = linear; slope_top: between the two "
               "largest sizes):")
         print(sl.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    big = table[table["members"] == table["members"].max()]
+    n_big = int(table["members"].max())
+    main_engine = "duckdb" if (table["engine"] == "duckdb").any() else table["engine"].iloc[0]
+    big = table[(table["members"] == n_big) & (table["engine"] == main_engine)]
     sec = big.set_index("stage")
-    n_big = int(big["members"].iloc[0])
-    pipe, peak = sec.loc["whole pipeline", "seconds"], big["peak_mb"].max()
-    ratio = float(big["ratio_vs_duckdb"].max())
+    pipe = sec.loc["whole pipeline", "seconds"]
+    peak = big.loc[big["stage"] != "first table (fresh process)", "peak_mb"].max()
+    stages = big[~big["stage"].isin([*EXTRA_STAGES, "whole pipeline", "load",
+                                     "first table (fresh process)"])]
+    ratio = float(stages["ratio_vs_duckdb"].max())
+    first = sec.loc["first table (fresh process)"] if "first table (fresh process)" in sec.index \
+        else None
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    print(f"\ntargets at {n_big:,} members: max ratio vs DuckDB {ratio:.2f} (≤ "
-          f"{TARGETS['ratio']:.1f}: {verdict(ratio <= TARGETS['ratio'])}); whole pipeline "
+    print(f"\ntargets at {n_big:,} members on the {main_engine} engine: whole pipeline "
           f"{pipe:.1f} s (< {TARGETS['pipeline_seconds']:.0f} s: "
-          f"{verdict(pipe < TARGETS['pipeline_seconds'])}); peak memory {peak:,.0f} MB (< "
-          f"{TARGETS['peak_mb']:,.0f} MB: {verdict(peak < TARGETS['peak_mb'])})")
+          f"{verdict(pipe < TARGETS['pipeline_seconds'])}); peak memory {peak:,.0f} MB (≤ "
+          f"{TARGETS['peak_mb']:,.0f} MB: {verdict(peak <= TARGETS['peak_mb'])})")
+    if first is not None:
+        print(f"first table (fresh process: open the dataset + weekly retention) "
+              f"{first['seconds']:.2f} s vs the DuckDB SQL reference's fresh process "
+              f"{first['duckdb_seconds']:.2f} s (≤ {TARGETS['ratio']:.1f}×: "
+              f"{verdict(first['ratio_vs_duckdb'] <= TARGETS['ratio'])})")
     if EXTRA_STAGES[0] in sec.index:
         alt = pipe - sec.loc["cox fit", "seconds"] + sec.loc[EXTRA_STAGES[0], "seconds"]
         print(f"whole pipeline with the Cox fit on exact times instead: {alt:.1f} s")
-    first = sec.loc["load", "seconds"] + sec.loc["retention W classic", "seconds"]
-    ref = sec.loc["retention W classic", "duckdb_seconds"]
-    print(f"a fresh session's first table (load + retention W classic) vs DuckDB's query: "
-          f"{first:.1f} s vs {ref:.1f} s (ratio {first / ref:.2f}); later tables reuse the "
-          "loaded data")
     print(f"wrote {out_dir / 'bench.csv'} and {out_dir / 'bench.png'}")
     print(f"max ratio vs duckdb: {ratio:.2f}")
+    if first is not None:
+        print(f"first table vs duckdb: {first['ratio_vs_duckdb']:.2f}")
+    print(f"peak MB at {n_big:,} members: {peak:,.0f}")
     return ratio
 
 
@@ -384,18 +443,32 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", help="member counts (default 10k 100k 1M)")
     p.add_argument("--repeat", type=int, default=2, help="runs per stage, best kept (load and "
                    "Cox fit run once)")
+    p.add_argument("--engines", nargs="+", default=list(ENGINES),
+                   choices=["pandas", "duckdb", "spark", "reference"],
+                   help="engines of the helpers pipeline (default pandas duckdb)")
+    p.add_argument("--spark", action="store_true", help="also Spark local[2], at "
+                   f"{', '.join(f'{n:,}' for n in SPARK_SIZES)} members (needs the [spark] extra)")
     p.add_argument("--detail", action="store_true", help="then run benchmarks/retention.py and "
                    "benchmarks/survival.py (engine steps) on the same sizes")
-    p.add_argument("--worker", choices=["helpers", "duckdb"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["helpers", "duckdb", "first"], help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     sizes = a.sizes or (QUICK_SIZES if a.quick else SIZES)
     if a.worker:  # internal: one side on one size, in its own process
-        fn = worker_helpers if a.worker == "helpers" else worker_duckdb
-        report = fn(dataset_for(sizes[0]), a.result, a.repeat)
-        (a.result / f"{a.worker}.json").write_text(json.dumps(report))
+        eng = a.engines[0]
+        folder = dataset_for(sizes[0])
+        if a.worker == "duckdb":
+            report = worker_duckdb(folder, a.result, a.repeat)
+        elif a.worker == "first":
+            report = worker_first(folder, a.result, a.repeat, eng)
+        else:
+            report = worker_helpers(folder, a.result, a.repeat, eng)
+        (a.result / f"{a.worker}_{eng}.json").write_text(json.dumps(report))
         return 0
-    table, problems = run(sizes, repeat=a.repeat)
+    spark_sizes = tuple(n for n in sizes if n in SPARK_SIZES) if a.spark else ()
+    if a.spark and not spark_sizes:
+        spark_sizes = (min(sizes),)
+    table, problems = run(sizes, repeat=a.repeat, engines=a.engines, spark_sizes=spark_sizes)
     if a.detail:
         import retention
         import survival
@@ -404,7 +477,7 @@ def main(argv=None) -> int:
     if problems:
         print("DISAGREEMENT between the helpers and the DuckDB references:\n  "
               + "\n  ".join(problems))
-    print_report(table)  # ends with the line `max ratio vs duckdb: X.XX`
+    print_report(table)  # ends with `max ratio vs duckdb`, `first table vs duckdb`, `peak MB at`
     return 1 if problems else 0
 
 
