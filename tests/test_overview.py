@@ -114,6 +114,16 @@ def test_settings_defaults_are_the_detail_notebooks_defaults():
         assert got == want, f"{field_name}: overview {got!r} vs {nb} {param}={want!r}"
 
 
+def test_fixed_choices_are_report_04s_defaults():
+    """The conversion tile is 30-day conversion and the scorecard compares channels: the
+    conversion report's defaults (window_days, by) must be those too."""
+    from helpers.overview.indicators import N_DAY
+    from helpers.overview.report import SCORECARD_BY
+
+    d = _notebook_defaults("04_conversion_value.ipynb")
+    assert d["window_days"] == N_DAY and d["by"] == SCORECARD_BY
+
+
 def test_settings_validate():
     with pytest.raises(ParameterError, match="recent_days"):
         overview.OverviewSettings(recent_days=0)
@@ -367,6 +377,18 @@ def test_very_short_history_says_why(small_tables, tmp_path):
         assert len(plots.plot_overview_trends(rep, language="en")) == 0
 
 
+def test_scorecard_equals_report_04s(demo_community, demo_report):
+    conversion = pytest.importorskip("helpers.conversion")
+    ds = demo_community
+    card = conversion.channel_scorecard(ds.members, ds.events, by="channel",
+                                        observed_until=ds.events["ts"].max())
+    pd.testing.assert_frame_equal(demo_report.scorecard.reset_index(drop=True),
+                                  card.reset_index(drop=True))
+    md = overview.sections_markdown(demo_report, "scorecard", "zh")
+    for ch in card["channel"]:
+        assert f"| {ch} |" in md
+
+
 def test_one_channel_text_ids(small_tables, tmp_path):
     t = small_tables
     members = t["members"].assign(channel="邀请码", member_id=lambda d: "m" + d["member_id"].astype(str))
@@ -377,6 +399,7 @@ def test_one_channel_text_ids(small_tables, tmp_path):
     ds = data.load_community(_write(tmp_path / "one", {"members": members, "events": ev}))
     rep = overview.overview_report(ds)
     assert rep.indicator("growth").available
+    assert rep.scorecard is None and rep.scorecard_reason == "one_channel"
     for text in _render_all(rep):
         assert not BANNED.search(text), text
 

@@ -339,20 +339,26 @@ def _retention(ds, s: OverviewSettings, labelled, windows, notes) -> Indicator:
         trend_weeks=s.trend_weeks, alpha=0.05)
 
 
-def _scorecard(ds, s: OverviewSettings, notes):
+def _scorecard(ds, s: OverviewSettings, until, notes):
     try:
         from ..conversion import channel_scorecard, scorecard_leaders
     except ImportError:  # the conversion package not installed yet
         return None, None, "scorecard_unavailable"
     if SCORECARD_BY not in ds.members.columns:
         return None, None, "no_channels"
+    # report 04's rules: a scorecard compares two channels or more, and is left out while no
+    # figure has been measured for two channels yet
+    joined = ds.members.loc[ds.members["joined_at"] <= until, SCORECARD_BY]
+    if joined.nunique() < 2:
+        return None, None, "one_channel"
     with _collect(notes):
         table = channel_scorecard(ds.members, ds.events, by=SCORECARD_BY,
                                   observed_until=s.observed_until, active_types=_types(s),
-                                  inactivity_days=s.inactivity_days)
-    if table is None or len(table) == 0:
-        return None, None, "no_channels"
-    return table, scorecard_leaders(table), None
+                                  inactivity_days=s.inactivity_days, alpha=0.05)
+    leaders = scorecard_leaders(table, SCORECARD_BY)
+    if (leaders["levels"] < 2).all():
+        return None, None, "scorecard_too_recent"
+    return table, leaders, None
 
 
 # ----------------------------------------------------------------------------- the report
@@ -390,7 +396,7 @@ def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewRep
         layers = _layer_mix(ds, s, until)
         experiments, why_no_exp = _experiments(ds, s, notes)
         churn = _churn_risk(ds, s, until, notes)
-        scorecard, leaders, why_no_card = _scorecard(ds, s, notes)
+        scorecard, leaders, why_no_card = _scorecard(ds, s, until, notes)
     return OverviewReport(
         dataset=str(getattr(ds, "name", "")), observed_until=until, members=current, settings=s,
         indicators=(growth, activity, retention, conversion), layers=layers,
