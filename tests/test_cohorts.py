@@ -920,3 +920,19 @@ def test_empty_active_types_same_error_in_retention_churn_and_experiments(demo_c
             call()
         messages.add(str(info.value))
     assert len(messages) == 1
+
+
+def test_layer_transitions_of_current_members_with_leavers_apart(demo_community, demo_report):
+    """Issue 15 item 8 for the transition matrix: members who left are not 'dormant'."""
+    ds, rep = demo_community, demo_report
+    t0, t1 = rep.transition_window
+    cur = cohorts.current_members(ds.members, t0) & cohorts.current_members(ds.members, t1)
+    assert rep.transitions["members"].sum() == int(cur.sum())
+    every = cohorts.layer_transitions(ds.members, ds.events, start=t0, end=t1)
+    left_by_start = int(((ds.members.joined_at <= t0) & ~cohorts.current_members(ds.members, t0))
+                        .sum())
+    assert every["members"].sum() == rep.transitions["members"].sum() + rep.transition_left \
+        + left_by_start
+    assert rep.transition_left > 0
+    note = cohorts.render_note(rep, "transitions", "en")
+    assert f"{int(cur.sum()):,} members" in note and f"the {rep.transition_left:,} who left" in note

@@ -27,7 +27,7 @@ from .activity import member_period_activity, wilson_interval
 from .fission import FISSION_COLUMNS, fission_table, invites_per_inviter, k_factor, referral_share
 from .growth import LIFECYCLE_STATUSES, growth, lifecycle
 from .layers import (LAYER_ALIASES, LAYERS, LayerMix, LayerRules, current_members, layer_mix,
-                     layer_transitions, member_layers)
+                     layer_transitions, left_between, member_layers, transition_window)
 from .report import (MIN_ELIGIBLE, REPORT_DAYS, CohortReport, build_report, cohort_report,
                      render_note, render_summary, summary_markdown)
 from .retention import n_day_retention, retention, retention_curve, retention_matrix
@@ -37,7 +37,7 @@ __all__ = [
     "period_codes", "period_start", "member_period_activity", "wilson_interval",
     "retention", "retention_matrix", "retention_curve", "n_day_retention",
     "growth", "lifecycle", "member_layers", "layer_transitions", "LayerRules", "LayerMix",
-    "layer_mix", "current_members", "FISSION_COLUMNS", "PERIOD_NAMES", "PERIOD_ADJECTIVES",
+    "layer_mix", "current_members", "left_between", "transition_window", "FISSION_COLUMNS", "PERIOD_NAMES", "PERIOD_ADJECTIVES",
     "invites_per_inviter", "referral_share", "k_factor", "fission_table", "summary_markdown",
     "CohortReport", "cohort_report", "build_report", "render_summary", "render_note",
     "MIN_ELIGIBLE", "REPORT_DAYS",

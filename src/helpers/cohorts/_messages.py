@@ -88,6 +88,13 @@ MESSAGES = {
                                     "column was chosen, or every member has the same value.",
         "section_layers_note": "{current} current members are in the layers; the {left} who "
                                "left the group are counted apart.",
+        "section_transitions": "The matrix follows the {n} members who were current members "
+                               "on both {start} and {end}; the {left} who left the group in "
+                               "between are counted apart.",
+        "section_transitions_noleft": "The matrix follows the {n} members who were current "
+                                      "members on both {start} and {end}.",
+        "section_transitions_none": "No member had joined before the previous window, so there "
+                                    "are no layer transitions to show yet.",
         "section_partial_note": "{the_last} ({when}) is still running: its cells are "
                                 "left blank in the table and hatched in the charts.",
         "the_last_D": "the last day", "the_last_W": "the last week", "the_last_M": "the last month",
@@ -156,6 +163,10 @@ MESSAGES = {
         "section_fission_skipped": "本节已跳过：数据中没有记录谁邀请了谁，因此没有裂变数据。",
         "section_segments_skipped": "本节显示全体成员：未选择分组字段，或所有成员在该字段上取值相同。",
         "section_layers_note": "分层只包含 {current} 名当前成员；已主动退群的 {left} 名成员单独计数。",
+        "section_transitions": "矩阵跟踪在{start}和{end}都是当前成员的 {n} 名成员；"
+                               "期间主动退群的 {left} 名成员单独计数。",
+        "section_transitions_noleft": "矩阵跟踪在{start}和{end}都是当前成员的 {n} 名成员。",
+        "section_transitions_none": "在上一个统计窗口之前还没有成员入群，暂时没有层级迁移可展示。",
         "section_partial_note": "{the_last}（{when}）尚未结束：表中留空，图中以斜线标出。",
         "the_last_D": "最后一天", "the_last_W": "最后一周", "the_last_M": "最后一个月",
         "The_last_D": "最后一天", "The_last_W": "最后一周", "The_last_M": "最后一个月",

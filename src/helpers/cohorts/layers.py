@@ -20,7 +20,7 @@ from ..errors import ParameterError
 from ._common import fill_doc
 
 __all__ = ["LayerRules", "LayerMix", "member_layers", "layer_mix", "layer_transitions",
-           "current_members", "LAYERS", "LAYER_ALIASES"]
+           "current_members", "left_between", "transition_window", "LAYERS", "LAYER_ALIASES"]
 
 #: member layers, best first, with their English aliases
 LAYERS: tuple[str, ...] = ("核心", "活跃", "潜在", "沉睡")
@@ -205,10 +205,12 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
 
 
 def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None, end=None,
-                      **layer_options) -> pd.DataFrame:
+                      current_only: bool = False, **layer_options) -> pd.DataFrame:
     """Transition matrix of member layers between two dates (who moved up, who slipped).
 
     Members who had joined by ``start`` are counted (later joiners have no ``from`` layer).
+    With ``current_only`` only the members current at both dates are (layers are of current
+    members; :func:`left_between` counts those who left in between, to show apart).
 
     Parameters
     ----------
@@ -218,6 +220,9 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
         The two measurement times (``start`` < ``end``). ``end`` defaults to the last event,
         ``start`` to ``end`` minus the layers' window (``window_days``, 30 by default), so the
         default compares two consecutive, non-overlapping windows.
+    current_only : bool, default False
+        Leave out members who had left by ``start`` or left between ``start`` and ``end``
+        (without it they slide to 沉睡 dormant).
     **layer_options
         Passed to :func:`member_layers` (``rules``, thresholds, ``active_types``, ``labels``).
 
@@ -247,6 +252,10 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
         raise ParameterError(f"start={start!r} must be before end={end!r}")
     a = member_layers(members, events, as_of=t0, **layer_options)
     b = member_layers(members, events, as_of=t1, **layer_options)
+    if current_only:
+        keep = members.loc[current_members(members, t0) & current_members(members, t1),
+                           "member_id"]
+        a = a.loc[a["member_id"].isin(keep).to_numpy()]
     cats = a["layer"].cat.categories
     to = b.set_index("member_id")["layer"].reindex(a["member_id"].to_numpy())
     k = len(cats)
@@ -261,6 +270,31 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
         out["share"] = np.where(row > 0, out["members"] / row, np.nan)
     out["direction"] = np.select([j < i, j == i], ["up", "same"], default="down")
     return out
+
+
+def transition_window(events: pd.DataFrame, members: pd.DataFrame, *, start=None, end=None,
+                      rules: LayerRules | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The (start, end) :func:`layer_transitions` uses with these arguments."""
+    tz = tz_of(members["joined_at"])
+    t1 = resolve_end(end, events, tz)
+    t0 = (t1 - pd.Timedelta(days=(rules or LayerRules()).window_days) if start is None
+          else to_timestamp(start, tz, "start"))
+    return t0, t1
+
+
+def left_between(members: pd.DataFrame, start, end) -> int:
+    """Members current at ``start`` who had left the group by ``end``.
+
+    Examples
+    --------
+    >>> from helpers.cohorts._examples import tiny
+    >>> members, _ = tiny()  # c joined 03-09 and left 03-12
+    >>> left_between(members, pd.Timestamp("2026-03-10", tz="Asia/Shanghai"),
+    ...              pd.Timestamp("2026-03-20", tz="Asia/Shanghai"))
+    1
+    """
+    return int((current_members(members, start) & ~current_members(members, end)
+                & (members["joined_at"] <= end).to_numpy()).sum())
 
 
 @dataclass(frozen=True)

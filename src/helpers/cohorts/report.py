@@ -20,7 +20,8 @@ from ._common import Mode, check_mode, fill_doc
 from ._messages import CATALOG, LAYER_WORDS, SEGMENT_WORDS
 from .fission import fission_table
 from .growth import growth, lifecycle
-from .layers import LAYERS, LayerMix, LayerRules, layer_mix, member_layers
+from .layers import (LayerMix, LayerRules, layer_mix, layer_transitions, left_between,
+                     member_layers, transition_window)
 from .retention import n_day_retention, retention, retention_curve
 
 __all__ = ["CohortReport", "cohort_report", "build_report", "render_summary", "render_note",
@@ -59,6 +60,12 @@ class CohortReport:
         :func:`fission_table` (None when skipped).
     retention, retention_by, curve, lifecycle : DataFrame or None
         The tables behind the report's charts (set by :func:`cohort_report`).
+    transitions : DataFrame or None
+        :func:`layer_transitions` of the members current at both ends of the last window.
+    transition_window : tuple of Timestamp, or None
+        (start, end) of ``transitions``.
+    transition_left : int
+        Members current at the start of that window who left the group by its end.
     skipped : tuple of str
         Sections that could not run: ``"fission"``, ``"segments"``, ``"one_segment"``.
     notes : tuple of str
@@ -83,6 +90,9 @@ class CohortReport:
     retention_by: pd.DataFrame | None = None
     curve: pd.DataFrame | None = None
     lifecycle: pd.DataFrame | None = None
+    transitions: pd.DataFrame | None = None
+    transition_window: tuple | None = None
+    transition_left: int = 0
     skipped: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
     history_days: float | None = None
@@ -216,6 +226,10 @@ def cohort_report(members: pd.DataFrame, events: pd.DataFrame, *, period: Period
                                 observed_until=until)
     else:
         skipped.append("fission")
+    t0, t1 = transition_window(events, members, end=until, rules=rules)
+    transitions = (layer_transitions(members, events, start=t0, end=t1, current_only=True,
+                                     rules=rules, active_types=active_types)
+                   if (members["joined_at"] <= t0).any() else None)
     joined = members.loc[members["joined_at"] <= until, "joined_at"]
     history = (until - joined.min()) / pd.Timedelta(days=1) if len(joined) else None
     return build_report(growth_table=g, n_day=nd, n_day_by=nd_by, layers=mix, fission=fission,
@@ -223,6 +237,8 @@ def cohort_report(members: pd.DataFrame, events: pd.DataFrame, *, period: Period
                         period_one=float(one.iloc[0]) if len(one) else None,
                         retention=overall, retention_by=by_table, curve=curve,
                         lifecycle=lifecycle(members, events, period=period, **kw),
+                        transitions=transitions, transition_window=(t0, t1),
+                        transition_left=left_between(members, t0, t1),
                         skipped=tuple(skipped), history_days=history)
 
 
@@ -418,7 +434,8 @@ def render_note(report: CohortReport, section: str, language: str = "zh") -> str
     """The one-sentence note of a section of report 01 ("" when there is nothing to say).
 
     ``section`` is ``"fission"`` (skipped?), ``"segments"`` (skipped?), ``"layers"`` (current
-    members and leavers) or ``"partial"`` (the running period).
+    members and leavers), ``"transitions"`` (who is in the transition matrix) or
+    ``"partial"`` (the running period).
     """
     check_language(language)
     t = lambda key, **v: CATALOG.t(key, language, **v)  # noqa: E731
@@ -432,6 +449,14 @@ def render_note(report: CohortReport, section: str, language: str = "zh") -> str
             return ""
         return t("section_layers_note", current=count(report.layers.current),
                  left=count(report.layers.left))
+    if section == "transitions":
+        if report.transitions is None or report.transition_window is None:
+            return t("section_transitions_none")
+        t0, t1 = report.transition_window
+        n = int(report.transitions["members"].sum())
+        key = "section_transitions" if report.transition_left else "section_transitions_noleft"
+        return t(key, n=count(n), start=date(t0, language, prose=True),
+                 end=date(t1, language, prose=True), left=count(report.transition_left))
     if section == "partial":
         g = report.growth
         if "running" not in report.notes or not len(g):
@@ -441,7 +466,7 @@ def render_note(report: CohortReport, section: str, language: str = "zh") -> str
     from ..errors import ParameterError
 
     raise ParameterError(f"section={section!r} is not a section with a note; use 'fission', "
-                         "'segments', 'layers' or 'partial'")
+                         "'segments', 'layers', 'transitions' or 'partial'")
 
 
 def summary_markdown(*, growth_table: pd.DataFrame, n_day: pd.DataFrame,
