@@ -188,8 +188,10 @@ def test_churn_risk_count_equals_the_churn_report(demo_community, demo_report):
                                 else None)
     c = demo_report.churn
     assert c.reason is None
-    assert c.scored == len(rep.risk)
-    assert c.at_risk == int((rep.risk["churn_risk"] >= 0.3).sum())
+    scored = rep.risk.dropna(subset=["churn_risk"])
+    assert c.scored == len(scored)
+    assert c.at_risk == int((scored["churn_risk"] >= 0.3).sum())
+    assert c.median_risk == pytest.approx(scored["churn_risk"].median())
     assert c.at_risk > 0
 
 

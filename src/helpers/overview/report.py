@@ -99,8 +99,9 @@ class ExperimentLine:
 
 @dataclass(frozen=True)
 class ChurnRisk:
-    """The churn-risk count of report 02: currently active members scored by its risk list and
-    those at or above ``threshold`` probability of churning within ``horizon_days``."""
+    """The churn-risk count of report 02: currently active members its risk list scores (those
+    with a predicted risk) and those at or above ``threshold`` probability of churning within
+    ``horizon_days`` — the figures of report 02's summary."""
 
     scored: int = 0
     at_risk: int = 0
@@ -289,10 +290,12 @@ def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
         notes.append(f"churn report not computed: {exc}")
         return ChurnRisk(reason="churn_failed", **base)
     risk = rep.risk
-    if risk is None or len(risk) == 0:
+    # scored: the listed members with a risk (past the longest follow-up a risk is unknown)
+    r = (pd.Series(dtype=float) if risk is None or len(risk) == 0
+         else pd.to_numeric(risk["churn_risk"], errors="coerce").dropna())
+    if r.empty:
         return ChurnRisk(reason="no_active_members", **base)
-    r = pd.to_numeric(risk["churn_risk"], errors="coerce")
-    return ChurnRisk(scored=int(len(risk)), at_risk=int((r >= s.risk_threshold).sum()),
+    return ChurnRisk(scored=int(len(r)), at_risk=int((r >= s.risk_threshold).sum()),
                      median_risk=_float(r.median()), **base)
 
 
