@@ -232,3 +232,26 @@ def test_repeat_purchase_by_channel_on_synthetic_data(small_community):
     assert (b["spend_ci_low"] <= b["expected_spend"]).all()
     total = res.members.groupby("channel")["expected_purchases"].mean()
     np.testing.assert_allclose(b.set_index("channel")["expected_purchases"], total.loc[b["channel"]])
+
+
+def test_by_level_intervals_cover_the_true_parameters_predictions():
+    """Delta-method intervals of the mean expected purchases cover the mean that the planted
+    parameters predict for the same customers (20 seeds)."""
+    from helpers.value.repeat import _by_level
+
+    truth = {"r": 0.6, "alpha": 4.0, "a": 0.9, "b": 3.0}
+    hits = 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        x, t, T = bgnbd.simulate(truth, 3000, 30.0, rng)
+        T = np.round(T * 7) / 7
+        t = np.minimum(np.round(t * 7) / 7, T)
+        s = pd.DataFrame({"member_id": np.arange(len(x)), "frequency": x, "recency": t, "T": T,
+                          "monetary_value": np.nan})
+        params = bgnbd.fit(x, t, T)
+        s["expected_purchases"] = bgnbd.expected_purchases(params, 13, x, t, T)
+        s["expected_spend"] = np.nan
+        b = _by_level(s, [], params, {}, 13, 0.05).iloc[0]
+        true_mean = bgnbd.expected_purchases(truth, 13, x, t, T).mean()
+        hits += b["purchases_ci_low"] <= true_mean <= b["purchases_ci_high"]
+    assert hits >= 17, hits

@@ -24,14 +24,6 @@ def log_param_cov(negloglik_grad, log_params, *args, step: float = 1e-5) -> np.n
     return cov
 
 
-def draws(log_params, cov, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` parameter vectors drawn from the normal approximation (in log space)."""
-    if cov is None:
-        return np.exp(np.asarray(log_params))[None, :]
-    rng = np.random.default_rng(seed)
-    return np.exp(rng.multivariate_normal(log_params, cov, size=n))
-
-
 def pool_rows(*cols) -> tuple[list[np.ndarray], np.ndarray]:
     """Unique rows of the columns and their counts (likelihood weights)."""
     stacked = np.column_stack([np.asarray(c, dtype=float) for c in cols])

@@ -6,7 +6,7 @@ compilation on a fresh machine, and its default priors move the CDNOW estimates 
 −11% and −14% away from the maximum-likelihood values (with flat priors it equals the MLE). The
 closed-form likelihoods fit CDNOW in 0.1–0.2 s and 10^6 customers in seconds, give the published
 MLE to four digits, and need nothing beyond scipy. Parameter uncertainty comes from the observed
-information (normal approximation in log-parameters).
+information (normal approximation in log-parameters, delta method for the by-level means).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .._checks import as_columns, require_columns
 from .._time import period_codes, resolve_end, tz_of
 from ..errors import ParameterError
 from . import bgnbd, gamma_gamma
-from ._uncertainty import draws, log_param_cov, pool_rows
+from ._uncertainty import log_param_cov, pool_rows
 
 #: columns of ``RepeatPurchase.members``
 MEMBER_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "p_alive",
@@ -47,7 +47,7 @@ class RepeatPurchase:
     by_level : DataFrame
         ``*by, customers, expected_purchases, purchases_ci_low, purchases_ci_high,
         expected_spend, spend_ci_low, spend_ci_high``: means per customer over the horizon with
-        95% intervals (customer sampling + parameter uncertainty).
+        95% intervals (customer sampling + parameter uncertainty by the delta method).
     holdout : DataFrame
         Calibration/holdout check: ``frequency_cal`` (repeat purchase days up to the
         calibration end, 7 = "7 or more"), ``customers``, ``predicted``, ``actual`` (mean repeat
@@ -135,8 +135,8 @@ def rfm_summary(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=N
 
 def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=None,
                     time_unit_days: float = 7, horizon_days: float = config.HORIZON_DAYS,
-                    by=None, holdout_days: float | None = None, alpha: float = config.ALPHA,
-                    n_draws: int = 200) -> RepeatPurchase:
+                    by=None, holdout_days: float | None = None,
+                    alpha: float = config.ALPHA) -> RepeatPurchase:
     """BG/NBD and Gamma-Gamma fitted to the purchases, with per-customer predictions.
 
     Parameters
@@ -157,8 +157,6 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
         third of the observed span).
     alpha : float
         1 − confidence level of the by-level intervals.
-    n_draws : int
-        Parameter draws for the intervals.
 
     Returns
     -------
@@ -197,16 +195,17 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
         s["expected_spend"] = s["expected_purchases"] * per
     else:
         s["expected_spend"] = np.nan
-    by_level = _by_level(s, by_cols, params, spend_params, t, alpha, n_draws)
+    by_level = _by_level(s, by_cols, params, spend_params, t, alpha)
     holdout, summary = _holdout(members, events, end, time_unit_days,
                                 holdout_days if holdout_days is not None else horizon_days, notes)
     return RepeatPurchase(params, spend_params, s[[*MEMBER_COLUMNS, *by_cols]], by_level,
                           holdout, summary, notes=tuple(notes), **base)
 
 
-def _by_level(s, by_cols, params, spend_params, t, alpha, n_draws) -> pd.DataFrame:
-    """Mean expected purchases/spend per customer and level, with intervals that add parameter
-    uncertainty (draws from the normal approximation) to customer sampling."""
+def _by_level(s, by_cols, params, spend_params, t, alpha) -> pd.DataFrame:
+    """Mean expected purchases/spend per customer and level, with 95% intervals that add
+    parameter uncertainty (delta method: observed-information covariance of the log-parameters,
+    gradients of the level means by central differences) to customer sampling."""
     z = stats.norm.ppf(1 - alpha / 2)
     keys = by_cols or ["_all"]
     frame = s.assign(_all="all")
@@ -216,40 +215,66 @@ def _by_level(s, by_cols, params, spend_params, t, alpha, n_draws) -> pd.DataFra
     pooled = pd.DataFrame({"g": level_code, "x": x, "t": t_x, "T": T, "m": m})
     pooled = pooled.groupby(["g", "x", "t", "T", "m"], sort=False).size().reset_index(name="w")
     pg_, px, pt, pT, pm, pw = (pooled[c].to_numpy() for c in ("g", "x", "t", "T", "m", "w"))
-    lp = np.log([params[k] for k in bgnbd.PARAM_NAMES])
+    n_levels = int(level_code.max()) + 1
+    size = np.bincount(pg_, weights=pw, minlength=n_levels)
+
+    def means(lb, lg):
+        e = bgnbd.expected_purchases(dict(zip(bgnbd.PARAM_NAMES, np.exp(lb))), t, px, pt, pT)
+        mp = np.bincount(pg_, weights=pw * e, minlength=n_levels) / size
+        if lg is None:
+            return mp, None
+        sp = gamma_gamma.expected_spend_per_purchase(
+            dict(zip(gamma_gamma.PARAM_NAMES, np.exp(lg))), px, pm)
+        return mp, np.bincount(pg_, weights=pw * e * sp, minlength=n_levels) / size
+
+    lb = np.log([params[k] for k in bgnbd.PARAM_NAMES])
     (ux, ut, uT), uw = pool_rows(x, t_x, T)
-    pb = draws(lp, log_param_cov(bgnbd.negloglik, lp, ux, ut, uT, uw), n_draws, seed=1)
-    pgam = None
+    cov_b = log_param_cov(bgnbd.negloglik, lb, ux, ut, uT, uw)
+    lg = cov_g = None
     if spend_params:
         lg = np.log([spend_params[k] for k in gamma_gamma.PARAM_NAMES])
         rep = x > 0
-        pgam = draws(lg, log_param_cov(gamma_gamma.negloglik, lg, x[rep], m[rep]), len(pb), seed=2)
-    n_levels = int(level_code.max()) + 1
-    size = np.bincount(pg_, weights=pw, minlength=n_levels)
-    sims_p, sims_s = [], []
-    for i in range(len(pb)):
-        e = bgnbd.expected_purchases(dict(zip(bgnbd.PARAM_NAMES, pb[i])), t, px, pt, pT)
-        sims_p.append(np.bincount(pg_, weights=pw * e, minlength=n_levels) / size)
-        if pgam is not None:
-            sp = gamma_gamma.expected_spend_per_purchase(
-                dict(zip(gamma_gamma.PARAM_NAMES, pgam[i])), px, pm)
-            sims_s.append(np.bincount(pg_, weights=pw * e * sp, minlength=n_levels) / size)
+        cov_g = log_param_cov(gamma_gamma.negloglik, lg, x[rep], m[rep])
+    h = 1e-4
+    var_p = np.zeros(n_levels)
+    var_s = np.zeros(n_levels)
+    ok_p = ok_s = True
+    if cov_b is None:
+        ok_p = ok_s = False
+    else:
+        gp, gs = np.zeros((4, n_levels)), np.zeros((4, n_levels))
+        for k in range(4):
+            e = np.zeros(4)
+            e[k] = h
+            (p1, s1), (p0, s0) = means(lb + e, lg), means(lb - e, lg)
+            gp[k] = (p1 - p0) / (2 * h)
+            if lg is not None:
+                gs[k] = (s1 - s0) / (2 * h)
+        var_p = np.einsum("il,ij,jl->l", gp, cov_b, gp)
+        var_s = np.einsum("il,ij,jl->l", gs, cov_b, gs)
+    if lg is not None:
+        if cov_g is None:
+            ok_s = False
+        else:
+            gg = np.zeros((3, n_levels))
+            for k in range(3):
+                e = np.zeros(3)
+                e[k] = h
+                gg[k] = (means(lb, lg + e)[1] - means(lb, lg - e)[1]) / (2 * h)
+            var_s = var_s + np.einsum("il,ij,jl->l", gg, cov_g, gg)
     rows = []
     for j, (level, sub) in enumerate(frame.groupby(keys, sort=True, observed=True)):
         n = len(sub)
         row = dict(zip(keys, level if isinstance(level, tuple) else (level,)))
         row["customers"] = n
-        for name, col, sims in (("purchases", "expected_purchases", sims_p),
-                                ("spend", "expected_spend", sims_s)):
+        for name, col, var, ok in (("purchases", "expected_purchases", var_p, ok_p),
+                                   ("spend", "expected_spend", var_s, ok_s and lg is not None)):
             point = sub[col]
             est = float(point.mean()) if point.notna().any() else np.nan
             lo = hi = np.nan
-            if sims and np.isfinite(est):
-                level_means = np.array([v[j] for v in sims])
-                level_means = level_means[np.isfinite(level_means)]  # draws with q ≤ 1: no mean
-                var_param = float(np.var(level_means, ddof=1)) if len(level_means) > 1 else 0.0
+            if ok and np.isfinite(est) and np.isfinite(var[j]):
                 var_sample = float(point.var(ddof=1)) / n if n > 1 else 0.0
-                se = np.sqrt(var_param + var_sample)
+                se = np.sqrt(max(float(var[j]), 0.0) + var_sample)
                 lo, hi = max(est - z * se, 0.0), est + z * se
             row[col], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = est, lo, hi
         rows.append(row)

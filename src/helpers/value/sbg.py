@@ -60,7 +60,8 @@ def fit(lost_at, lost, censored_at, censored) -> dict[str, float]:
 
     def nll(lp):
         a, b = np.exp(lp)
-        return -(np.dot(lost, log_pmf(a, b, lost_at)) + np.dot(censored, log_survival(a, b, censored_at)))
+        return -((lost * log_pmf(a, b, lost_at)).sum()
+                 + (censored * log_survival(a, b, censored_at)).sum())
 
     best = None
     for x0 in ([0.0, 0.0], [-1.0, 1.0], [1.0, 2.0]):
