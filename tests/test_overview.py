@@ -447,3 +447,15 @@ def test_notebook_00_runs_in_the_other_language(small_dir, tmp_path, language):
     text = "\n".join(shown)
     assert not BANNED.search(text), BANNED.search(text)
     assert "New members (weekly)" in text
+
+
+def test_experiment_links_are_the_batch_report_names(demo_dir, demo_report):
+    """The overview links 03_ab_<id>.html in its own language folder: the names the batch gives
+    the A/B runs of notebooks/batch.yml on the same dataset (reports/<lang>/<name>.html)."""
+    from helpers import batch
+
+    cfg = batch.load_config(NOTEBOOKS / "batch.yml", dataset=demo_dir)
+    ab = {f"{r.name}.html" for r in cfg.runs if r.notebook.name == "03_activity_ab_test.ipynb"}
+    overview_first = cfg.runs[0].notebook.name == "00_overview.ipynb"
+    assert overview_first
+    assert {e.link for e in demo_report.experiments} == ab
