@@ -936,3 +936,21 @@ def test_layer_transitions_of_current_members_with_leavers_apart(demo_community,
     assert rep.transition_left > 0
     note = cohorts.render_note(rep, "transitions", "en")
     assert f"{int(cur.sum()):,} members" in note and f"the {rep.transition_left:,} who left" in note
+
+
+def test_layers_and_the_report_are_the_same_on_lazy_events(small_dir):
+    """engine="duckdb": member_layers and the whole report 01 give the pandas numbers."""
+    from helpers import data
+
+    pytest.importorskip("ibis")
+    a = data.load_community(small_dir, engine="pandas")
+    b = data.load_community(small_dir, engine="duckdb")
+    end = a.events.ts.max() - pd.Timedelta(days=11, hours=5)
+    for kw in ({}, {"as_of": end, "active_types": ["message"]}):
+        pd.testing.assert_frame_equal(cohorts.member_layers(b.members, b.events, **kw),
+                                      cohorts.member_layers(a.members, a.events, **kw),
+                                      check_exact=False, rtol=1e-9, atol=1e-9)
+    ra, rb = (cohorts.cohort_report(d.members, d.events) for d in (a, b))
+    for lang in ("en", "zh"):
+        assert cohorts.render_summary(rb, lang) == cohorts.render_summary(ra, lang)
+    pd.testing.assert_frame_equal(rb.transitions, ra.transitions)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._checks import active_mask, check_choice, require_columns
 from .._time import DAY_NS, resolve_end, to_timestamp, tz_of, wall_ns
+from ..engine import is_lazy
 from ..errors import ParameterError
 from ._common import fill_doc
 
@@ -109,7 +110,8 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
 
     - **recency_days**: days from the last active event to ``as_of`` (NaN if never active);
     - **frequency**: active days in the window;
-    - **monetary**: sum of ``amount`` of events in the window (0 without an ``amount`` column).
+    - **monetary**: sum of ``amount`` of the purchases in the window (0 without an ``amount``
+      column).
 
     Layers, first rule that applies (thresholds in :class:`LayerRules`):
 
@@ -126,7 +128,8 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     Parameters
     ----------
     members, events : DataFrame
-        Data-contract tables (``events.amount`` optional).
+        Data-contract tables (``events.amount`` optional); ``events`` may be a lazy table
+        (``engine="duckdb"``), with the same result.
     as_of : Timestamp or str, optional
         When to measure (default: the end of observation, the last event).
     rules : LayerRules, optional
@@ -159,35 +162,13 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     require_columns(members, ["member_id", "joined_at"], "members")
     require_columns(events, ["member_id", "ts", "event_type"], "events")
     tz = tz_of(members["joined_at"])
-    until = resolve_end(as_of, events, tz)
+    until = resolve_end(as_of, events, tz)  # naive `as_of` is read in the members' zone
     m = members.loc[(members["joined_at"] <= until).to_numpy(), ["member_id"]]
     ids = pd.Index(m["member_id"])
+    rfm = _rfm_lazy if is_lazy(events) else _rfm
+    recency, frequency, monetary = rfm(events, ids, until=until, tz=tz,
+                                       window_days=rules.window_days, active_types=active_types)
     n = len(m)
-    mask = active_mask(events, active_types)
-    ev_ok = (events["ts"] <= until).to_numpy()
-    sel = ev_ok if mask is None else ev_ok & mask
-    pos = ids.get_indexer(events["member_id"].to_numpy()[sel])
-    ts_ns = wall_ns(events["ts"][sel], tz)
-    hit = pos >= 0
-    pos, ts_ns = pos[hit], ts_ns[hit]
-    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, pos, ts_ns)
-    until_ns = int(wall_ns(until, tz)[0])
-    recency = np.where(last > np.iinfo(np.int64).min, (until_ns - last) / DAY_NS, np.nan)
-    # frequency: distinct active days in the window
-    until_day = until_ns // DAY_NS
-    day = ts_ns // DAY_NS
-    inwin = day > until_day - rules.window_days
-    pairs = pd.unique(pos[inwin].astype(np.int64) * (rules.window_days + 1) + (until_day - day[inwin]))
-    frequency = np.bincount(pairs // (rules.window_days + 1), minlength=n)
-    monetary = np.zeros(n)
-    if "amount" in events.columns:
-        amt_sel = ev_ok & events["amount"].notna().to_numpy()
-        apos = ids.get_indexer(events["member_id"].to_numpy()[amt_sel])
-        aday = wall_ns(events["ts"][amt_sel], tz) // DAY_NS
-        keep = (apos >= 0) & (aday > until_day - rules.window_days)
-        monetary = np.bincount(apos[keep], weights=events["amount"].to_numpy()[amt_sel][keep],
-                               minlength=n)
     recent = recency <= rules.recent_days  # NaN compares False
     in_window = frequency > 0
     spend_core = (monetary >= rules.core_monetary) if rules.core_monetary is not None else np.zeros(n, bool)
@@ -202,6 +183,70 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
         "frequency": frequency.astype(np.int64),
         "monetary": monetary,
     })
+
+
+def _rfm(events: pd.DataFrame, ids: pd.Index, *, until, tz, window_days: int, active_types
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(recency_days, frequency, monetary) per member of ``ids`` from an in-memory event log."""
+    n = len(ids)
+    mask = active_mask(events, active_types)
+    ev_ok = (events["ts"] <= until).to_numpy()
+    sel = ev_ok if mask is None else ev_ok & mask
+    pos = ids.get_indexer(events["member_id"].to_numpy()[sel])
+    ts_ns = wall_ns(events["ts"][sel], tz)
+    hit = pos >= 0
+    pos, ts_ns = pos[hit], ts_ns[hit]
+    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, pos, ts_ns)
+    until_ns = int(wall_ns(until, tz)[0])
+    recency = np.where(last > np.iinfo(np.int64).min, (until_ns - last) / DAY_NS, np.nan)
+    # frequency: distinct active days in the window
+    until_day = until_ns // DAY_NS
+    day = ts_ns // DAY_NS
+    inwin = day > until_day - window_days
+    pairs = pd.unique(pos[inwin].astype(np.int64) * (window_days + 1) + (until_day - day[inwin]))
+    frequency = np.bincount(pairs // (window_days + 1), minlength=n)
+    monetary = np.zeros(n)
+    if "amount" in events.columns:  # the contract's amounts: those of purchases
+        amt_sel = (ev_ok & events["amount"].notna().to_numpy()
+                   & (events["event_type"].astype(str) == "purchase").to_numpy())
+        apos = ids.get_indexer(events["member_id"].to_numpy()[amt_sel])
+        aday = wall_ns(events["ts"][amt_sel], tz) // DAY_NS
+        keep = (apos >= 0) & (aday > until_day - window_days)
+        monetary = np.bincount(apos[keep], weights=events["amount"].to_numpy()[amt_sel][keep],
+                               minlength=n)
+    return recency, frequency, monetary
+
+
+def _rfm_lazy(events, ids: pd.Index, *, until, tz, window_days: int, active_types
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same figures from a lazy event log (engine="duckdb"/"spark"): the engine returns per
+    member the last active time, per (member, day) the activity and the purchases."""
+    from .._time import period_start
+    from ..engine import activity_pairs, member_spans, purchase_days
+
+    n = len(ids)
+    until_ns = int(wall_ns(until, tz)[0])
+    until_day = until_ns // DAY_NS
+    spans = member_spans(events, active_types=active_types, observed_until=until, tz=tz)
+    pos = ids.get_indexer(spans["member_id"].to_numpy())
+    ok = (pos >= 0) & spans["last_active_at"].notna().to_numpy()
+    last_ns = wall_ns(pd.DatetimeIndex(spans["last_active_at"])[ok], tz)
+    recency = np.full(n, np.nan)
+    recency[pos[ok]] = (until_ns - last_ns) / DAY_NS
+    since = period_start([until_day - window_days + 1], "D", tz=tz)[0]
+    pairs = activity_pairs(events, period="D", active_types=active_types, tz=tz, until=until,
+                           since=since)
+    ppos = ids.get_indexer(pairs["member_id"].to_numpy())
+    frequency = np.bincount(ppos[ppos >= 0], minlength=n)
+    monetary = np.zeros(n)
+    if "amount" in events.columns:
+        buys = purchase_days(events, observed_until=until, tz=tz)
+        buys = buys.loc[(buys["day"] > until_day - window_days).to_numpy()]
+        bpos = ids.get_indexer(buys["member_id"].to_numpy())
+        keep = bpos >= 0
+        monetary = np.bincount(bpos[keep], weights=buys["amount"].to_numpy()[keep], minlength=n)
+    return recency, frequency, monetary
 
 
 def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None, end=None,
