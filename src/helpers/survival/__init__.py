@@ -10,7 +10,9 @@ One estimator family per module, one flat public face (as lifelines' ``fitters/`
 - :mod:`.time_varying` — time-varying participation (no immortal time) and planted truth;
 - :mod:`.risk` — the churn-risk list (pseudonymised ids, :mod:`helpers.pseudonym`);
 - :mod:`.report` — ``churn_report`` (the notebook's analyses) and the ChurnReport object;
-- :mod:`.render` — the one renderer of a ChurnReport into reviewer text (zh / en).
+- :mod:`.render` — the one renderer of a ChurnReport into reviewer text (zh / en): summary and
+  section notes; :mod:`.views` — its tables, plot rows and plot text (wording shared in
+  ``_text``, sentences in ``_messages``).
 
 Kaplan–Meier, log-rank and Cox estimates come from lifelines; what lifelines lacks (RMST
 difference with a CI, a tidy proportional-hazards check, time-varying long format) is computed
@@ -28,11 +30,12 @@ from .cox import *  # noqa: F401,F403
 from .km import *  # noqa: F401,F403
 from .logrank import *  # noqa: F401,F403
 from .render import *  # noqa: F401,F403
+from .views import *  # noqa: F401,F403
 from .report import *  # noqa: F401,F403
 from .risk import *  # noqa: F401,F403
 from .time_varying import *  # noqa: F401,F403
-from . import churn, cox, km, logrank, render, report, risk, time_varying  # noqa: E402
+from . import churn, cox, km, logrank, render, report, risk, time_varying, views  # noqa: E402
 
 __all__ = ["DAY_NS", "PARTICIPATION_TYPE", "ALL", "AnalysisWarning", "SALT_ENV", "id_salt",
            "pseudonymise", *churn.__all__, *km.__all__, *logrank.__all__, *cox.__all__,
-           *time_varying.__all__, *risk.__all__, *report.__all__, *render.__all__]
+           *time_varying.__all__, *risk.__all__, *report.__all__, *render.__all__, *views.__all__]
