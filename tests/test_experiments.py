@@ -702,8 +702,12 @@ def _shown(monkeypatch):
 
     def grab(*objs):
         for o in objs:
-            out.append(o.data if hasattr(o, "_repr_markdown_") else o.data.to_string()
-                       if hasattr(o, "to_html") else str(o))
+            if hasattr(o, "_repr_markdown_"):
+                out.append(o.data)
+            elif hasattr(o, "to_html"):
+                out.append(o.data.to_string())
+            elif hasattr(o, "axes"):  # a figure: its texts
+                out.extend(t.get_text() for ax in o.axes for t in ax.texts + [ax.title])
     monkeypatch.setattr(views, "_display", grab)
     return out
 
@@ -835,14 +839,14 @@ def test_numbers_and_units_in_reviewer_text(demo_reports, monkeypatch):
     results = exp_metrics.results_table(rep, "en")
     lifts = " ".join(results["Lift (95% CI)"])
     assert "percentage points" in lifts and "%" in lifts and "0.1" not in lifts.split()
-    shown = _shown(monkeypatch)
-    exp_metrics.show_distribution(rep, "en")
-    import matplotlib.pyplot as plt
+    from helpers.exp_metrics import views
 
-    title = plt.gca().get_title()
+    figures = []
+    monkeypatch.setattr(views, "_display", lambda *objs: figures.extend(objs))
+    exp_metrics.show_distribution(rep, "en")
+    title = figures[0].axes[0].get_title()
     r = rep.results.set_index("metric").loc["active_days"]
     assert "CUPED-adjusted" in title and f"{r['control_mean']:.2f}" in title
-    assert not shown
 
 
 def test_aa_wording(demo_reports):
@@ -917,7 +921,7 @@ def test_hostile_names_in_tables_are_text(demo_community, monkeypatch):
     rep = exp_metrics.analyse_experiment(ds, "exp_checkin_member", metrics=[], guardrails=[])
     html = []
     monkeypatch.setattr(views, "_display", lambda *objs: html.extend(
-        o.to_html() if hasattr(o, "to_html") else o.data for o in objs))
+        o.to_html() if hasattr(o, "to_html") else str(getattr(o, "data", "")) for o in objs))
     exp_metrics.show_segments(rep, ds, ["channel"], "zh")
     exp_metrics.show_results(rep, "en")
     page = "\n".join(html)

@@ -56,6 +56,8 @@ REPORT_MESSAGES = Catalog({
         "guardrail": "- **Guardrail — {label}** (must not get worse): {mc} → {mt}, change "
                      "{effect}; {verdict}",
         "guardrail.worse": "**significantly worse**.", "guardrail.ok": "no significant harm.",
+        "guardrail.untestable": "- **Guardrail — {label}** (must not get worse): {mc} → {mt}; "
+                                "not testable ({why}).",
         "secondary": "- **Other significant metrics** (after correction): {items}.",
         "secondary.absolute": " (absolute)",
         "mde": "- **What this experiment could detect:** about {mde} in the primary metric "
@@ -109,6 +111,7 @@ REPORT_MESSAGES = Catalog({
         "icc.truncated": "0（估计值 {est:.3f} 因随机波动小于 0）",
         "guardrail": "- **护栏指标——{label}**（不能变差）：{mc} → {mt}，变化 {effect}；{verdict}",
         "guardrail.worse": "**显著变差**。", "guardrail.ok": "没有显著变差。",
+        "guardrail.untestable": "- **护栏指标——{label}**（不能变差）：{mc} → {mt}；无法检验（{why}）。",
         "secondary": "- **其他显著指标**（校正后）：{items}。",
         "secondary.absolute": "（绝对差）",
         "mde": "- **这个实验能发现多大的变化：**按结论使用的显著性水平（{level}），以 80% 的检验效能，"
@@ -217,6 +220,13 @@ def summary_markdown(report: ExperimentReport, language: str = "en") -> str:
         for _, row in res.loc[res["role"] == "guardrail"].iterrows():
             kind = row.get("kind", "mean")
             worse = row["p_value"] < r.alpha and row["estimate"] * row["direction"] < 0
+            if fmt.is_missing(row["estimate"]):
+                why = "; ".join(note_text(n, language) for n in row.get("notes", ()) or ())
+                lines.append(_r("guardrail.untestable", language, label=_label(r, row, language),
+                                mc=mean_text(row["control_mean"], kind, language),
+                                mt=mean_text(row["treatment_mean"], kind, language),
+                                why=why or fmt.na(language)))
+                continue
             lines.append(_r("guardrail", language, label=_label(r, row, language),
                             mc=mean_text(row["control_mean"], kind, language),
                             mt=mean_text(row["treatment_mean"], kind, language),

@@ -103,6 +103,14 @@ def _md(text: str):
     return Markdown(text)
 
 
+def _figure(ax) -> None:
+    """Show a plot where it stands (before the tables that follow it) and close it."""
+    import matplotlib.pyplot as plt
+
+    _display(ax.figure)
+    plt.close(ax.figure)
+
+
 def _table(df: pd.DataFrame, caption: str | None = None):
     from ..plots import show_table
 
@@ -143,8 +151,8 @@ def show_lift(report: ExperimentReport, language: str = "zh") -> None:
     res = report.results.assign(
         display=[metric_label(m, language, report.retention_days) for m in report.results["metric"]],
         role_display=[TABLE_MESSAGES.t(f"role.{r}", language) for r in report.results["role"]])
-    plots.plot_lift_forest(res, text=plot_text(language), title=_v(
-        "lift_title", language, eid=report.experiment_id, control=report.control_arm))
+    _figure(plots.plot_lift_forest(res, text=plot_text(language), title=_v(
+        "lift_title", language, eid=report.experiment_id, control=report.control_arm)))
 
 
 def show_results(report: ExperimentReport, language: str = "zh") -> None:
@@ -187,9 +195,10 @@ def show_distribution(report: ExperimentReport, language: str = "zh") -> None:
         means = _v("means.adjusted" if adjusted else "means.raw", language, items=items)
     else:
         means = ""
-    plots.plot_arm_distributions(report.data, metric=metric, control=report.control_arm,
+    _figure(plots.plot_arm_distributions(report.data, metric=metric, control=report.control_arm,
                                  text=plot_text(language), xlabel=label,
-                                 title=_v("dist_title", language, metric=label, means=means))
+                                 title=_v("dist_title", language, metric=label,
+                                          means=means)))
 
 
 def show_survival(surv: ArmSurvival, report: ExperimentReport, language: str = "zh") -> None:
@@ -200,8 +209,8 @@ def show_survival(surv: ArmSurvival, report: ExperimentReport, language: str = "
     if surv.informative and not surv.rmst.empty and not surv.km.empty:
         from .. import plots
 
-        plots.plot_km(surv.km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
-                      title=_v("km_title", language))
+        _figure(plots.plot_km(surv.km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
+                              title=_v("km_title", language)))
         _display(_md(survival_markdown(surv, report.control_arm, language)),
                  _table(rmst_display(surv, language)))
         return
@@ -233,11 +242,11 @@ def show_segments(report: ExperimentReport, community, segments, language: str =
                                           .text(language, escape=fmt.escape_md), language)))
             continue
         table = in_reading_order(table)
-        plots.plot_segment_effects(
+        _figure(plots.plot_segment_effects(
             table.assign(segment=[t("not_yet_joined", language) if s == "not yet joined"
                                   else str(s) for s in table["segment"]]),
             text=plot_text(language),
-            title=_v("segment_title", language, metric=label, segment=seg_words))
+            title=_v("segment_title", language, metric=label, segment=seg_words)))
         _display(_md(f"**{_v('by', language, segment=seg_words)}**"),
                  _table(segment_display(table, report, language)))
 
