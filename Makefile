@@ -34,7 +34,7 @@ $(DEMO): $(STAMP) src/helpers/synth.py src/helpers/config.py
 
 data: $(DEMO) ## generate the demo community in data/raw/demo (if missing or outdated)
 
-reports: data ## run every notebook of notebooks/batch.yml into reports/ (ARGS="--only NAME ...")
+reports: data ## every notebook of notebooks/batch.yml, zh and en, into reports/ (ARGS="--language zh --only NAME ...")
 	$(PY) -m helpers.batch $(ARGS)
 
 test: data ## run the whole test suite (unit, statistical, notebooks under nbval, browser)

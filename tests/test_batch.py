@@ -390,3 +390,158 @@ def test_cli_list_shows_expanded_runs(project, capsys):
     assert batch.main(["--config", str(project / "batch.yml"), "--list"]) == 0
     names = [ln.split("\t")[0] for ln in capsys.readouterr().out.splitlines()]
     assert names == ["ab_exp_a", "ab_实验b"]
+
+
+# ----------------------------------------------------------------------------- two languages
+def bilingual_notebook() -> nbformat.NotebookNode:
+    """Prose per language (tagged cells), a language parameter, and state that must not leak."""
+    cells = [
+        new_markdown_cell("# 双语报告\n只在中文版出现。", metadata={"tags": ["lang-zh"]}),
+        new_markdown_cell("# Bilingual report\nOnly in the English page.",
+                          metadata={"tags": ["lang-en"]}),
+        new_code_cell('dataset: str = "demo"  # dataset\n'
+                      'language: str = "zh"  # zh or en\n'
+                      'tag: str = "a"  # a name from the data', metadata={"tags": ["parameters"]}),
+        new_code_cell("import warnings\nfrom IPython.display import Markdown"),
+        new_code_cell('print("leaked" if "previous_run" in globals() else "clean namespace")\n'
+                      'previous_run = tag\n'
+                      'warnings.warn("每次都要显示 shown every run")\n'
+                      'Markdown(f"语言 {language}：{tag}")'),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def bilingual(tmp_path_factory, small_dir):
+    folder = tmp_path_factory.mktemp("bilingual")
+    yml = (f"dataset: {small_dir}\nruns:\n"
+           "  - {name: 'b_{tag}', notebook: bi.ipynb, foreach: {tag: [x, '<img src=x onerror=alert(1)>']}}\n"
+           "  - {name: 'ab_{experiment_id}', notebook: tiny.ipynb, "
+           "foreach: {experiment_id: experiments.experiment_id}}\n")
+    write_project(folder, yml, bi=bilingual_notebook(), tiny=tiny_notebook())
+    cfg = batch.load_config(folder / "batch.yml", dataset=str(small_dir))
+    cfg = batch.BatchConfig(path=cfg.path, dataset=cfg.dataset, timeout=cfg.timeout,
+                            runs=tuple(r for r in cfg.runs if r.name.startswith("b_"))
+                            + cfg.runs[-1:], notes=cfg.notes, skipped=cfg.skipped)
+    lines: list[str] = []
+    result = batch.run_batch(cfg, out_dir=folder / "reports", workers=1, log=lines.append)
+    return cfg, result, lines
+
+
+def test_language_runs_expand_only_notebooks_with_a_language_parameter(bilingual):
+    cfg, result, _ = bilingual
+    assert [r.key for r in result.results] == ["zh/b_x", "zh/b__img_src_x_onerror_alert_1", "en/b_x",
+                                               "en/b__img_src_x_onerror_alert_1",
+                                               cfg.runs[-1].name]
+    assert [r.html for r in result.results][:2] == ["zh/b_x.html",
+                                                    "zh/b__img_src_x_onerror_alert_1.html"]
+    assert result.results[-1].html == f"{cfg.runs[-1].name}.html"  # no language: reports/ once
+    runs = batch.language_runs(cfg.runs, ("zh",))
+    assert [r.key for r in runs] == ["zh/b_x", "zh/b__img_src_x_onerror_alert_1", cfg.runs[-1].name]
+    assert runs[0].parameters["language"] == "zh"
+
+
+def test_each_language_keeps_its_prose_and_its_page_language(bilingual):
+    _, result, _ = bilingual
+    zh = (result.out_dir / "zh/b_x.html").read_text("utf-8")
+    en = (result.out_dir / "en/b_x.html").read_text("utf-8")
+    assert '<html lang="zh-CN">' in zh and '<html lang="en">' in en
+    assert "只在中文版出现" in zh and "Only in the English page" not in zh
+    assert "Only in the English page" in en and "只在中文版出现" not in en
+    assert "语言 zh" in zh and "语言 en" in en
+    assert "生成信息（参数、数据指纹、版本）" in zh and "代码版本（Git）" in zh and "Git commit" not in zh
+    assert "Provenance (parameters, data fingerprint, versions)" in en
+    assert 'href="../index.html">← 全部报告<' in zh
+    assert result.results[0].title == "双语报告" and result.results[2].title == "Bilingual report"
+
+
+def test_warm_kernel_is_reset_between_runs(bilingual):
+    """One worker ran everything in one kernel: imports kept, the namespace and the registry of
+    shown warnings wiped, the execution counter restarted."""
+    _, result, lines = bilingual
+    assert [r.kernel for r in result.results] == ["fresh", "reused", "reused", "reused", "reused"]
+    for r in result.results[:4]:
+        nb = nbformat.read(result.out_dir / r.executed, as_version=4)
+        outs = [o for c in nb.cells for o in c.get("outputs", [])]
+        assert any(o.get("text", "").startswith("clean namespace") for o in outs), r.key
+        assert any("每次都要显示" in o.get("text", "") for o in outs if o.get("name") == "stderr")
+        assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+
+
+def test_index_has_one_section_per_language_with_a_switch_and_escapes_names(bilingual):
+    cfg, result, _ = bilingual
+    page = (result.out_dir / "index.html").read_text("utf-8")
+    assert '<html lang="zh-CN">' in page
+    assert page.index('id="lang-zh"') < page.index('id="lang-en"') < page.index('id="other-reports"')
+    assert '<a href="#lang-en">English</a>' in page and '<a href="#lang-zh"' in page
+    zh = page[page.index('id="lang-zh"'):page.index('id="lang-en"')]
+    assert "<th>报告</th><th>状态</th>" in zh and 'status-ok">成功</span>' in zh
+    assert 'href="zh/b_x.html">双语报告</a>' in zh
+    assert "&lt;img src=x onerror=alert(1)&gt;" in zh and "<img src=x" not in page
+    en = page[page.index('id="lang-en"'):page.index('id="other-reports"')]
+    assert "<th>Report</th><th>Status</th>" in en and 'href="en/b_x.html">Bilingual report</a>' in en
+    assert batch.external_resources(page) == []
+    for cat in (batch_messages(), plots_headers()):
+        assert cat.check() == []
+
+
+def batch_messages():
+    from helpers.batch._messages import MESSAGES
+
+    return MESSAGES
+
+
+def plots_headers():
+    from helpers.plots.tables import HEADER_WORDS
+
+    return HEADER_WORDS
+
+
+def test_console_is_free_of_kernel_and_font_noise(project, capfd):
+    code = batch.main(["--config", str(project / "batch.yml"), "--out",
+                       str(project / "quiet"), "--only", "ab_exp_a", "--workers", "1"])
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    for noise in ("running over TCP", "FFTM", "NOT subset"):
+        assert noise not in out and noise not in err
+
+
+def test_after_a_failure_the_next_run_gets_a_fresh_kernel(tmp_path, small_dir):
+    yml = (f"dataset: {small_dir}\nruns:\n  - name: 'ab_{{experiment_id}}'\n    notebook: tiny.ipynb\n"
+           "    parameters: {fail_on: a}\n    foreach: {experiment_id: [a, b, c]}\n")
+    cfg = batch.load_config(write_project(tmp_path, yml, tiny=tiny_notebook()))
+    result = batch.run_batch(cfg, out_dir=tmp_path / "r", workers=1, log=lambda s: None)
+    # the order is the schedule's (never run: file order); a (failed) -> b fresh -> c reused
+    by = {r.name: r for r in result.results}
+    assert by["ab_a"].status == "failed" and by["ab_b"].status == "ok"
+    assert (by["ab_a"].kernel, by["ab_b"].kernel, by["ab_c"].kernel) == ("fresh", "fresh", "reused")
+
+
+# ----------------------------------------------------------------------------- show_table
+def test_show_table_shows_untrusted_strings_as_text_and_headers_in_words():
+    import pandas as pd
+
+    from helpers import plots
+
+    hostile = '<img src=x onerror="alert(1)">'
+    df = pd.DataFrame({hostile: ["<script>alert(1)</script>", "  a|b *c* _d_ $5  "],
+                       "ci_low": [0.1, None], "channel": ["🎉拼团", "<iframe src=x>"]},
+                      index=pd.Index(["<b onclick=x>1</b>", "2"], name="<i>level</i>"))
+    html = plots.show_table(df, percent=["ci_low"], caption="<u>cap</u>", language="zh").to_html()
+    tags = set(re.findall(r"<(\w+)", html))
+    assert tags <= {"style", "table", "thead", "tbody", "tr", "th", "td", "caption"}, tags
+    for text in ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;",
+                 "&lt;iframe src=x&gt;", "&lt;b onclick=x&gt;1&lt;/b&gt;", "&lt;i&gt;level&lt;/i&gt;",
+                 "&lt;u&gt;cap&lt;/u&gt;", "  a|b *c* _d_ $5  ", "🎉拼团"):
+        assert text in html, text
+    assert "95% 置信区间下限" in html and "渠道" in html and "10.0%" in html
+    assert "white-space-collapse: preserve" in html  # spaces in names shown as written
+    en = plots.show_table(df, language="en", headers={"channel": "Source"}).to_html()
+    assert "95% CI low" in en and "Source" in en
+    raw = plots.show_table(df).to_html()  # no language: column names as they are
+    assert ">ci_low<" in raw and ">channel<" in raw
+    long = pd.DataFrame({"n": range(60)})
+    assert "仅显示前 50 行（共 60 行）" in plots.show_table(long, language="zh").to_html()

@@ -129,7 +129,8 @@ class Chromium:
         self._log.close()
 
     def open_page(self, url: str, *, screenshot: Path | None = None,
-                  settle_s: float = 0.5, timeout: float = 60.0) -> dict:
+                  settle_s: float = 0.5, timeout: float = 60.0,
+                  probe_js: str | None = None) -> dict:
         """Load ``url`` in a new tab; return what went wrong and what the page shows.
 
         Returns
@@ -137,8 +138,9 @@ class Chromium:
         dict
             ``requests`` (every URL requested), ``external`` (requests leaving the machine),
             ``failed`` (loads that failed), ``errors`` (script exceptions, console and log
-            errors), ``fonts`` (FontFace family -> status), ``glyphs`` (the tofu check), and
-            ``title``.
+            errors), ``fonts`` (FontFace family -> status), ``glyphs`` (the tofu check),
+            ``title``, and ``extra``: the value of ``probe_js`` (an expression returning
+            something JSON-serialisable) when given.
         """
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
@@ -187,6 +189,12 @@ class Chromium:
         if "exceptionDetails" in probe:
             raise RuntimeError(f"probe script failed: {probe['exceptionDetails']}")
         result = probe["result"]["value"]
+        if probe_js is not None:
+            extra = self.send("Runtime.evaluate", {"expression": probe_js, "awaitPromise": True,
+                                                   "returnByValue": True}, session=session)
+            if "exceptionDetails" in extra:
+                raise RuntimeError(f"probe script failed: {extra['exceptionDetails']}")
+            result["extra"] = extra["result"].get("value")
         if screenshot is not None:
             size = self.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
             shot = self.send("Page.captureScreenshot", {
@@ -384,10 +392,13 @@ def _system_has_cjk_font() -> bool:
 # ----------------------------------------------------------------------------- the real batch
 REAL_NOTEBOOKS = ("01_cohort_retention.ipynb", "02_churn_survival.ipynb",
                   "03_activity_ab_test.ipynb")
+ALL_NOTEBOOKS = sorted(p.name.removesuffix(".ipynb") for p in config.NOTEBOOKS_DIR.glob("*.ipynb"))
+LANGS = ("zh", "en")
 
 
 @pytest.fixture(scope="module")
 def demo_batch(tmp_path_factory, demo_dir):
+    """The whole demo batch, both languages (reports/zh, reports/en and one index)."""
     missing = [n for n in REAL_NOTEBOOKS if not (config.NOTEBOOKS_DIR / n).exists()]
     if missing:
         pytest.skip(f"notebooks not written yet: {', '.join(missing)}")
@@ -403,14 +414,212 @@ def test_demo_batch_renders_and_opens_offline(browser, demo_batch):
     assert result.ok, batch.summary_text(result)
     names = [r.name for r in result.results]
     assert any(n.startswith("01_") for n in names) and any(n.startswith("02_") for n in names)
-    assert len([n for n in names if n.startswith("03_ab_")]) == 3  # one per demo experiment
+    for lang in {r.language for r in result.results if r.name.startswith("03_ab_")}:
+        ab = [r for r in result.results if r.name.startswith("03_ab_") and r.language == lang]
+        assert len(ab) == 3  # one per demo experiment (in each language)
     pages = ["index.html", *(r.html for r in result.results)]
     for name in pages:
         seen = browser.open_page((result.out_dir / name).as_uri(),
-                                 screenshot=SCREENSHOTS / f"demo_{name}.png")
+                                 screenshot=SCREENSHOTS / f"demo_{name.replace('/', '_')}.png")
         assert_renders_offline(seen, name)
         html = (result.out_dir / name).read_text(encoding="utf-8")
         if name != "index.html":
             assert not re.search(r'<div class="[^"]*\bjp-InputArea-editor\b', html), \
                 f"{name}: code cells in a reviewer report"
             assert 'id="provenance"' in html
+
+
+def _demo_run(result, stem: str, language: str):
+    runs = [r for r in result.results if r.name.startswith(stem) and r.language in (language, "")]
+    if not runs:
+        pytest.skip(f"{stem} is not in the batch")
+    return runs
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def chinese_share(text: str) -> float:
+    """Share of Chinese characters among the letters of ``text`` (a word of Latin counts once)."""
+    han = len(_HAN.findall(text))
+    words = len(re.findall(r"[A-Za-z]+", text))
+    return han / (han + words) if han + words else 0.0
+
+
+@pytest.mark.parametrize("stem", ALL_NOTEBOOKS)
+@pytest.mark.parametrize("language", LANGS)
+def test_each_report_in_its_language_without_latex_or_internal_references(demo_batch, stem,
+                                                                          language):
+    """zh pages are mostly Chinese and say so (<html lang="zh-CN">), en pages lang="en"; no
+    page shows LaTeX source, an internal file reference, nan/inf or a traceback."""
+    for r in _demo_run(demo_batch, stem, language):
+        assert r.status == "ok", batch.summary_text(demo_batch)
+        page = (demo_batch.out_dir / r.html).read_text(encoding="utf-8")
+        problems = batch.reviewer_text_problems(page)
+        assert not problems, f"{r.html}: " + "; ".join(problems)
+        if not r.language:
+            pytest.xfail(f"{stem} has no language parameter yet (one page, its own language)")
+        lang = re.search(r'<html lang="([^"]+)"', page).group(1)
+        assert lang == {"zh": "zh-CN", "en": "en"}[language], r.html
+        text = batch.visible_text(page[:page.find('id="provenance"')])
+        share = chinese_share(text)
+        if language == "zh":
+            assert share > 0.6, f"{r.html}: only {share:.0%} of the text is Chinese"
+        else:
+            assert share < 0.3, f"{r.html}: {share:.0%} of the English page is Chinese"
+
+
+_LAYOUT_JS = """
+(() => {
+  const shown = [...document.querySelectorAll('section')].filter(
+      s => getComputedStyle(s).display !== 'none').map(s => s.id);
+  const tiles = [...document.querySelectorAll('.kpi-tile')].map(e => {
+      const b = e.getBoundingClientRect(); return {key: e.dataset.indicator, bottom: b.bottom}; });
+  return {shown, tiles, scrollWidth: document.documentElement.scrollWidth,
+          lang: document.documentElement.lang};
+})()
+"""
+
+
+def test_index_switches_language_and_fits_a_laptop_screen(browser, demo_batch):
+    index = demo_batch.out_dir / "index.html"
+    zh = browser.open_page(index.as_uri(), probe_js=_LAYOUT_JS,
+                           screenshot=SCREENSHOTS / "demo_index_zh.png")["extra"]
+    assert zh["scrollWidth"] <= 1280, f"the index is {zh['scrollWidth']} px wide"
+    if not any(r.language for r in demo_batch.results):
+        pytest.skip("no notebook has a language parameter yet")
+    assert zh["lang"] == "zh-CN" and zh["shown"][0] == "lang-zh" and "lang-en" not in zh["shown"]
+    en = browser.open_page(index.as_uri() + "#lang-en", probe_js=_LAYOUT_JS,
+                           screenshot=SCREENSHOTS / "demo_index_en.png")["extra"]
+    assert "lang-en" in en["shown"] and "lang-zh" not in en["shown"]
+    page = index.read_text(encoding="utf-8")
+    for r in demo_batch.results:
+        assert f'href="{r.html}"' in page
+    text = batch.visible_text(page)
+    assert "社群分析报告" in text and "Community analytics reports" in text
+    assert "报告" in text and "状态" in text and "Status" in text  # table headers in words
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_overview_indicators_are_on_the_first_screen(browser, demo_batch, language):
+    runs = _demo_run(demo_batch, "00_overview", language)
+    seen = browser.open_page((demo_batch.out_dir / runs[0].html).as_uri(), probe_js=_LAYOUT_JS,
+                             screenshot=SCREENSHOTS / f"demo_overview_{language}.png")
+    assert_renders_offline(seen, runs[0].html)
+    tiles = seen["extra"]["tiles"]
+    assert len(tiles) >= 4, f"indicator tiles found: {tiles}"
+    assert max(t["bottom"] for t in tiles) <= 800, f"below the first 800 px: {tiles}"
+
+
+# ----------------------------------------------------------------------------- hostile names
+XSS = {
+    "script": '<script>window.__xss=(window.__xss||0)+1</script>',
+    "img": '<img src=x onerror="window.__xss=(window.__xss||0)+1">',
+    "iframe": '<iframe src="javascript:parent.__xss=(parent.__xss||0)+1"></iframe>',
+    "handler": '<b onmouseover="window.__xss=1" onclick="window.__xss=1">x</b>',
+    "svg": '<svg onload="window.__xss=(window.__xss||0)+1"></svg>',
+}
+ODD = {"emoji": "🎉 拼团 🎉", "spaces": "  邀 请  ", "markdown": "a|b *c* _d_ $5"}
+
+
+def hostile_dataset(folder: Path) -> dict[str, str]:
+    """The small synthetic community with hostile and odd names in every name column.
+
+    Returns the names used: ``{kind: name}``.
+    """
+    from helpers import synth
+
+    synth.write_community(folder, n_members=600, days=120, n_groups=12, seed=7)
+    members = pd.read_csv(folder / "members.csv", dtype=str, keep_default_na=False)
+    channels = sorted(members["channel"].unique())
+    names = {}
+    mapping = {}
+    order = ["script", "img", "emoji", "markdown", "iframe", "handler", "spaces", "svg"]
+    payloads = {**XSS, **ODD}
+    for ch, kind in zip(channels, order):
+        payload = payloads[kind]
+        mapping[ch] = f"{payload}{ch}" if kind in XSS else payload
+        names[f"channel_{kind}"] = mapping[ch]
+    members["channel"] = members["channel"].map(lambda c: mapping.get(c, c))
+    groups = sorted(members["group_id"].unique())
+    gmap = {groups[0]: XSS["img"] + "群", groups[1]: XSS["script"] + "群"}
+    members["group_id"] = members["group_id"].map(lambda g: gmap.get(g, g))
+    if "platform" in members:
+        members["platform"] = members["platform"].replace({members["platform"].iloc[0]:
+                                                           XSS["handler"] + "平台"})
+    members.to_csv(folder / "members.csv", index=False)
+    exps = pd.read_csv(folder / "experiments.csv", dtype=str, keep_default_na=False)
+    emap = {e: f"{XSS['script']}{e}" if i == 0 else e for i, e in enumerate(exps["experiment_id"])}
+    exps["experiment_id"] = exps["experiment_id"].map(emap)
+    exps["name"] = XSS["iframe"] + exps["name"]
+    names["experiment_id"] = exps["experiment_id"].iloc[0]
+    exps.to_csv(folder / "experiments.csv", index=False)
+    asg = pd.read_csv(folder / "assignments.csv", dtype=str, keep_default_na=False)
+    asg["experiment_id"] = asg["experiment_id"].map(emap)
+    asg.loc[asg["unit_id"].isin(list(gmap)), "unit_id"] = asg["unit_id"].map(gmap)
+    asg.to_csv(folder / "assignments.csv", index=False)
+    acts = pd.read_csv(folder / "activities.csv", dtype=str, keep_default_na=False)
+    acts["name"] = XSS["svg"] + acts["name"]
+    acts.loc[acts["group_id"].isin(list(gmap)), "group_id"] = acts["group_id"].map(gmap)
+    acts.to_csv(folder / "activities.csv", index=False)
+    events = pd.read_csv(folder / "events.csv", dtype=str, keep_default_na=False)
+    if "group_id" in events:
+        events["group_id"] = events["group_id"].map(lambda g: gmap.get(g, g))
+        events.to_csv(folder / "events.csv", index=False)
+    return names
+
+
+_INJECTED_JS = """
+(() => {
+  const onAttrs = [...document.querySelectorAll('*')].filter(
+      e => [...e.attributes].some(a => a.name.toLowerCase().startsWith('on'))).map(e => e.tagName);
+  return {xss: window.__xss || 0,
+          scripts: document.querySelectorAll('script').length,
+          iframes: document.querySelectorAll('iframe, frame, object, embed').length,
+          svg_handlers: document.querySelectorAll('svg[onload]').length,
+          on_attrs: onAttrs,
+          foreign_images: [...document.images].map(i => i.getAttribute('src') || '')
+                          .filter(s => !s.startsWith('data:')),
+          text: document.body.innerText};
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(tmp_path_factory):
+    missing = [n for n in REAL_NOTEBOOKS if not (config.NOTEBOOKS_DIR / n).exists()]
+    if missing:
+        pytest.skip(f"notebooks not written yet: {', '.join(missing)}")
+    root = tmp_path_factory.mktemp("hostile")
+    names = hostile_dataset(root / "data")
+    cfg = batch.load_config(batch.DEFAULT_CONFIG, dataset=str(root / "data"))
+    result = batch.run_batch(cfg, out_dir=root / "reports", log=print, languages=("zh",))
+    print(batch.summary_text(result))
+    return result, names
+
+
+def test_hostile_names_are_text_never_markup(browser, hostile_batch):
+    """Reports built from names carrying <script>, <img onerror>, <iframe>, <svg onload> and
+    event-handler attributes: no script ran, no injected element exists, the names read as
+    text; odd but honest names (emoji, spaces, | * _ $) display as written."""
+    result, names = hostile_batch
+    pages = ["index.html", *(r.html for r in result.results if r.html)]
+    texts = {}
+    for name in pages:
+        seen = browser.open_page((result.out_dir / name).as_uri(), probe_js=_INJECTED_JS,
+                                 screenshot=SCREENSHOTS / f"hostile_{name.replace('/', '_')}.png")
+        x = seen["extra"]
+        assert x["xss"] == 0, f"{name}: an injected script ran"
+        assert x["scripts"] == 0 and x["iframes"] == 0 and x["svg_handlers"] == 0, (name, x)
+        assert x["on_attrs"] == [], f"{name}: elements with event handlers: {x['on_attrs']}"
+        assert x["foreign_images"] == [], f"{name}: images from outside: {x['foreign_images']}"
+        assert seen["errors"] == [] and seen["failed"] == [], (name, seen["errors"], seen["failed"])
+        texts[name] = x["text"]
+    # the names are readable: the experiment id in the index, the channels in the reports
+    assert names["experiment_id"] in texts["index.html"]
+    reports = "\n".join(v for k, v in texts.items() if k != "index.html")
+    for kind in ("channel_script", "channel_img", "channel_emoji", "channel_markdown"):
+        if kind in names:
+            assert names[kind] in reports, f"{names[kind]!r} is not shown as written"
+    assert result.ok, batch.summary_text(result)

@@ -105,8 +105,17 @@ class RunResult:
 
 
 def _is_import_cell(source: str) -> bool:
-    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and lines[0].startswith(("import ", "from "))
+    """A cell that imports and sets up (its first statement an import, no assignment); a cell
+    that also loads data or computes (``ds = data.load_community(...)``) is computation."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return (bool(body) and isinstance(body[0], (ast.Import, ast.ImportFrom))
+            and not any(isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
+                                       ast.With, ast.If)) for s in body))
 
 
 def cell_timing(nb) -> dict[str, float]:

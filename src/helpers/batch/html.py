@@ -126,8 +126,7 @@ def exporter(with_code: bool, language: str = ""):
 
     exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES_DIR)],
                             exclude_input=not with_code, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True,
-                            language_code=HTML_LANG[language or "en"])
+                            exclude_output_prompt=True, embed_images=True)
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags=REMOVE_CELL_TAGS + language_tags(language),
                               remove_input_tags=REMOVE_INPUT_TAGS,
@@ -180,6 +179,9 @@ def render_report(nb, *, title: str, with_code: bool = False,
     if not with_code:
         nb = reviewer_outputs(nb)
     body, _ = exporter(with_code, language).from_notebook_node(nb, resources=resources)
+    # nbconvert's language_code takes ISO 639-1 codes only ("zh", not "zh-CN"): set it here
+    body = re.sub(r'<html lang="[^"]*"', f'<html lang="{HTML_LANG[language or "en"]}"', body,
+                  count=1)
     return embed_font(body)[0]
 
 

@@ -104,7 +104,11 @@ class WarmKernel:
         if self.km is not None and (self.cwd != cwd or not run_sync(self.km.is_alive)()):
             self.shutdown()
         if self.km is None:
-            self._start(cwd)
+            try:
+                self._start(cwd)
+            except Exception:  # e.g. a start slowed down by a busy machine: one more try
+                self.shutdown()
+                self._start(cwd)
         else:
             self._execute(_RESET)
         return self.km
@@ -136,7 +140,9 @@ class WarmKernel:
         if self._kc is None:
             from jupyter_client import BlockingKernelClient
 
-            self._kc = BlockingKernelClient()
+            # parent: "alive" asks the manager (is the process running?), not the heartbeat,
+            # which a kernel starting on a busy machine may miss ("Kernel died")
+            self._kc = BlockingKernelClient(parent=self.km)
             self._kc.load_connection_info(self.km.get_connection_info())
             self._kc.start_channels()
             self._kc.wait_for_ready(timeout=timeout)
