@@ -15,6 +15,7 @@ import pandas as pd
 from .. import _format as fmt
 from .._i18n import Catalog
 from ..errors import AnalysisWarning
+from ..plots.experiments import TEXT_EN
 from ._messages import metric_label, note, t
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
@@ -32,14 +33,10 @@ __all__ = ["show_summary", "show_lift", "show_results", "show_srm", "show_distri
 
 VIEW_MESSAGES = Catalog({
     "en": {
+        # the plots' own English words (one text), then this report's titles
+        **{k: v for k, v in TEXT_EN.items() if k not in ("lift_title", "segment_title")},
         "lift_title": "{eid}: lift vs {control} (thick: interval at the corrected level; green = "
                       "significant after correction)",
-        "xlabel_relative": "relative lift vs control", "xlabel_absolute": "difference vs control",
-        "corrected": "interval at the corrected level (green = significant after correction)",
-        "uncorrected": "95% interval, uncorrected (thin)",
-        "not_shown": "not shown (absolute scale)", "empty": "no metric to show",
-        "untested": "no metric could be tested", "no_segment": "no segment large enough to test",
-        "share": "share of members", "share_cdf": "share of members ≤ value", "arm": "arm",
         "lift_title_default": "Lift with confidence interval",
         "segment_title": "{metric}: lift by {segment} (exploratory; thick: corrected level)",
         "dist_title": "{metric} per member by arm ({means})",
