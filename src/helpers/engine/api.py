@@ -126,10 +126,19 @@ def _types(events, active_types):
 
 
 def _fetch(expr, order: Sequence[str]):
+    """Run ``expr``; its rows sorted by ``order`` (numpy's lexsort on integer keys, which is
+    several times faster than sorting in Arrow or in the engine)."""
+    import pyarrow as pa
     arrow = expr.to_pyarrow()
-    if arrow.num_rows:
-        arrow = arrow.sort_by([(c, "ascending") for c in order])
-    return arrow
+    if arrow.num_rows < 2:
+        return arrow
+    keys = [arrow.column(c).to_numpy(zero_copy_only=False) for c in order]
+    if any(k.dtype.kind not in "iu" for k in keys):
+        keys = [pd.factorize(k, sort=True)[0] if k.dtype.kind not in "iu" else k for k in keys]
+    idx = np.lexsort(keys[::-1])
+    if (np.diff(idx) == 1).all():
+        return arrow
+    return arrow.take(pa.array(idx))
 
 
 # ----------------------------------------------------------------------------- steps
