@@ -43,7 +43,8 @@ PLOT_LABELS = Catalog({
         "h_cohort": "cohort (start)", "h_cohort_size": "cohort size", "h_k": "{unit} {k}",
         "h_day": "day N", "h_eligible": "members old enough", "h_retained": "retained",
         "h_rate": "retention", "h_ci_low": "95% CI low", "h_ci_high": "95% CI high",
-        "h_period": "period start", "h_new_members": "new members", "h_exits": "left the group",
+        "h_period": "period", "h_period_D": "day", "h_period_W": "week (from Monday)",
+        "h_period_M": "month", "h_new_members": "new members", "h_exits": "left the group",
         "h_net_growth": "net growth", "h_members_end": "members at the end",
         "h_active_members": "active members", "h_mean_daily_active": "average daily active",
         "h_stickiness": "stickiness", "h_complete": "period status", "complete_yes": "complete",
@@ -74,7 +75,8 @@ PLOT_LABELS = Catalog({
         "h_cohort": "同期群（开始日期）", "h_cohort_size": "同期群人数", "h_k": "第 {k} {unit}",
         "h_day": "第 N 天", "h_eligible": "已满观察期的成员", "h_retained": "留存人数",
         "h_rate": "留存率", "h_ci_low": "95% 置信区间下限", "h_ci_high": "95% 置信区间上限",
-        "h_period": "周期开始日期", "h_new_members": "新增成员", "h_exits": "主动退群",
+        "h_period": "周期", "h_period_D": "日期", "h_period_W": "周（周一开始）",
+        "h_period_M": "月份", "h_new_members": "新增成员", "h_exits": "主动退群",
         "h_net_growth": "净增长", "h_members_end": "期末成员数",
         "h_active_members": "活跃成员", "h_mean_daily_active": "日均活跃",
         "h_stickiness": "粘性", "h_complete": "周期状态", "complete_yes": "已结束",
@@ -419,6 +421,9 @@ def cohort_table(frame: pd.DataFrame, *, language: str = "en", period: str = "W"
         sty = show_table(f, percent=list(f.columns), max_rows=max_rows, caption=caption)
         return sty.format_index(lambda v: count(v) if isinstance(v, (int, np.integer)) else v,
                                 axis="index", level=f.index.nlevels - 1)
+    if period == "M" and "period" in f.columns and pd.api.types.is_datetime64_any_dtype(f["period"]):
+        f["period"] = [(f"{t.year}年{t.month}月" if language == "zh" else f"{t:%Y-%m}")
+                       for t in f["period"]]
     if "layer" in f.columns:
         words = _LAYER_WORDS[language]
         f["layer"] = [words.get(str(v), v) for v in f["layer"]]
@@ -426,7 +431,8 @@ def cohort_table(frame: pd.DataFrame, *, language: str = "en", period: str = "W"
         f["complete"] = np.where(f["complete"].astype(bool), _t("complete_yes", language),
                                  _t("complete_no", language))
     percent = [_header(c, language) for c in f.columns if c in _TABLE_PERCENT]
-    f.columns = [_header(c, language) for c in f.columns]
+    f.columns = [_t(f"h_period_{period}", language) if c == "period" else _header(c, language)
+                 for c in f.columns]
     return _counts(show_table(f, percent=percent, max_rows=max_rows, caption=caption), f)
 
 
