@@ -299,10 +299,18 @@ def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
                      median_risk=_float(r.median()), **base)
 
 
+def _has_purchases(events) -> bool:
+    """Whether ``events`` (a DataFrame or the engines' lazy table) hold a purchase."""
+    from .. import engine
+
+    if engine.is_lazy(events):
+        return PURCHASE in engine.event_types(events)
+    return bool((events["event_type"].astype(str) == PURCHASE).any())
+
+
 def _conversion(ds, s: OverviewSettings, labelled, windows, until, notes) -> Indicator:
     events = ds.events
-    has_purchase = bool((events["event_type"].astype(str) == PURCHASE).any()) if len(events) \
-        else False
+    has_purchase = _has_purchases(events)
     (r0, r1), (p0, p1) = windows["recent"], windows["previous"]
     common = dict(current_start=r0, current_end=r1, previous_start=p0, previous_end=p1)
     if not has_purchase:
