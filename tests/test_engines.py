@@ -314,6 +314,9 @@ CASES = {
                    "missing value"),
     "missing type": (lambda m, e: (m, e.assign(event_type=e["event_type"].where(e.index != 2))),
                      "event_type", "missing value"),
+    "unparseable ts": (lambda m, e: (m, e.assign(ts=e["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+                                                 .where(e.index != 6, "03/04/2026 8pm"))),
+                       "ts", "unparseable timestamp"),
 }
 
 
@@ -371,3 +374,19 @@ def test_partitioned_folder_is_pruned_to_the_window(synth_dir):
     text = "\n".join(str(r) for r in plan)
     later = [f for f in folders[2:]]
     assert not any(f in text for f in later) or "Filters" in text
+
+
+def test_text_timestamps_read_as_the_loader_reads_them(tmp_path):
+    """Naive text in the dataset's zone, text with an offset, and typed instants agree."""
+    members, events = _edge_tables("Europe/Berlin", True)
+    text = events["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    text = text.where(events.index % 3 != 0, events["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    folder = _write(tmp_path / "text", members, events.assign(ts=text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = data.load_community(folder, tz="Europe/Berlin", engine="pandas")
+        got = data.load_community(folder, tz="Europe/Berlin", engine="duckdb")
+    for period in ("D", "W"):
+        pd.testing.assert_frame_equal(
+            engine.activity_pairs(got.events, period=period, tz="Europe/Berlin"),
+            engine.activity_pairs(ref.events, period=period, tz="Europe/Berlin"))

@@ -15,15 +15,15 @@ import pandas as pd
 from ..errors import MAX_ROWS_SHOWN, DataError
 
 #: the loader's problems: (count name, problem text, column, columns shown, fix)
-PROBLEMS = (
+PROBLEMS = (  # in the pandas loader's order: timestamps are parsed before the other checks
+    ("bad_ts", "unparseable timestamp", "ts", (),
+     "write timestamps as ISO 8601, e.g. 2026-03-02 08:15:00 or 2026-03-02T08:15:00+08:00 "
+     "(naive values are read in the dataset's time zone)"),
     ("null_member", "missing value", "member_id", (), "drop events without a member"),
     ("null_ts", "missing value", "ts", (),
      "drop events without a timestamp or fill it in"),
     ("null_type", "missing value", "event_type", (),
      "give every event a type (message, reaction, …)"),
-    ("bad_ts", "unparseable timestamp", "ts", (),
-     "write timestamps as ISO 8601, e.g. 2026-03-02 08:15:00 or 2026-03-02T08:15:00+08:00 "
-     "(naive values are read in the dataset's time zone)"),
     ("unknown", "event of an unknown member (member_id not in members)", "member_id",
      ("ts", "event_type"), "add the members to the members table, or drop their events"),
     ("bad_amount", "amount is not a number", "amount", ("member_id", "event_type"),
@@ -41,8 +41,11 @@ def _conditions(t, known):
     out = {"null_member": t.member_id.isnull(), "null_ts": t.ts.isnull(),
            "null_type": t.event_type.isnull(),
            "unknown": t.member_id.notnull() & known._joined_at.isnull()}
-    if "_ts_text" in t.columns:
-        out["bad_ts"] = t._ts_text.notnull() & t.ts.isnull()
+    if "_ts_text" in t.columns:  # read from text: blank is missing, other unparsed text is bad
+        text = t._ts_text.strip()
+        blank = t._ts_text.isnull() | (text == "")
+        out["null_ts"] = blank
+        out["bad_ts"] = ~blank & t.ts.isnull()
     if "amount" in t.columns:
         if t.amount.type().is_string():
             num = t.amount.try_cast("float64")
