@@ -36,12 +36,12 @@ MESSAGES = {
                          "month 1 of the cohort table counts members active on any day of the "
                          "calendar month after the join month ({month1} over complete "
                          "cohorts), so it is higher by design.",
-        "seg_best": "**By {segment}** (D{day}, {segment} with at least {min_n} members old "
-                    "enough): best {best} {best_value}; its interval does not overlap any "
+        "seg_best": "**By {segment}** (D{day}, each {segment} with at least {min_n} members "
+                    "old enough): best {best} {best_value}; its interval does not overlap any "
                     "other {segment}'s.",
         "seg_worst": "Lowest beyond chance: {worst} {worst_value}.",
-        "seg_overlap": "**By {segment}** (D{day}, {segment} with at least {min_n} members old "
-                       "enough): from {low_value} ({low}) to {high_value} ({high}); the 95% "
+        "seg_overlap": "**By {segment}** (D{day}, each {segment} with at least {min_n} "
+                       "members old enough): from {low_value} ({low}) to {high_value} ({high}); the 95% "
                        "intervals overlap, so no {segment} is best or worst beyond chance.",
         "seg_one": "**By {segment}** (D{day}): only one {segment} has at least {min_n} members "
                    "old enough, so there is nothing to compare.",
