@@ -204,7 +204,8 @@ HEADERS = Catalog({
         "Renewed (model)", "projected_still_subscribed": "Still subscribed (model)",
         "group": "Who", "before": "Before", "after": "After", "change": "Change",
         "purchased": "First purchase", "churned_first": "Left first", "censored":
-        "Still followed", "activities": "Activities",
+        "Still followed", "activities": "Activities", "present": "Present at the start",
+        "participation": "Participation rate",
     },
     "zh": {
         "cumulative_incidence": "累计首购率", "day": "入群后第几天", "customers": "购买者",
@@ -220,7 +221,8 @@ HEADERS = Catalog({
         "value_ci_high": "上限", "observed_rate": "续费率（实际）", "projected_rate": "续费率（模型）",
         "projected_still_subscribed": "仍在订阅（模型）", "group": "人群", "before": "活动前",
         "after": "活动后", "change": "变化", "purchased": "首次购买", "churned_first": "先流失",
-        "censored": "仍在观察", "activities": "活动数",
+        "censored": "仍在观察", "activities": "活动数", "present": "开始时在场成员",
+        "participation": "参与率",
     },
 }, name="conversion headers")
 
@@ -229,8 +231,13 @@ VALUES = Catalog({
     "en": {"joined": "joined", "active": "active", "purchased": "first purchase",
            "repurchased": "repurchase", "participants": "participants",
            "non_participants": "non-participants", "difference": "difference",
-           "active_days": "active days", "purchases": "purchases"},
+           "active_days": "active days", "purchases": "purchases", "lottery": "lottery",
+           "qa": "Q&A", "challenge": "challenge", "live": "live session",
+           "sharing_session": "sharing session", "check_in": "check-in",
+           "offline_meetup": "offline meetup"},
     "zh": {"joined": "入群", "active": "活跃", "purchased": "首次购买", "repurchased": "复购",
            "participants": "参与者", "non_participants": "未参与者", "difference": "差值",
-           "active_days": "活跃天数", "purchases": "购买次数"},
+           "active_days": "活跃天数", "purchases": "购买次数", "lottery": "抽奖", "qa": "有奖问答",
+           "challenge": "打卡挑战", "live": "直播", "sharing_session": "分享会", "check_in": "签到",
+           "offline_meetup": "线下聚会"},
 }, name="conversion values")
