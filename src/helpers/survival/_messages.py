@@ -299,13 +299,15 @@ HEADERS = Catalog({
 CATALOGS = (SUMMARY, NOTES, WORDS, HEADERS)
 
 
-def word(column, language: str = "en", escape=None) -> str:
+def word(column, language: str = "en", escape=None, prose: bool = False) -> str:
     """The reviewer's word for a column or model term (``WORDS``), else the name as written.
 
     A name we have no word for comes from the data (an extra member column), so it goes through
-    ``escape`` when given.
+    ``escape`` when given. ``prose=True``: for use inside an English sentence ("channel", not
+    the table header "Channel").
     """
     key = str(column)
     if key in WORDS.keys(language):
-        return WORDS.t(key, language)
+        text = WORDS.t(key, language)
+        return text[:1].lower() + text[1:] if prose and language == "en" else text
     return escape(key) if escape is not None else key

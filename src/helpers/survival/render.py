@@ -129,7 +129,8 @@ def _segment_line(report: ChurnReport, language: str) -> str:
     def span(r):
         return f"{ci} {signed(r['ci_low'])} – {signed(r['ci_high'])}"
 
-    text = t("segments", language, segment=word(report.segment_col, language, escape=escape_md),
+    text = t("segments", language, segment=word(report.segment_col, language, escape=escape_md,
+                                                prose=True),
              horizon=number(report.settings.horizon_days, 0), reference=escape_md(
                  best["reference"]), rmst=number(best["rmst_reference"], 1),
              best=escape_md(best["group"]), best_diff=signed(best["difference"]),
@@ -260,7 +261,8 @@ def _caveats(report: ChurnReport, language: str) -> list[str]:
         names = sep.join(terms(bad, language))
         if report.cox_stratified is not None:
             remedy = t("ph_stratified", language, covariates=sep.join(
-                word(c, language, escape=escape_md) for c in report.cox_stratified.strata))
+                word(c, language, escape=escape_md, prose=True)
+                for c in report.cox_stratified.strata))
         else:
             remedy = t("ph_average", language)
         out.append(t("ph", language, terms=names, remedy=remedy))

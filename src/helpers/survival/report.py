@@ -416,4 +416,4 @@ def _words(column: str):
     """A column's word for reviewers in the note's language (escaped when it is a raw name)."""
     from .._format import escape_md
 
-    return lambda language: word(column, language, escape=escape_md)
+    return lambda language: word(column, language, escape=escape_md, prose=True)
