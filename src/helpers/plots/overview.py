@@ -41,7 +41,7 @@ def plot_overview_trends(report, *, language: str = "zh", axes=None):
     >>> plot_overview_trends(overview_report(ds), language="en")           # doctest: +SKIP
     """
     from .. import _format as F
-    from ..overview.render import CATALOG
+    from ..overview import CATALOG
 
     F.check_language(language)
     use_cjk_font()
