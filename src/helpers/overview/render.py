@@ -207,9 +207,11 @@ def tiles_html(report: OverviewReport, language: str = "zh") -> str:
 
     Examples
     --------
-    >>> html = tiles_html(overview_report(ds), "zh")                      # doctest: +SKIP
-    >>> html.count('data-indicator=')                                     # doctest: +SKIP
+    >>> html = tiles_html(report, "zh")
+    >>> html.count('data-indicator=')
     4
+    >>> "新增成员（周）" in html
+    True
     """
     F.check_language(language)
     recent = report.settings.recent_days

@@ -390,8 +390,11 @@ def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewRep
 
     Examples
     --------
-    >>> rep = overview_report(load_community("demo"))                       # doctest: +SKIP
-    >>> rep.indicator("retention").value                                    # doctest: +SKIP
+    >>> rep = overview_report(ds)
+    >>> [i.key for i in rep.indicators]
+    ['growth', 'activity', 'retention', 'conversion']
+    >>> rep.indicator("retention").kind, 0 <= rep.indicator("retention").value <= 1
+    ('share', True)
     """
     s = settings or OverviewSettings()
     notes: list[str] = []

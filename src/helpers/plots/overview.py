@@ -38,7 +38,18 @@ def plot_overview_trends(report, *, language: str = "zh", axes=None):
 
     Examples
     --------
-    >>> plot_overview_trends(overview_report(ds), language="en")           # doctest: +SKIP
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from helpers.overview import growth_indicators
+    >>> weeks = pd.DataFrame({"period": pd.date_range("2026-03-02", periods=4, freq="7D"),
+    ...     "new_members": [90, 100, 120, 30], "exits": [0, 0, 10, 2],
+    ...     "net_growth": [90, 100, 110, 28], "members_end": [90, 190, 300, 328],
+    ...     "active_members": [70, 150, 200, 90], "stickiness": [0.4, 0.45, 0.5, 0.5],
+    ...     "complete": [True, True, True, False]})
+    >>> axes = plot_overview_trends(SimpleNamespace(indicators=growth_indicators(weeks)),
+    ...                             language="en")
+    >>> len(axes), axes[0].get_title()
+    (4, 'New members (weekly)')
     """
     from .. import _format as F
     from ..overview import CATALOG
