@@ -22,7 +22,7 @@ import pytest
 
 from helpers import data, engine, synth
 from helpers.engine import load
-from helpers.errors import DataError, ParameterError
+from helpers.errors import AnalysisWarning, DataError, ParameterError
 
 ENGINES = ["pandas", "duckdb", "spark"]
 LAZY = ["duckdb", "spark"]
@@ -390,3 +390,17 @@ def test_text_timestamps_read_as_the_loader_reads_them(tmp_path):
         pd.testing.assert_frame_equal(
             engine.activity_pairs(got.events, period=period, tz="Europe/Berlin"),
             engine.activity_pairs(ref.events, period=period, tz="Europe/Berlin"))
+
+
+def test_spark_table_name_is_a_source(loaded, spark_session, edge_dirs):
+    """On Spark the events may be a table of the catalog (here a temporary view)."""
+    ref = loaded("Asia/Shanghai", "pandas")
+    spark_session.read.parquet(str(edge_dirs["Asia/Shanghai"] / "events.parquet")) \
+        .createOrReplaceTempView("community_events")
+    with pytest.warns(AnalysisWarning, match="before the member's joined_at"):
+        events, members = engine.open_events("community_events", ref.members, engine="spark",
+                                             tz="Asia/Shanghai", notes=[])
+    assert engine.is_lazy(events) and engine.n_rows(events) == len(ref.events)
+    pd.testing.assert_frame_equal(engine.activity_pairs(events, period="W", tz="Asia/Shanghai"),
+                                  engine.activity_pairs(ref.events, period="W",
+                                                        tz="Asia/Shanghai"))
