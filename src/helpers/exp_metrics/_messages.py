@@ -286,3 +286,16 @@ def pvalue_of(p):
 def words(key: str):
     """A Note value: a catalog entry in the language rendered."""
     return partial(t, key)
+
+
+def arm_name(arm, control: str, language: str = "en", escape=None) -> str:
+    """An arm as a reviewer reads it: in Chinese the control arm is 对照组 and an arm named
+    "treatment" 实验组 (other names shown as written, after 实验组); English keeps the names.
+    ``escape`` (e.g. ``escape_md``) is applied to the name from the data."""
+    name = str(arm)
+    shown = escape(name) if escape else name
+    if language != "zh":
+        return shown
+    if name == str(control):
+        return "对照组" if name == "control" else f"对照组（{shown}）"
+    return "实验组" if name == "treatment" else f"实验组（{shown}）"

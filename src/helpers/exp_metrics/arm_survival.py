@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from .. import config
 from ..data import Community
 from ..errors import ParameterError
 from .._time import resolve_end
-from ._messages import note
+from .._format import escape_md
+from ._messages import arm_name, note
 from .metrics import experiment_population, experiment_row, experiment_status
 
 __all__ = ["ArmSurvival", "survival_by_arm", "active_at_start", "MIN_FOLLOW_UP_FACTOR"]
@@ -153,8 +155,9 @@ def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days,
     warns = []
     if any(n for _, n, _ in excluded):
         warns.append(note("note.gone_at_start", inactivity=float(inactivity_days),
-                          excluded=tuple(note("arm_excluded", arm=a, n=n, total=k).text
-                                         for a, n, k in excluded)))
+                          excluded=tuple(note("arm_excluded", n=n, total=k, arm=partial(
+                              arm_name, a, control, escape=escape_md)).text
+                              for a, n, k in excluded)))
     follow_up = (end - start).total_seconds() / 86400
     visible = follow_up - float(inactivity_days)
     informative = follow_up >= MIN_FOLLOW_UP_FACTOR * float(inactivity_days)

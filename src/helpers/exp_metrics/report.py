@@ -14,7 +14,7 @@ import math
 from .. import _format as fmt
 from .._i18n import Catalog
 from ._messages import (CATALOG, effect_text, mde_text, mean_text, metric_label, p_clause,
-                        pp_text, t, with_unit)
+                        arm_name, pp_text, t, with_unit)
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 
@@ -200,7 +200,9 @@ def summary_markdown(report: ExperimentReport, language: str = "en") -> str:
     what = _r(f"what.{r.unit or 'member'}", language)
     if r.starts_at is not None:
         sep = ", " if language == "en" else "，"
-        units = sep.join(f"{fmt.escape_md(a)}: {k:,}" for a, k in r.arm_units)
+        colon = "：" if language == "zh" else ": "
+        units = sep.join(f"{arm_name(a, r.control_arm, language, fmt.escape_md)}{colon}{k:,}"
+                         for a, k in r.arm_units)
         lines.append(_r("design", language, unit=_r(f"unit.{r.unit}", language), units=units,
                         what=what, start=fmt.date(r.starts_at, language),
                         end=fmt.date(r.ends_at, language), n=len(r.data),
@@ -293,7 +295,8 @@ def _primary_line(r: ExperimentReport, row, level: float, language: str) -> str:
                         icc_raw=_icc_text(d.icc, d.icc_estimate, language),
                         deff_raw=d.design_effect)
     return _r("primary", language, label=_label(r, row, language),
-              arm=fmt.escape_md(row["arm"]), control=fmt.escape_md(r.control_arm),
+              arm=arm_name(row["arm"], r.control_arm, language, fmt.escape_md),
+              control=arm_name(r.control_arm, r.control_arm, language, fmt.escape_md),
               adjusted=_r("primary.adjusted", language) if cuped else "",
               mc=mean_text(row["control_mean"], kind, language),
               mt=mean_text(row["treatment_mean"], kind, language),
@@ -338,7 +341,8 @@ def survival_markdown(surv: ArmSurvival, control: str, language: str = "en") -> 
         diff = with_unit(row["difference"], lo, hi, _r("days_unit", language), language,
                          digits=2)
         lines.append(_r("survival.rmst", language, h=row["horizon_days"],
-                        arm=fmt.escape_md(row["group"]), control=fmt.escape_md(control),
+                        arm=arm_name(row["group"], control, language, fmt.escape_md),
+                        control=arm_name(control, control, language, fmt.escape_md),
                         diff=diff, p=p_clause(p, language),
                         scope=_r("survival.scope.groups" if groups else "survival.scope.members",
                                  language)))

@@ -16,7 +16,8 @@ import pandas as pd
 from .. import _format as fmt
 from .. import config
 from .._i18n import Catalog
-from ._messages import effect_text, lift_fmt, mde_text, mean_text, metric_label, t, with_unit
+from ._messages import (arm_name, effect_text, lift_fmt, mde_text, mean_text, metric_label, t,
+                        with_unit)
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 from .metrics import METRICS
@@ -149,7 +150,7 @@ def results_table(report: ExperimentReport, language: str = "en") -> pd.DataFram
         row = {_h("metric", language): metric_label(r["metric"], language, report.retention_days),
                _h("role", language): _h(f"role.{r['role']}", language)}
         if many:
-            row[_h("arm", language)] = str(r["arm"])
+            row[_h("arm", language)] = arm_name(r["arm"], report.control_arm, language)
         row.update({
             _h("control_mean", language): mean_text(r["control_mean"], kind, language),
             _h("treatment_mean", language): mean_text(r["treatment_mean"], kind, language),
@@ -203,7 +204,7 @@ def srm_table(report: ExperimentReport, language: str = "en") -> pd.DataFrame:
         return pd.DataFrame()
     f = report.srm.to_frame()
     return pd.DataFrame({
-        _h("arm", language): f["arm"].astype(str),
+        _h("arm", language): [arm_name(a, report.control_arm, language) for a in f["arm"]],
         _h("observed", language): [fmt.count(v, language) for v in f["observed"]],
         _h("expected", language): [fmt.number(v, 1, language) for v in f["expected"]],
         _h("share_observed", language): [fmt.pct(v, 1, language) for v in f["share_observed"]],
@@ -279,7 +280,7 @@ def segment_display(table: pd.DataFrame, report: ExperimentReport,
         seg = t("not_yet_joined", language) if seg == "not yet joined" else str(seg)
         row = {_h("segment", language): seg}
         if many:
-            row[_h("arm", language)] = str(r["arm"])
+            row[_h("arm", language)] = arm_name(r["arm"], report.control_arm, language)
         row.update({
             _h("n_control", language): fmt.count(r["n_control"], language),
             _h("n_treatment", language): fmt.count(r["n_treatment"], language),
@@ -303,7 +304,7 @@ def rmst_display(surv: ArmSurvival, language: str = "en") -> pd.DataFrame:
         lo, hi = (r["ci_low_groups"], r["ci_high_groups"]) if groups else (r["ci_low"],
                                                                             r["ci_high"])
         p = r["p_value_groups"] if groups else r["p_value"]
-        rows.append({_h("arm", language): str(r["group"]),
+        rows.append({_h("arm", language): arm_name(r["group"], r["reference"], language),
                      _h("horizon", language): fmt.number(r["horizon_days"], 0, language),
                      _h("rmst", language): fmt.number(r["rmst"], 1, language),
                      _h("rmst_reference", language): fmt.number(r["rmst_reference"], 1, language),

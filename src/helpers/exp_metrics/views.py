@@ -16,7 +16,7 @@ from .. import _format as fmt
 from .._i18n import Catalog
 from ..errors import AnalysisWarning
 from ..plots.experiments import TEXT_EN
-from ._messages import metric_label, note, t
+from ._messages import arm_name, metric_label, note, t
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
 from .metrics import as_list
@@ -146,6 +146,7 @@ def show_lift(report: ExperimentReport, language: str = "zh") -> None:
     from .. import plots
 
     res = report.results.assign(
+        arm=[arm_name(a, report.control_arm, language) for a in report.results["arm"]],
         display=[metric_label(m, language, report.retention_days) for m in report.results["metric"]],
         role_display=[TABLE_MESSAGES.t(f"role.{r}", language) for r in report.results["role"]])
     _figure(plots.plot_lift_forest(res, text=plot_text(language), title=_v(
@@ -186,13 +187,18 @@ def show_distribution(report: ExperimentReport, language: str = "zh") -> None:
         sep = ", " if language == "en" else "，"
         show = (lambda v: fmt.pct(v, language=language)) if kind == "proportion" else (
             lambda v: fmt.number(v, 2, language))
-        items = sep.join([f"{report.control_arm} {show(r['control_mean'])}",
-                          *[f"{x['arm']} {show(x['treatment_mean'])}" for _, x in prim.iterrows()]])
+        c = report.control_arm
+        items = sep.join([f"{arm_name(c, c, language)} {show(r['control_mean'])}",
+                          *[f"{arm_name(x['arm'], c, language)} {show(x['treatment_mean'])}"
+                            for _, x in prim.iterrows()]])
         adjusted = "cuped" in str(r["method"]).lower()
         means = _v("means.adjusted" if adjusted else "means.raw", language, items=items)
     else:
         means = ""
-    _figure(plots.plot_arm_distributions(report.data, metric=metric, control=report.control_arm,
+    named = report.data.assign(arm=[arm_name(a, report.control_arm, language)
+                                    for a in report.data["arm"].astype(str)])
+    control = arm_name(report.control_arm, report.control_arm, language)
+    _figure(plots.plot_arm_distributions(named, metric=metric, control=control,
                                  text=plot_text(language), xlabel=label,
                                  title=_v("dist_title", language, metric=label,
                                           means=means)))
@@ -206,7 +212,9 @@ def show_survival(surv: ArmSurvival, report: ExperimentReport, language: str = "
     if surv.informative and not surv.rmst.empty and not surv.km.empty:
         from .. import plots
 
-        _figure(plots.plot_km(surv.km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
+        km = surv.km.assign(group=[arm_name(g, report.control_arm, language)
+                                   for g in surv.km["group"].astype(str)])
+        _figure(plots.plot_km(km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
                               title=_v("km_title", language)))
         _display(_md(survival_markdown(surv, report.control_arm, language)),
                  _table(rmst_display(surv, language)))
