@@ -886,6 +886,7 @@ def test_no_internal_references_or_raw_values(demo_reports, demo_community, monk
         assert not re.search(rf"(?<![\w]){word}(?![\w])", text), word
     if language == "zh":
         assert "结论" in text and "推广" in text and "置信区间" in text
+        assert "对照组" in text and "实验组" in text and "control:" not in text
 
 
 def test_names_from_the_data_are_escaped(demo_community):
