@@ -954,3 +954,18 @@ def test_layers_and_the_report_are_the_same_on_lazy_events(small_dir):
     for lang in ("en", "zh"):
         assert cohorts.render_summary(rb, lang) == cohorts.render_summary(ra, lang)
     pd.testing.assert_frame_equal(rb.transitions, ra.transitions)
+
+
+def test_a_window_without_members_says_so_in_words(hand):
+    """An end of observation before every join: the summary, tables and plots say so in words."""
+    members, events, _ = hand
+    rep = cohorts.cohort_report(members, events, observed_until="2026-02-01")
+    assert rep.members_end is None and rep.fission is not None and rep.fission.empty
+    assert cohorts.render_summary(rep, "en") == "_No members or events in the selected window._"
+    assert "没有成员" in cohorts.render_summary(rep, "zh")
+    ax = plots.plot_retention_heatmap(rep.retention, language="zh")
+    assert "没有可绘制的数据" in ax.texts[0].get_text()
+    for draw in (plots.plot_lifecycle, plots.plot_retention_curves):
+        assert "Nothing to draw" in draw(rep.lifecycle if draw is plots.plot_lifecycle
+                                         else rep.curve).texts[0].get_text()
+    assert "No rows" in plots.cohort_table(rep.growth).data

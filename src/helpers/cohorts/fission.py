@@ -263,6 +263,8 @@ def fission_table(members: pd.DataFrame, *, period: Period = "M", by="channel",
         return pd.DataFrame(columns=[*by_cols, *FISSION_COLUMNS])
     tz = tz_of(members["joined_at"])
     until = fission_end(members, observed_until, events)
+    if not (members["joined_at"] <= until).any():
+        return pd.DataFrame(columns=[*by_cols, *FISSION_COLUMNS])
     k = k_factor(members, period=period, by=by_cols or None, observed_until=until)
     rs = referral_share(members, period=period, by=by_cols or None, observed_until=until)
     rs = rs.rename(columns={"rate": "referral_share"}).drop(columns=["ci_low", "ci_high"])

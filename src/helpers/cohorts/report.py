@@ -316,6 +316,8 @@ def render_summary(report: CohortReport, language: str = "zh") -> str:
     p = report.period
     unit, units = t(f"unit_{p}"), t(f"units_{p}")
     g_all = report.growth
+    if not len(g_all):
+        return t("empty")
     g = g_all.loc[g_all["complete"].astype(bool)] if "complete" in g_all else g_all
     lines = []
     if report.members_end is not None and report.layers is not None \

@@ -56,6 +56,8 @@ PLOT_LABELS = Catalog({
         "h_base_members": "members at the start", "h_referred_joins": "new members they brought",
         "h_invites_per_inviter": "invited per inviter", "h_k_factor": "K-factor",
         "h_table": "table", "h_rows": "rows", "h_columns": "columns",
+        "nothing": "Nothing to draw: no member has data in the selected window.",
+        "empty_table": "_No rows: no member has data in the selected window._",
         "unit_D": "day", "unit_W": "week", "unit_M": "month",
     },
     "zh": {
@@ -88,6 +90,8 @@ PLOT_LABELS = Catalog({
         "h_base_members": "期初成员数", "h_referred_joins": "带来的新成员",
         "h_invites_per_inviter": "人均邀请入群数", "h_k_factor": "K 因子",
         "h_table": "数据表", "h_rows": "行数", "h_columns": "列",
+        "nothing": "没有可绘制的数据：所选时间范围内没有成员数据。",
+        "empty_table": "_没有数据行：所选时间范围内没有成员数据。_",
         "unit_D": "天", "unit_W": "周", "unit_M": "月",
     },
 }, name="plots.cohorts")
@@ -101,6 +105,15 @@ def plain_text(value) -> str:
     """A data string as plain matplotlib text: ``$`` would start mathtext, so it is escaped
     (a channel named ``$5 会员`` is drawn as written)."""
     return str(value).replace("$", r"\$")
+
+
+def _nothing(ax, language: str):
+    """An axes that says in words that there is nothing to draw."""
+    ax = get_ax(ax)
+    ax.text(0.5, 0.5, _t("nothing", language), ha="center", va="center",
+            transform=ax.transAxes, fontsize=10, color="#555555")
+    ax.set_axis_off()
+    return ax
 
 
 def _date_label(ts) -> str:
@@ -164,6 +177,8 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
         raise ParameterError("table holds several segments (a `by` table): filter one segment "
                              "first, or use plot_retention_curves(..., hue=...)")
     t = table if max_periods is None else table.loc[table["period_index"] < max_periods]
+    if not len(t):
+        return _nothing(ax, language)
     mat = t.pivot(index="cohort", columns="period_index", values=value).sort_index()
     if "complete" in t.columns:
         running = t.pivot(index="cohort", columns="period_index", values="complete")
@@ -235,6 +250,8 @@ def plot_retention_curves(curve: pd.DataFrame, *, hue: str | None = None, ci: bo
                              f"{', '.join(curve.columns)}")
     if max_periods is not None:
         curve = curve.loc[curve["period_index"] < max_periods]
+    if not len(curve):
+        return _nothing(ax, language)
     ax = get_ax(ax)
     groups = [(None, curve)] if hue is None else curve.groupby(hue, sort=True, observed=True)
     for name, g in groups:
@@ -285,6 +302,8 @@ def plot_lifecycle(table: pd.DataFrame, *, language: str = "en", ax=None):
     for c in ("period", "status", "members"):
         if c not in table.columns:
             raise ParameterError(f"table lacks column {c!r}: pass cohorts.lifecycle output")
+    if not len(table):
+        return _nothing(ax, language)
     wide = table.pivot_table(index="period", columns="status", values="members", aggfunc="sum",
                              observed=False).fillna(0).sort_index()
     running = np.zeros(len(wide), dtype=bool)
@@ -356,6 +375,8 @@ def plot_layer_transitions(table: pd.DataFrame, *, value: str = "share", cmap: s
     for c in ("layer_from", "layer_to", "members", "share"):
         if c not in table.columns:
             raise ParameterError(f"table lacks column {c!r}: pass cohorts.layer_transitions output")
+    if not len(table) or table["members"].sum() == 0:
+        return _nothing(ax, language)
     mat = table.pivot_table(index="layer_from", columns="layer_to", values=value,
                             aggfunc="sum", observed=False)
     counts = table.pivot_table(index="layer_from", columns="layer_to", values="members",
@@ -409,10 +430,15 @@ def cohort_table(frame: pd.DataFrame, *, language: str = "en", period: str = "W"
     Returns
     -------
     pandas.io.formats.style.Styler
+        (an IPython ``Markdown`` sentence instead when the table has no rows)
     """
     from .tables import show_table
 
     check_language(language)
+    if not len(frame):
+        from IPython.display import Markdown
+
+        return Markdown(_t("empty_table", language))
     f = frame.copy()
     unit = _t(f"unit_{period}", language)
     if all(isinstance(c, (int, np.integer)) for c in f.columns) and len(f.columns):
