@@ -361,7 +361,7 @@ def test_default_censoring_recovers_the_true_survival_on_fresh_seeds():
 
 def test_end_of_observation_censoring_fails_the_same_check():
     """The old rule (censor everyone at the end) overstates survival: the truth falls below
-    the interval (measured 4.5–9 points too high at days 30–90)."""
+    the interval (measured 5–9 points too high at days 30–90)."""
     res = pd.concat([_truth_recovery(seed, "end") for seed in TRUTH_SEEDS])
     assert not res["covered"].any(), res
     assert (res["estimate"] - res["truth"] > 0.03).all()

@@ -236,7 +236,8 @@ WORDS = Catalog({
         "yes": "yes", "no": "no",
         "reason_exit": "Left explicitly", "reason_inactivity": "Silent {inactivity}+ days",
         "reason_censored": "Still followed (censored)",
-        "rule_end": "Everyone followed to the end", "rule_detectable": "Followed while churn can be seen",
+        "rule_end": "Everyone followed to the end",
+        "rule_detectable": "Followed while churn can be seen",
     },
     "zh": {
         "channel": "渠道", "group_id": "群", "platform": "平台", "city": "城市",

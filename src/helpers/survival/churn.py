@@ -281,11 +281,13 @@ def censor_when_detectable(table: pd.DataFrame, *,
     With churn defined by inactivity, a churn in the last ``inactivity_days`` of observation
     cannot be seen yet: censoring those members at the end (``censoring="end"``) counts them as
     at risk (and surviving) for up to ``inactivity_days`` after they really left, so survival is
-    overstated. Here (the default rule of :func:`churn_table`) everyone is followed only until ``end − inactivity_days``, when every churn
-    before it is visible: churns (exits included) after that point become censored there, and
-    members who joined after it carry no information and are dropped. On a synthetic community
-    analysed 60 days before its data end, KM survival at 30/60/90 days was 0.746/0.632/0.556
-    with end-censoring, 0.716/0.579/0.485 with this rule, and 0.693/0.560/0.486 in truth.
+    overstated. Here (the default rule of :func:`churn_table`) everyone is followed only until
+    ``end − inactivity_days``, when every churn before it is visible: churns (exits included)
+    after that point become censored there, and members who joined after it carry no
+    information and are dropped. On 5 fresh synthetic communities analysed 120 days before
+    their data end (``tests/test_survival.py``), KM survival at days 30/60/90 was within 0.02 of
+    the truth with this rule and its 95% intervals covered it 15 times out of 15; censoring at
+    the end was 5–9 points too high and covered it 0 times.
 
     Parameters
     ----------
@@ -314,7 +316,8 @@ def censor_when_detectable(table: pd.DataFrame, *,
     visible_until = table["observed_days"].to_numpy(float) - inactivity_days
     out = table.loc[visible_until > 0].copy()
     visible_until = visible_until[visible_until > 0]
-    churned = out["churned"].to_numpy(bool) & (out["duration_days"].to_numpy(float) <= visible_until)
+    churned = out["churned"].to_numpy(bool) & (
+        out["duration_days"].to_numpy(float) <= visible_until)
     out["duration_days"] = np.where(churned, out["duration_days"].to_numpy(float), visible_until)
     if "churn_reason" in out.columns:
         out["churn_reason"] = out["churn_reason"].where(churned, "censored")

@@ -67,8 +67,13 @@ def logrank_tests(data: pd.DataFrame, *, duration_col: str = "duration_days",
 
     Examples
     --------
-    >>> res = logrank_tests(df, group_col="channel")                  # doctest: +SKIP
-    >>> res.pairwise.sort_values("p_adjusted").head()                 # doctest: +SKIP
+    >>> df = pd.DataFrame({"duration_days": [1, 2, 3, 4, 5, 6, 20, 21, 22, 23, 24, 25],
+    ...                    "churned": [1] * 12, "channel": ["a"] * 6 + ["b"] * 6})
+    >>> res = logrank_tests(df, group_col="channel")
+    >>> res.df, bool(res.p_value < 0.01), res.method
+    (1, True, 'holm')
+    >>> res.pairwise[["group_a", "group_b", "significant"]].values.tolist()
+    [['a', 'b', True]]
     """
     from itertools import combinations
 

@@ -13,7 +13,8 @@ import math
 
 import pandas as pd
 
-from .._format import check_language, count, date, days, escape_md, interval, is_missing, number, pct
+from .._format import (check_language, count, date, days, escape_md, interval, is_missing,
+                       number, pct)
 from ._messages import SUMMARY, word
 from ._text import (METHODS, baseline_text, ci_label, hr_text, p_text, plot_escape, signed,
                     term_label, terms)
@@ -140,9 +141,10 @@ def _segment_line(report: ChurnReport, language: str) -> str:
         text += (" " if language == "en" else "") + t("segments_overlap", language)
     lr = report.logrank
     if lr is not None:
-        text += (" " if language == "en" else "") + t("logrank", language, statistic=f"{lr.statistic:.1f}", df=lr.df,
-                        p=p_text(lr.p_value, language), k=int(lr.pairwise["significant"].sum()),
-                        m=len(lr.pairwise), method=METHODS[language].get(lr.method, lr.method))
+        text += (" " if language == "en" else "") + t(
+            "logrank", language, statistic=f"{lr.statistic:.1f}", df=lr.df,
+            p=p_text(lr.p_value, language), k=int(lr.pairwise["significant"].sum()),
+            m=len(lr.pairwise), method=METHODS[language].get(lr.method, lr.method))
     return text
 
 

@@ -155,8 +155,18 @@ def time_varying_cox(long: pd.DataFrame, *, covariates: Sequence[str] = (),
 
     Examples
     --------
-    >>> long = time_varying_long(ct, covariates=["channel"])                 # doctest: +SKIP
-    >>> time_varying_cox(long, covariates=["channel"]).hazard_ratios         # doctest: +SKIP
+    >>> rng = np.random.default_rng(2)
+    >>> n = 600
+    >>> part = rng.exponential(20, n)                       # day of the first participation
+    >>> before = rng.exponential(15, n)                     # churn time if it came first
+    >>> after = part + rng.exponential(30, n)               # HR 0.5 once a member took part
+    >>> t = np.where(before < part, before, after)
+    >>> df = pd.DataFrame({"member_id": range(n), "duration_days": np.minimum(t, 60),
+    ...                    "churned": t < 60, "days_to_first_participation": part})
+    >>> res = time_varying_cox(time_varying_long(df, resolution_days=None))
+    >>> hr = res.hazard_ratios
+    >>> hr["term"].tolist(), bool(0.35 < hr["hazard_ratio"].iloc[0] < 0.7)   # planted HR 0.5
+    (['participated'], True)
     """
     from lifelines import CoxTimeVaryingFitter
 
