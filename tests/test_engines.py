@@ -312,6 +312,9 @@ CASES = {
                         "amount", "negative amount"),
     "missing ts": (lambda m, e: (m, e.assign(ts=e["ts"].where(e.index != 7))), "ts",
                    "missing value"),
+    "missing member": (lambda m, e: (m, e.assign(member_id=e["member_id"].astype("Int64")
+                                                 .where(e.index != 3))), "member_id",
+                       "missing value"),
     "missing type": (lambda m, e: (m, e.assign(event_type=e["event_type"].where(e.index != 2))),
                      "event_type", "missing value"),
     "unparseable ts": (lambda m, e: (m, e.assign(ts=e["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")

@@ -37,10 +37,12 @@ PRE_JOIN = ("event before the member joined", "ts", ("member_id",),
 
 
 def _conditions(t, known):
-    """Boolean expressions of each problem on ``t`` joined with ``known`` (``_joined_at``)."""
-    out = {"null_member": t.member_id.isnull(), "null_ts": t.ts.isnull(),
-           "null_type": t.event_type.isnull(),
-           "unknown": t.member_id.notnull() & known._joined_at.isnull()}
+    """Boolean expressions of each problem on ``t``; with ``known`` (``t`` joined to the members'
+    ``_joined_at``) also the member problems (unknown member, event before joining)."""
+    out = {"null_ts": t.ts.isnull(), "null_type": t.event_type.isnull()}
+    if known is not None:
+        out.update(null_member=t.member_id.isnull(),
+                   unknown=t.member_id.notnull() & known._joined_at.isnull())
     if "_ts_text" in t.columns:  # read from text: blank is missing, other unparsed text is bad
         text = t._ts_text.strip()
         blank = t._ts_text.isnull() | (text == "")
@@ -53,13 +55,18 @@ def _conditions(t, known):
             out["negative"] = (num < 0).fill_null(False)
         else:
             out["negative"] = (t.amount < 0).fill_null(False)
-    out["pre_join"] = (t.ts < known._joined_at).fill_null(False)
+    if known is not None:
+        out["pre_join"] = (t.ts < known._joined_at).fill_null(False)
     return out
 
 
 def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
                  numbered=None) -> dict:
-    """Count the contract's problems of a lazy events table in one query; raise the first.
+    """Count the contract's problems of a lazy events table; raise the first.
+
+    One scan: a per-member summary of the events (count, first and last instant, null and
+    amount problems), checked against the members in pandas; only when a member's first event
+    precedes their join are that member's events counted exactly (a second, small query).
 
     Parameters
     ----------
@@ -95,22 +102,60 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
-    j = joined(events)
-    cond = _conditions(j, j)
+    # one scan: a per-member summary (no join of the event log); the member checks in pandas
+    cond = {k: c for k, c in _conditions(events, None).items()}
     aggs = {k: c.cast("int64").sum() for k, c in cond.items()}
-    aggs["lo"], aggs["hi"] = j.ts.min(), j.ts.max()
-    row = j.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    counts = {k: int(row[k] or 0) for k in cond}
+    per = events.group_by("member_id").aggregate(
+        _n=events.count(), _lo=events.ts.min(), _hi=events.ts.max(), **aggs).to_pyarrow()
+    counts = {k: int(pa_sum(per.column(k))) for k in cond}
+    ids = per.column("member_id").to_numpy(zero_copy_only=False)
+    n = per.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
+    null_id = np.asarray(pd.isna(ids), dtype=bool)
+    ids = ids[~null_id] if not null_id.any() or ids.dtype == object \
+        else ids[~null_id].astype(np.int64)  # Arrow gives floats for integers with nulls
+    n_null, n = n[null_id].sum(), n[~null_id]
+    pos = pd.Index(members["member_id"]).get_indexer(ids)
+    counts["null_member"] = int(n_null)
+    counts["unknown"] = int(n[pos < 0].sum())
+    lo_first = _utc_values(per.column("_lo"))
+    joined_ns = _utc(members["joined_at"]).asi8
+    first_ns = lo_first.asi8[~null_id]
+    early = (pos >= 0) & (first_ns < joined_ns[np.maximum(pos, 0)]) & (first_ns != NAT)
+    counts["pre_join"] = 0
+    if early.any():  # count exactly, over the few members whose first event precedes joining
+        few = ibis.memtable(pd.DataFrame({
+            "member_id": ids[early],
+            "_joined_at": _utc(members["joined_at"].iloc[pos[early]])}))
+        jj = events.join(few, events.member_id == few.member_id)
+        counts["pre_join"] = int(jj.filter(jj.ts < jj._joined_at).count().to_pyarrow().as_py())
     for name, problem, column, show, fix in PROBLEMS:
         if counts.get(name, 0):
             raise _error(problem, file=file, column=column, show=show, fix=fix,
-                         n=counts[name], rows=_examples(joined, j, name, numbered))
+                         n=counts[name], rows=_examples(joined, events, name, numbered))
     if counts["pre_join"] and pre_join_events == "error":
         problem, column, show, fix = PRE_JOIN
         raise _error(problem, file=file, column=column, show=show, fix=fix,
-                     n=counts["pre_join"], rows=_examples(joined, j, "pre_join", numbered))
-    counts["lo"], counts["hi"] = row["lo"], row["hi"]
+                     n=counts["pre_join"], rows=_examples(joined, events, "pre_join", numbered))
+    hi = _utc_values(per.column("_hi"))
+    lo = lo_first[lo_first.asi8 != NAT]
+    hi = hi[hi.asi8 != NAT]
+    counts["lo"] = lo.min() if len(lo) else None
+    counts["hi"] = hi.max() if len(hi) else None
     return counts
+
+
+NAT = np.iinfo(np.int64).min
+
+
+def pa_sum(col) -> int:
+    import pyarrow.compute as pc
+    v = pc.sum(col).as_py()
+    return int(v or 0)
+
+
+def _utc_values(col) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(col.to_pandas()).as_unit("ns")
+    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
 
 
 def _utc(values: pd.Series) -> pd.DatetimeIndex:
@@ -118,10 +163,9 @@ def _utc(values: pd.Series) -> pd.DatetimeIndex:
     return idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
 
 
-def _examples(joined, j, name: str, numbered) -> pd.DataFrame:
+def _examples(joined, events, name: str, numbered) -> pd.DataFrame:
     """Up to five rows of the problem ``name`` (numbered as in a spreadsheet when possible)."""
-    if numbered is not None:
-        j = joined(numbered)
+    j = joined(numbered if numbered is not None else events)
     cols = [c for c in ("member_id", "ts", "event_type", "amount", "file_row_number",
                         "filename") if c in j.columns]
     rows = j.filter(_conditions(j, j)[name]).select(*cols)
