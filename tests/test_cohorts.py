@@ -589,6 +589,9 @@ def test_fission_defaults_to_the_end_of_observation_the_last_event(hand):
         pd.testing.assert_frame_equal(got, same)
         assert got["period"].max() == pd.Timestamp("2026-03-23", tz=TZ)
         assert got["complete"].tolist() == [True, True, True, False]  # 03-23 week still running
+    pd.testing.assert_frame_equal(
+        cohorts.referral_share(members, period="W", events=events),
+        cohorts.referral_share(members, period="W", observed_until=last_event))
     f = cohorts.fission_table(members, period="W", by=None, events=events)
     assert f["base_members"].iloc[-1] == 4  # a, b, d, e at the start of 03-23 (c left 03-12)
     # the end is the same one retention uses

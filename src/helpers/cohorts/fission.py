@@ -9,8 +9,7 @@ import pandas as pd
 
 from .. import config
 from .._checks import as_columns
-from .._time import (Period, check_period, period_codes, period_start, resolve_end, to_timestamp,
-                     tz_of)
+from .._time import Period, check_period, period_codes, period_start, resolve_end, tz_of
 from ..errors import AnalysisWarning, ParameterError
 from ._common import fill_doc, group_ids, period_range, with_ci
 
@@ -62,7 +61,8 @@ def invites_per_inviter(members: pd.DataFrame, *, attributes=("channel",)) -> pd
 
 
 def referral_share(members: pd.DataFrame, *, period: Period = "M", by=None, observed_until=None,
-                   alpha: float = config.ALPHA) -> pd.DataFrame:
+                   alpha: float = config.ALPHA, events: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
     """Share of joins that came by referral (a ``referrer_id``), per join period.
 
     Parameters
@@ -74,9 +74,12 @@ def referral_share(members: pd.DataFrame, *, period: Period = "M", by=None, obse
     by : str or list of str, optional
         Segment columns (e.g. ``"channel"``).
     observed_until : Timestamp or str, optional
-        Ignore members who joined later (default: keep all).
+        Ignore members who joined later. Default: the last event of ``events`` when given (the
+        end every analysis uses), else every member is kept.
     alpha : float
         Level of the Wilson interval.
+    events : DataFrame, optional
+        The event log, which fixes the default end of observation (see ``observed_until``).
 
     Returns
     -------
@@ -96,8 +99,8 @@ def referral_share(members: pd.DataFrame, *, period: Period = "M", by=None, obse
     by_cols = as_columns("by", by, members)
     tz = tz_of(members["joined_at"])
     m = members
-    if observed_until is not None:
-        m = m.loc[(m["joined_at"] <= to_timestamp(observed_until, tz, "observed_until")).to_numpy()]
+    if observed_until is not None or events is not None:
+        m = m.loc[(m["joined_at"] <= fission_end(members, observed_until, events)).to_numpy()]
     f = m[by_cols].copy()
     f["period"] = period_start(period_codes(m["joined_at"], period, tz=tz), period, tz=tz)
     f["referred"] = m["referrer_id"].notna().to_numpy().astype(np.int64)
