@@ -177,21 +177,23 @@ def test_retention_equals_n_day_retention(demo_community, demo_report):
             assert (ind.ci_low, ind.ci_high) == pytest.approx((ref["ci_low"], ref["ci_high"]))
 
 
-def test_churn_risk_count_equals_the_churn_report(demo_community, demo_report):
+def test_churn_risk_count_equals_the_churn_report(demo_dir, demo_community, demo_report):
     ds = demo_community
-    rep = survival.churn_report(ds.members, ds.events, inactivity_days=30, observed_until=None,
-                                active_types=None, segment_col="channel",
-                                reference_segment=None, covariates=["channel", "referred"],
-                                cluster_col="group_id", horizon_days=90,
-                                survival_days=[30, 90, 180], risk_horizon_days=30,
-                                truth=survival.planted_truth(ds.path) if hasattr(ds, "path")
-                                else None)
+    # notebook 02's call
+    settings = survival.ChurnSettings(
+        inactivity_days=30, observed_until=None, active_types=None, censoring="detectable",
+        segment_col="channel", reference_segment=None, covariates=["channel", "referred"],
+        cluster_col="group_id", horizon_days=90, survival_days=[30, 90, 180],
+        risk_horizon_days=30)
+    rep = survival.churn_report(ds.members, ds.events, settings,
+                                truth=survival.planted_truth(demo_dir))
     c = demo_report.churn
     assert c.reason is None
     scored = rep.risk.dropna(subset=["churn_risk"])
     assert c.scored == len(scored)
     assert c.at_risk == int((scored["churn_risk"] >= 0.3).sum())
     assert c.median_risk == pytest.approx(scored["churn_risk"].median())
+    assert c.active_within_days == rep.settings.risk_active_within_days
     assert c.at_risk > 0
 
 

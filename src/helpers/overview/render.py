@@ -326,6 +326,7 @@ def churn_markdown(report: OverviewReport, language: str = "zh") -> str:
                      scored=F.count(c.scored, language),
                      threshold=F.pct(c.threshold, 0, language),
                      days=F.count(c.horizon_days, language),
+                     within=F.number(c.active_within_days, 0, language),
                      median=F.pct(c.median_risk, 1, language))
 
 

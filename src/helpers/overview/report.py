@@ -107,6 +107,7 @@ class ChurnRisk:
     at_risk: int = 0
     threshold: float = 0.3
     horizon_days: int = 30
+    active_within_days: float = 7
     median_risk: float | None = None
     reason: str | None = None
 
@@ -268,24 +269,32 @@ def _experiments(ds, s: OverviewSettings, notes) -> tuple[tuple[ExperimentLine, 
     return tuple(lines), None
 
 
+def _churn_settings(s: OverviewSettings):
+    """Report 02's :class:`~helpers.survival.ChurnSettings`, built as its notebook builds it."""
+    from .. import survival
+
+    return survival.ChurnSettings(
+        inactivity_days=s.inactivity_days, observed_until=s.observed_until,
+        active_types=_types(s), censoring=s.censoring, segment_col=s.segment_col,
+        reference_segment=None, covariates=list(s.covariates), cluster_col=s.cluster_col,
+        horizon_days=s.horizon_days, survival_days=list(s.survival_days),
+        risk_horizon_days=s.risk_horizon_days)
+
+
 def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
     from .. import survival
 
-    base = dict(threshold=s.risk_threshold, horizon_days=s.risk_horizon_days)
-    # churn by inactivity is only seen inactivity_days after it happens: members who joined
-    # later carry no information (the churn report's detectable rule)
+    settings = _churn_settings(s)
+    base = dict(threshold=s.risk_threshold, horizon_days=s.risk_horizon_days,
+                active_within_days=float(settings.risk_active_within_days))
+    # with the detectable rule, churn by inactivity is followed only inactivity_days before the
+    # end: when nobody joined before that, no member carries information
     followed = ds.members["joined_at"] <= until - pd.Timedelta(days=s.inactivity_days)
-    if not followed.any():
+    if s.censoring == "detectable" and not followed.any():
         return ChurnRisk(reason="too_short", **base)
     try:
         with _collect(notes):
-            rep = survival.churn_report(
-                ds.members, ds.events, inactivity_days=s.inactivity_days,
-                observed_until=s.observed_until, active_types=_types(s),
-                segment_col=s.segment_col, reference_segment=None,
-                covariates=list(s.covariates), cluster_col=s.cluster_col or None,
-                horizon_days=s.horizon_days, survival_days=list(s.survival_days),
-                risk_horizon_days=s.risk_horizon_days)
+            rep = survival.churn_report(ds.members, ds.events, settings)
     except (WorkspaceError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         notes.append(f"churn report not computed: {exc}")
         return ChurnRisk(reason="churn_failed", **base)

@@ -20,6 +20,7 @@ RetentionMode = Literal["classic", "rolling"]
 NOTEBOOK_PARAMETERS: dict[str, tuple[str, str]] = {
     "retention_mode": ("01_cohort_retention.ipynb", "mode"),
     "inactivity_days": ("02_churn_survival.ipynb", "inactivity_days"),
+    "censoring": ("02_churn_survival.ipynb", "censoring"),
     "segment_col": ("02_churn_survival.ipynb", "segment_col"),
     "covariates": ("02_churn_survival.ipynb", "covariates"),
     "cluster_col": ("02_churn_survival.ipynb", "cluster_col"),
@@ -59,7 +60,7 @@ class OverviewSettings:
     risk_threshold : float
         Churn-risk count: currently active members whose predicted probability of churning in
         the next ``risk_horizon_days`` is at least this (the churn report's 30%).
-    retention_mode, inactivity_days, segment_col, covariates, cluster_col, horizon_days, \
+    retention_mode, inactivity_days, censoring, segment_col, covariates, cluster_col, horizon_days, \
 survival_days, risk_horizon_days, metrics, primary_metric, guardrails, alpha, correction, \
 cuped, cuped_days, retention_days
         The detail notebooks' parameters of the same name (see :data:`NOTEBOOK_PARAMETERS`).
@@ -75,6 +76,7 @@ cuped, cuped_days, retention_days
     retention_mode: RetentionMode = "classic"
     # 02_churn_survival
     inactivity_days: int = 30
+    censoring: str = "detectable"
     segment_col: str = "channel"
     covariates: tuple[str, ...] = ("channel", "referred")
     cluster_col: str = "group_id"
