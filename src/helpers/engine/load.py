@@ -124,8 +124,9 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         warnings.warn(f"{n} event(s) before the member's joined_at dropped from {p}",
                       AnalysisWarning, stacklevel=3)
         events = _drop_pre_join(events, members)
-    for key, value in (("range", (_instant(counts["lo"]), _instant(counts["hi"]))),):
-        api._cached(events, key, lambda v=value: v)
+    if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
+        rng = (_instant(counts["lo"]), _instant(counts["hi"]))
+        api._cached(events, "range", lambda: rng)
     return events, members
 
 
