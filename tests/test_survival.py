@@ -1052,3 +1052,19 @@ def test_data_names_are_escaped_in_the_summary(small_community):
     for lang in ("en", "zh"):
         s = survival.render_summary(rep, lang)
         assert "<img" not in s and escape_md(evil) in s
+
+
+def test_a_planted_value_outside_its_interval_is_shown(small_report):
+    """Issue 11 item 4: the demo seed is not screened, so a miss must reach the report."""
+    import dataclasses
+
+    truth = small_report.truth.copy()
+    truth.loc[0, "covers_truth"] = False
+    rep = dataclasses.replace(small_report, truth=truth)
+    en, zh = survival.render_summary(rep, "en"), survival.render_summary(rep, "zh")
+    assert f"1 of {len(truth)} planted hazard ratios lie outside" in en
+    assert "之外" in zh
+    tab = survival.reader_table(rep, "truth", "en")
+    assert (tab["Inside the interval"] == "no").sum() == 1
+    assert "all 6 planted" in survival.render_summary(small_report, "en") or \
+        not small_report.truth["covers_truth"].all()

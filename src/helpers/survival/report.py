@@ -375,6 +375,7 @@ def _churn_report(members, events, settings, truth, options) -> ChurnReport:
             and seg["churned"].sum() >= MIN_MEMBERS:
         participation = participation_effects(
             seg, adjust_for=covariates, baselines=baselines, alpha=st.alpha,
+            resolution_days=st.cox_resolution_days,
             truth_hr=None if truth is None else truth.get("participation_hazard_ratio"))
         if not covariates:  # nothing to adjust for: the "adjusted" rows would repeat the others
             participation = participation[~participation["adjusted"]].reset_index(drop=True)

@@ -199,9 +199,9 @@ def time_varying_cox(long: pd.DataFrame, *, covariates: Sequence[str] = (),
 
 def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("channel",),
                           baselines: dict | None = None, landmark_days: int = 14,
-                          truth_hr: float | None = None,
+                          truth_hr: float | None = None, resolution_days: float | None = None,
                           alpha: float = config.ALPHA) -> pd.DataFrame:
-    """The activity-participation hazard ratio estimated four ways, to show immortal-time bias.
+    """The activity-participation hazard ratio estimated three ways, to show immortal-time bias.
 
     - **naive static**: ``took part ever during follow-up`` as a fixed covariate. Biased
       towards benefit: a member must survive until they take part, and that survival time is
@@ -209,9 +209,12 @@ def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("c
     - **landmark**: participation within the first ``landmark_days`` days, among members still
       at risk then, time from the landmark (unbiased for that question; later participation
       ignored, so diluted towards 1).
-    - **time-varying**: the indicator switches on at the first participation (correct).
-    each unadjusted and adjusted for ``adjust_for`` (participation is confounded by
-    acquisition channel in practice).
+    - **time-varying**: the indicator switches on at the first participation (no immortal
+      time; still an association: members choose to take part).
+
+    Each unadjusted and adjusted for ``adjust_for`` (participation is confounded by
+    acquisition channel in practice). ``resolution_days`` rounds the static fits' durations up
+    (as :func:`cox_model`); the time-varying fit works in whole days (:func:`time_varying_long`).
 
     Returns
     -------
@@ -239,7 +242,8 @@ def participation_effects(data: pd.DataFrame, *, adjust_for: Sequence[str] = ("c
             if kind == "tv":
                 res = time_varying_cox(frame, covariates=adj, baselines=baselines, alpha=alpha)
             else:
-                res = cox_model(frame, covariates=[col, *adj], baselines=baselines, alpha=alpha)
+                res = cox_model(frame, covariates=[col, *adj], baselines=baselines, alpha=alpha,
+                                resolution_days=resolution_days)
             r = res.hazard_ratios.set_index("term").loc[col]
             rows.append((model, adjusted, r["hazard_ratio"], r["ci_low"], r["ci_high"],
                          r["p_value"]))
