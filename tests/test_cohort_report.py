@@ -78,11 +78,18 @@ def test_best_segment_only_where_intervals_do_not_overlap(demo_report):
     assert (top.ci_low <= at.iloc[:-1].ci_high).any()  # the demo case: overlapping intervals
     line = next(x for x in cohorts.render_summary(rep, "en").splitlines() if "**By channel**" in x)
     assert "best" not in line.replace("best or worst", "") and top.channel in line
+    bottom = at.iloc[0]
+    assert bottom.ci_high < top.ci_low  # the extremes are apart, though neither from every other
+    assert "these two differ beyond chance" in line and bottom.channel in line
     g = rep.growth
     clear = _n_day_by([("邀请码", 30, 1000, 600), ("海报裂变", 30, 1000, 300),
                        ("自然流量", 30, 1000, 310)])
     text = cohorts.summary_markdown(growth_table=g, n_day=rep.n_day, n_day_by=clear)
     assert "best 邀请码" in text and "Lowest beyond chance" not in text
+    close = _n_day_by([("邀请码", 30, 1000, 420), ("海报裂变", 30, 1000, 400),
+                       ("自然流量", 30, 1000, 390)])
+    text = cohorts.summary_markdown(growth_table=g, n_day=rep.n_day, n_day_by=close)
+    assert "the 95% intervals overlap, so no channel is best or worst beyond chance" in text
     low = _n_day_by([("邀请码", 30, 1000, 600), ("海报裂变", 30, 1000, 580),
                      ("自然流量", 30, 1000, 200)])
     text = cohorts.summary_markdown(growth_table=g, n_day=rep.n_day, n_day_by=low)

@@ -43,6 +43,10 @@ MESSAGES = {
         "seg_overlap": "**By {segment}** (D{day}, each {segment} with at least {min_n} "
                        "members old enough): from {low_value} ({low}) to {high_value} ({high}); the 95% "
                        "intervals overlap, so no {segment} is best or worst beyond chance.",
+        "seg_spread": "**By {segment}** (D{day}, each {segment} with at least {min_n} members "
+                      "old enough): from {low_value} ({low}) to {high_value} ({high}); these two "
+                      "differ beyond chance (their 95% intervals do not overlap), but each "
+                      "overlaps another {segment}'s, so no single {segment} is best or worst.",
         "seg_one": "**By {segment}** (D{day}): only one {segment} has at least {min_n} members "
                    "old enough, so there is nothing to compare.",
         "seg_none": "**By {segment}**: no {segment} has {min_n} members old enough for "
@@ -133,6 +137,9 @@ MESSAGES = {
         "seg_overlap": "**按{segment}**（{day} 日留存，只比较已满观察期成员不少于 {min_n} 名的{segment}）："
                        "从 {low_value}（{low}）到 {high_value}（{high}）；95% 置信区间相互重叠，"
                        "所以没有哪个{segment}可以确定最好或最差。",
+        "seg_spread": "**按{segment}**（{day} 日留存，只比较已满观察期成员不少于 {min_n} 名的{segment}）："
+                      "从 {low_value}（{low}）到 {high_value}（{high}）；这两者的差异超出偶然范围（95% 置信区间"
+                      "不重叠），但各自都与其他{segment}重叠，所以没有哪个{segment}可以确定是最好或最差。",
         "seg_one": "**按{segment}**（{day} 日留存）：只有一个{segment}的已满观察期成员不少于 {min_n} 名，"
                    "无从比较。",
         "seg_none": "**按{segment}**：没有哪个{segment}的已满观察期成员达到 {min_n} 名（{day} 日留存），"

@@ -291,7 +291,10 @@ def _segment_line(report: CohortReport, language: str) -> list[str]:
         line = t("seg_best", segment=seg, day=d, min_n=count(report.min_eligible),
                  best=name(best), best_value=_value(best, language))
     else:
-        line = t("seg_overlap", segment=seg, day=d, min_n=count(report.min_eligible),
+        extremes_apart = not overlap(best["ci_low"], best["ci_high"], worst["ci_low"],
+                                     worst["ci_high"])
+        line = t("seg_spread" if extremes_apart else "seg_overlap", segment=seg, day=d,
+                 min_n=count(report.min_eligible),
                  low=name(worst), low_value=pct(worst["rate"], language=language),
                  high=name(best), high_value=pct(best["rate"], language=language))
     if apart(len(at) - 1):
