@@ -33,6 +33,14 @@ MESSAGES = Catalog({
         "earlier_run": "earlier run",
         "no_last_good": "no earlier good report",
         "warning": "warning: {text}",
+        "warn_figure_glyphs": "cell {cell}: a figure has characters its font lacks (drawn as "
+                              "boxes)",
+        "warn_page_glyphs": "no embedded font draws {chars} (boxes where the reader has no font "
+                            "for them, e.g. colour emoji)",
+        "warn_external": "the page loads external resources: {urls}",
+        "warn_text": "the page shows {problem}",
+        "stop": ".",
+        "sep": ", ",
         "skipped_no_table": "No “{entry}” report: dataset {dataset} has no {table} table, so "
                             "there is nothing to report on (this is not a failure).",
         "skipped_no_values": "No “{entry}” report: dataset {dataset} has no values of {column} in "
@@ -84,6 +92,12 @@ MESSAGES = Catalog({
         "earlier_run": "更早的运行",
         "no_last_good": "没有更早的成功报告",
         "warning": "注意：{text}",
+        "warn_figure_glyphs": "第 {cell} 个单元格：图中有字体缺少的字符（显示为方框）",
+        "warn_page_glyphs": "内嵌字体没有 {chars} 的字形（读者没有相应字体时显示为方框，例如彩色表情符号）",
+        "warn_external": "页面会从外部加载资源：{urls}",
+        "warn_text": "页面上出现了 {problem}",
+        "stop": "。",
+        "sep": "，",
         "skipped_no_table": "未生成「{entry}」报告：数据集 {dataset} 中没有 {table} 表，"
                             "没有可分析的内容（这不是故障）。",
         "skipped_no_values": "未生成「{entry}」报告：数据集 {dataset} 的 {table} 表中 {column} "

@@ -433,6 +433,6 @@ def select_runs(runs: tuple[Run, ...] | list[Run], only: list[str] | None) -> li
         chosen.extend(h for h in hits if h not in chosen)
     if unmatched:
         raise BatchConfigError(f"--only {', '.join(unmatched)}: no such run; runs are: "
-                               + ", ".join(r.name for r in runs))
+                               + ", ".join(r.key for r in runs))
     return [r for r in runs if r in chosen]
 

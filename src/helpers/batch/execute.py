@@ -22,6 +22,7 @@ from .config import Run
 from .fonts import missing_glyphs
 from .html import (external_resources, render_report, report_title, reviewer_text_problems,
                    visible_text)
+from ._messages import translator
 from .kernel import worker_kernel
 from .provenance import package_versions
 
@@ -151,16 +152,17 @@ def cell_timing(nb) -> dict[str, float]:
     return {"kernel_s": max(kernel, 0.0), "imports_s": imports, "compute_s": compute}
 
 
-def output_warnings(nb) -> list[str]:
-    """Caveats visible in the outputs: glyphs missing from a figure's font (tofu in plots)."""
+def output_warnings(nb, language: str = "") -> list[str]:
+    """Caveats visible in the outputs: glyphs missing from a figure's font (tofu in plots),
+    in ``language`` (``""``: English)."""
+    t = translator(language)
     found = []
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 text = out.get("text", "")
                 if re.search(r"Glyph \d+ .* missing from (current )?font", text):
-                    found.append(f"cell {i}: a figure has glyphs missing from its font "
-                                 "(drawn as boxes); call plots.set_theme() before plotting")
+                    found.append(t("warn_figure_glyphs", cell=i))
     return found
 
 
@@ -297,7 +299,8 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
                   "duration_s": execute_s, "overhead_s": overhead_s, **timing,
                   "parameters": params_rows, "versions": package_versions()}
     t1 = time.perf_counter()
-    warnings = output_warnings(nb)
+    t = translator(run.language)
+    warnings = output_warnings(nb, run.language)
     try:
         page = render_report(nb, title=run.name, with_code=with_code, provenance=provenance,
                              resources_dir=run.notebook.parent, language=run.language,
@@ -305,12 +308,11 @@ def execute_run(run: Run, *, out_dir: str | Path, with_code: bool = False,
         external = external_resources(page)
         boxes = missing_glyphs(visible_text(page))
         if boxes:
-            warnings.append("no embedded font draws " + " ".join(
-                f"{c} U+{ord(c):04X}" for c in boxes) + " (boxes where the reader lacks a "
-                "font for it, e.g. colour emoji)")
+            warnings.append(t("warn_page_glyphs", chars=" ".join(
+                f"{c} U+{ord(c):04X}" for c in boxes)))
         if external:
-            warnings.append("the page loads external resources: " + ", ".join(external[:5]))
-        warnings.extend(reviewer_text_problems(visible_text(page)))
+            warnings.append(t("warn_external", urls=", ".join(external[:5])))
+        warnings.extend(t("warn_text", problem=p) for p in reviewer_text_problems(page))
         write_text(html_path, page)
     except Exception as exc:
         os.replace(running, failed_path)

@@ -107,6 +107,7 @@ def write_index(cfg: BatchConfig, results: tuple[RunResult, ...] | list[RunResul
         sections=sections, zone=config.TIMEZONE, html_lang=HTML_LANG[first or "en"],
         switch=[(s["id"], LANGUAGE_NAMES[s["language"]]) for s in sections if s["language"]],
         title=" · ".join(dict.fromkeys(s["t"]("index_title") for s in sections)),
+        titles={lang: translator(lang)("index_title") for lang in LANGUAGES},
         font_placeholder=FONT_PLACEHOLDER,
         css=(TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
         batch={**last_batch,
