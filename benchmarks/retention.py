@@ -129,7 +129,8 @@ def read_tables(folder: Path, *, loader: bool = False) -> tuple[pd.DataFrame, pd
             ds = data.load_community(folder)
         return ds.members, ds.events
     members = pd.read_parquet(folder / "members.parquet")
-    events = pd.read_parquet(folder / "events.parquet", columns=["member_id", "ts", "event_type"])
+    from helpers.engine.load import events_source
+    events = pd.read_parquet(events_source(folder), columns=["member_id", "ts", "event_type"])
     events["event_type"] = events["event_type"].astype("category")
     return members, events
 
