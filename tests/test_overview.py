@@ -114,14 +114,18 @@ def test_settings_defaults_are_the_detail_notebooks_defaults():
         assert got == want, f"{field_name}: overview {got!r} vs {nb} {param}={want!r}"
 
 
-def test_fixed_choices_are_report_04s_defaults():
+def test_fixed_choices_are_the_detail_reports_defaults():
     """The conversion tile is 30-day conversion and the scorecard compares channels: the
-    conversion report's defaults (window_days, by) must be those too."""
+    conversion report's defaults (window_days, by) must be those too; the indicators are
+    weekly, report 01's default period."""
     from helpers.overview.indicators import N_DAY
     from helpers.overview.report import SCORECARD_BY
 
+    from helpers.overview.report import PERIOD
+
     d = _notebook_defaults("04_conversion_value.ipynb")
     assert d["window_days"] == N_DAY and d["by"] == SCORECARD_BY
+    assert _notebook_defaults("01_cohort_retention.ipynb")["period"] == PERIOD
 
 
 def test_settings_validate():
@@ -217,15 +221,29 @@ def test_experiment_decisions_equal_the_ab_reports(demo_community, demo_report):
 
 def test_layer_mix_equals_the_cohort_report(demo_community, demo_report):
     ds = demo_community
-    until = ds.events["ts"].max()
-    mix = cohorts.layer_mix(cohorts.member_layers(ds.members, ds.events), ds.members, as_of=until)
+    # notebook 01's call
+    cr = cohorts.cohort_report(ds.members, ds.events, period="W", mode="classic", by="channel",
+                               active_types=None, observed_until=None)
     L = demo_report.layers
-    assert list(L.now) == mix.table["members"].tolist()
-    assert L.left == mix.left
-    assert sum(L.now) == demo_report.members == mix.current
-    tr = cohorts.layer_transitions(ds.members, ds.events)
+    assert list(L.now) == cr.layers.table["members"].tolist()
+    assert L.left == cr.layers.left
+    assert sum(L.now) == demo_report.members == cr.members_end
+    tr = cr.transitions
     assert L.moved_up == tr.loc[tr["direction"] == "up", "members"].sum()
     assert L.moved_down == tr.loc[tr["direction"] == "down", "members"].sum()
+    assert L.stayed == tr.loc[tr["direction"] == "same", "members"].sum()
+    assert (L.since, L.as_of) == cr.transition_window
+    assert L.left_since == cr.transition_left
+    # the mix at the window's start, with the same rules
+    t0 = cr.transition_window[0]
+    before = cohorts.layer_mix(cohorts.member_layers(ds.members, ds.events, as_of=t0),
+                               ds.members, as_of=t0)
+    assert list(L.before) == before.table["members"].tolist()
+    # the growth and D30 figures are report 01's too
+    done = cr.growth.loc[cr.growth["complete"]]
+    assert demo_report.indicator("growth").value == done["new_members"].iloc[-1]
+    d30 = cr.n_day.loc[cr.n_day["day"] == 30].iloc[0]
+    assert demo_report.indicator("retention").get("all_rate") == pytest.approx(d30["rate"])
 
 
 def test_conversion_equals_the_funnel(demo_community, demo_report):

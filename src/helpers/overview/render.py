@@ -252,7 +252,7 @@ def layers_markdown(report: OverviewReport, language: str = "zh") -> str:
                        changes=mix.join(shifts)))
         lines.append(t("layers.moves", language, up=F.count(L.moved_up, language),
                        down=F.count(L.moved_down, language), same=F.count(L.stayed, language),
-                       since=_day(L.since, language)))
+                       left=F.count(L.left_since, language), since=_day(L.since, language)))
     return "\n\n".join(lines)
 
 

@@ -2,8 +2,9 @@
 
 :func:`overview_report` calls, with the detail notebooks' parameters (:class:`OverviewSettings`):
 
-- report 01: :func:`helpers.cohorts.growth` (weekly), :func:`helpers.cohorts.n_day_retention`
-  (D30), :func:`helpers.cohorts.member_layers` and :func:`helpers.cohorts.layer_transitions`;
+- report 01: :func:`helpers.cohorts.cohort_report` (weekly growth and stickiness, D30 of all
+  eligible members, the layer mix and transitions), and :func:`helpers.cohorts.n_day_retention`
+  for the D30 of recent joiners;
 - report 02: :func:`helpers.survival.churn_report` (its risk list: the churn-risk count);
 - report 03: :func:`helpers.exp_metrics.analyse_experiment` for each experiment (decisions);
 - report 04: :func:`helpers.conversion.funnel` (30-day purchase conversion) and
@@ -32,6 +33,7 @@ from .settings import OverviewSettings
 
 PURCHASE = "purchase"  # the data contract's purchase event type (DESIGN §3)
 SCORECARD_BY = "channel"  # the channel scorecard compares acquisition channels
+PERIOD = "W"  # weekly indicators: report 01's default period
 
 
 # ----------------------------------------------------------------------------- sections
@@ -39,17 +41,20 @@ SCORECARD_BY = "channel"  # the channel scorecard compares acquisition channels
 class LayerMix:
     """Member layers now and one layer window before, and how members moved between them.
 
-    ``layers`` are the English keys (core, active, potential, dormant …) in report 01's order;
-    ``now`` and ``before`` are :func:`helpers.cohorts.layer_mix` of the current members at the
-    end of observation and one layer window (30 days) before (``left``: members who had left
-    by the end, in no layer); the moves come from :func:`helpers.cohorts.layer_transitions`
-    (members who had joined by ``since``), as report 01 draws them.
+    ``layers`` are the English keys (core, active, potential, dormant …) in report 01's order.
+    Everything comes from report 01's :func:`helpers.cohorts.cohort_report`: ``now`` is its
+    layer mix of the current members at the end of observation (``left``: members who had left
+    by then, in no layer); the moves are its layer transitions over its transition window
+    (``since`` → ``as_of``: members current at both ends; ``left_since`` of those current at
+    ``since`` left in between); ``before`` is the mix at ``since`` with the same rules
+    (:func:`helpers.cohorts.member_layers` and :func:`helpers.cohorts.layer_mix`).
     """
 
     layers: tuple[str, ...] = ()
     now: tuple[int, ...] = ()
     before: tuple[int, ...] = ()
     left: int = 0
+    left_since: int = 0
     moved_up: int = 0
     moved_down: int = 0
     stayed: int = 0
@@ -197,32 +202,35 @@ def report_link(experiment_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------- the sections
-def _layer_mix(ds, s: OverviewSettings, until) -> LayerMix:
-    types = _types(s)
-    moves = cohorts.layer_transitions(ds.members, ds.events, end=s.observed_until,
-                                      active_types=types)
-    now_layers = cohorts.member_layers(ds.members, ds.events, as_of=s.observed_until,
-                                       active_types=types)
-    now = cohorts.layer_mix(now_layers, ds.members, as_of=until)
-    if now.current == 0:
+def _cohort_report(ds, s: OverviewSettings):
+    """Report 01's :func:`helpers.cohorts.cohort_report`, called as its notebook calls it
+    (weekly periods: the notebook's default)."""
+    return cohorts.cohort_report(ds.members, ds.events, period=PERIOD, mode=s.retention_mode,
+                                 by=s.retention_by or None, active_types=_types(s),
+                                 observed_until=s.observed_until)
+
+
+def _layer_mix(ds, s: OverviewSettings, cr) -> LayerMix:
+    now = cr.layers
+    if now is None or now.current == 0:
         return LayerMix(reason="no_members")
-    since = until - pd.Timedelta(days=cohorts.LayerRules().window_days)
-    before = None
-    if (ds.members["joined_at"] <= since).any():
-        before = cohorts.layer_mix(
-            cohorts.member_layers(ds.members, ds.events, as_of=since, active_types=types),
-            ds.members, as_of=since)
     cats = [str(c) for c in now.table["layer"]]
+    keys = tuple(cohorts.LAYER_ALIASES.get(c, c) for c in cats)
+    common = dict(layers=keys, now=tuple(int(v) for v in now.table["members"]),
+                  left=int(now.left), as_of=pd.Timestamp(now.as_of))
+    moves = cr.transitions
+    if moves is None or cr.transition_window is None:
+        return LayerMix(**common)
+    t0, t1 = cr.transition_window
+    before = cohorts.layer_mix(
+        cohorts.member_layers(ds.members, ds.events, as_of=t0, active_types=_types(s)),
+        ds.members, as_of=t0)
+    b = before.table.set_index(before.table["layer"].astype(str))["members"]
     by_dir = moves.groupby("direction")["members"].sum()
-    return LayerMix(
-        layers=tuple(cohorts.LAYER_ALIASES.get(c, c) for c in cats),
-        now=tuple(int(v) for v in now.table["members"]),
-        before=() if before is None else tuple(
-            int(v) for v in before.table.set_index(before.table["layer"].astype(str))
-            ["members"].reindex(cats, fill_value=0)),
-        left=int(now.left),
-        moved_up=int(by_dir.get("up", 0)), moved_down=int(by_dir.get("down", 0)),
-        stayed=int(by_dir.get("same", 0)), as_of=until, since=since)
+    return LayerMix(before=tuple(int(v) for v in b.reindex(cats, fill_value=0)),
+                    left_since=int(cr.transition_left),
+                    moved_up=int(by_dir.get("up", 0)), moved_down=int(by_dir.get("down", 0)),
+                    stayed=int(by_dir.get("same", 0)), since=pd.Timestamp(t0), **common)
 
 
 def _types(s: OverviewSettings):
@@ -344,10 +352,11 @@ def _conversion(ds, s: OverviewSettings, labelled, windows, until, notes) -> Ind
         count_col="converted", trend_weeks=s.trend_weeks, alpha=0.05)
 
 
-def _retention(ds, s: OverviewSettings, labelled, windows, notes) -> Indicator:
+def _retention(ds, s: OverviewSettings, labelled, windows, overall, notes) -> Indicator:
+    """D30 of the recent joiners (the same function as report 01, by join window and weekly
+    cohort); ``overall`` is report 01's own D30 table (all eligible members)."""
     opts = dict(mode=s.retention_mode, active_types=_types(s), observed_until=s.observed_until)
     with _collect(notes):
-        overall = cohorts.n_day_retention(ds.members, ds.events, days=[7, N_DAY], **opts)
         by_window = cohorts.n_day_retention(labelled, ds.events, days=[N_DAY],
                                             by=WINDOW_COLUMN, **opts)
         by_cohort = cohorts.n_day_retention(labelled, ds.events, days=[N_DAY],
@@ -409,14 +418,13 @@ def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewRep
     notes: list[str] = []
     with _collect(notes):
         until = until_of(ds.events, s.observed_until)
+        cr = _cohort_report(ds, s)
         current = int(cohorts.current_members(ds.members, until).sum())
-        g = cohorts.growth(ds.members, ds.events, period="W", active_types=_types(s),
-                           observed_until=s.observed_until)
-        growth, activity = growth_indicators(g, trend_weeks=s.trend_weeks, alpha=0.05)
+        growth, activity = growth_indicators(cr.growth, trend_weeks=s.trend_weeks, alpha=0.05)
         labelled, windows = join_windows(ds.members, until, recent_days=s.recent_days)
-        retention = _retention(ds, s, labelled, windows, notes)
+        retention = _retention(ds, s, labelled, windows, cr.n_day, notes)
         conversion = _conversion(ds, s, labelled, windows, until, notes)
-        layers = _layer_mix(ds, s, until)
+        layers = _layer_mix(ds, s, cr)
         experiments, why_no_exp = _experiments(ds, s, notes)
         churn = _churn_risk(ds, s, until, notes)
         scorecard, leaders, why_no_card = _scorecard(ds, s, until, notes)

@@ -19,6 +19,7 @@ RetentionMode = Literal["classic", "rolling"]
 #: the detail notebook each setting comes from, and the parameter's name there
 NOTEBOOK_PARAMETERS: dict[str, tuple[str, str]] = {
     "retention_mode": ("01_cohort_retention.ipynb", "mode"),
+    "retention_by": ("01_cohort_retention.ipynb", "by"),
     "inactivity_days": ("02_churn_survival.ipynb", "inactivity_days"),
     "censoring": ("02_churn_survival.ipynb", "censoring"),
     "segment_col": ("02_churn_survival.ipynb", "segment_col"),
@@ -60,7 +61,7 @@ class OverviewSettings:
     risk_threshold : float
         Churn-risk count: currently active members whose predicted probability of churning in
         the next ``risk_horizon_days`` is at least this (the churn report's 30%).
-    retention_mode, inactivity_days, censoring, segment_col, covariates, cluster_col, horizon_days, \
+    retention_mode, retention_by, inactivity_days, censoring, segment_col, covariates, cluster_col, horizon_days, \
 survival_days, risk_horizon_days, metrics, primary_metric, guardrails, alpha, correction, \
 cuped, cuped_days, retention_days
         The detail notebooks' parameters of the same name (see :data:`NOTEBOOK_PARAMETERS`).
@@ -74,6 +75,7 @@ cuped, cuped_days, retention_days
     risk_threshold: float = 0.3
     # 01_cohort_retention
     retention_mode: RetentionMode = "classic"
+    retention_by: str = "channel"
     # 02_churn_survival
     inactivity_days: int = 30
     censoring: str = "detectable"
