@@ -411,6 +411,26 @@ def test_scorecard_equals_report_04s(demo_community, demo_report):
         assert f"| {ch} |" in md
 
 
+def test_conversion_figures_equal_report_04s(demo_community, demo_report):
+    """Notebook 04's call: its funnel over all eligible members and its channel scorecard are
+    the overview's."""
+    conversion = pytest.importorskip("helpers.conversion")
+    ds = demo_community
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = conversion.conversion_report(
+            ds.members, ds.events, activities=ds.activities, memberships=ds.memberships,
+            by="channel", window_days=30, horizon_days=90, grace_days=30, review_detail=10,
+            active_types=None, observed_until=None)
+    f = rep.funnel_all
+    bought = f.loc[f["step"] == "purchased"].iloc[0]
+    ind = demo_report.indicator("conversion")
+    assert ind.get("all_rate") == pytest.approx(bought["rate"])
+    assert ind.get("all_n") == bought["eligible"]
+    pd.testing.assert_frame_equal(demo_report.scorecard.reset_index(drop=True),
+                                  rep.scorecard.reset_index(drop=True))
+
+
 def test_one_channel_text_ids(small_tables, tmp_path):
     t = small_tables
     members = t["members"].assign(channel="邀请码", member_id=lambda d: "m" + d["member_id"].astype(str))

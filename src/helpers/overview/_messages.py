@@ -43,7 +43,7 @@ _MESSAGES = {
         # sections
         "layers.head": "Member layers on {date}, of the {n} current members ({left} members who left are in no layer): {mix}.",
         "layers.item": "{layer} {count} ({share})",
-        "layers.moves": "Since {since}, of the members there on both dates, {up} moved up a layer, {down} slipped down and {same} stayed; {left} others left the group.",
+        "layers.moves": "Since {since}, of the members there on both dates, {up} moved up a layer, {down} slipped down and {same} stayed; {left} members who were there on {since} have left the group since.",
         "layers.shift": "Change in share since {since}: {changes}.",
         "layers.shift_item": "{layer} {pp}",
         "layers.none": "No member had joined by the end of observation, so there are no layers.",
@@ -118,7 +118,7 @@ _MESSAGES = {
         "tiles.caption": "数据截至 {date} · 当前成员 {members} 名",
         "layers.head": "{date}的成员分层（当前成员共 {n} 名；已退群的 {left} 名不计入分层）：{mix}。",
         "layers.item": "{layer} {count}（{share}）",
-        "layers.moves": "自 {since}以来，两个时点都在群内的成员中，{up} 名升层，{down} 名降层，{same} 名层级不变；另有 {left} 名退群。",
+        "layers.moves": "自 {since}以来，两个时点都在群内的成员中，{up} 名升层，{down} 名降层，{same} 名层级不变；{since}时在群内的成员中另有 {left} 名此后退群。",
         "layers.shift": "与 {since}相比的占比变化：{changes}。",
         "layers.shift_item": "{layer} {pp}",
         "layers.none": "观察期结束前没有成员入群，因此没有分层。",
