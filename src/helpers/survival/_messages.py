@@ -43,8 +43,11 @@ SUMMARY = Catalog({
         "still_here_short": "after {day} days: follow-up too short to tell",
         "segments": "**By {segment}** (RMST, restricted mean survival time: the average number "
                     "of days a member stays within the first {horizon} days): reference "
-                    "{reference} {rmst} d; best {best} {best_diff} d ({best_ci}), worst "
-                    "{worst} {worst_diff} d ({worst_ci}).",
+                    "{reference} {rmst} d; compared with it, best {best} {best_diff} d "
+                    "({best_ci}), worst {worst} {worst_diff} d ({worst_ci}).",
+        "segments_one": "**By {segment}** (RMST, restricted mean survival time: the average "
+                        "number of days a member stays within the first {horizon} days): "
+                        "reference {reference} {rmst} d; {best} {best_diff} d ({best_ci}).",
         "segments_overlap": "The two intervals overlap, so neither is clearly better or worse "
                             "than the other.",
         "logrank": "Log-rank test (do the segments' survival curves differ at all?): χ² = "
@@ -121,8 +124,10 @@ SUMMARY = Catalog({
         "still_here_part": "{day} 天后 {value}",
         "still_here_short": "{day} 天后：观察时间不够，无法判断",
         "segments": "**按{segment}**（RMST，限制性平均生存时间：前 {horizon} 天内平均留下的天数）："
-                    "基准 {reference} {rmst} 天；最好 {best} {best_diff} 天（{best_ci}），最差 "
-                    "{worst} {worst_diff} 天（{worst_ci}）。",
+                    "基准 {reference} {rmst} 天；与基准相比，最好 {best} {best_diff} 天（{best_ci}），"
+                    "最差 {worst} {worst_diff} 天（{worst_ci}）。",
+        "segments_one": "**按{segment}**（RMST，限制性平均生存时间：前 {horizon} 天内平均留下的天数）："
+                        "基准 {reference} {rmst} 天；{best} {best_diff} 天（{best_ci}）。",
         "segments_overlap": "两者的置信区间重叠，不能说谁明显更好或更差。",
         "logrank": "对数秩检验（各组留存曲线是否不同）：χ² = {statistic}，自由度 {df}，p {p}；"
                    "{method} 校正后 {m} 对中有 {k} 对存在差异。",

@@ -130,7 +130,8 @@ def _segment_line(report: ChurnReport, language: str) -> str:
     def span(r):
         return f"{ci} {signed(r['ci_low'])} – {signed(r['ci_high'])}"
 
-    text = t("segments", language, segment=word(report.segment_col, language, escape=escape_md,
+    key = "segments" if len(rm) > 1 else "segments_one"
+    text = t(key, language, segment=word(report.segment_col, language, escape=escape_md,
                                                 prose=True),
              horizon=number(report.settings.horizon_days, 0), reference=escape_md(
                  best["reference"]), rmst=number(best["rmst_reference"], 1),
