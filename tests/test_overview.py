@@ -499,6 +499,11 @@ def test_experiment_links_are_the_batch_report_names(demo_dir, demo_report):
     overview_first = cfg.runs[0].notebook.name == "00_overview.ipynb"
     assert overview_first
     assert {e.link for e in demo_report.experiments} == ab
+    # the prose links to the detail reports: pages the batch writes beside the overview
+    nb = json.loads((NOTEBOOKS / "00_overview.ipynb").read_text(encoding="utf-8"))
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    links = set(re.findall(r"\]\(([^)]+\.html)\)", prose))
+    assert links and links <= {f"{r.name}.html" for r in cfg.runs}, links
 
 
 def test_lazy_events_give_the_same_overview(small_dir, small_report, monkeypatch):

@@ -386,8 +386,8 @@ def scorecard_markdown(report: OverviewReport, language: str = "zh") -> str:
     sep = "；" if language == "zh" else "; "
     compared = leaders is not None and bool((leaders["levels"] >= 2).any())
     if items:
-        parts.append(t("card.leaders", language, items=sep.join(items)) + " "
-                     + t("card.rest_overlap", language))
+        parts.append(t("card.leaders", language, items=sep.join(items))
+                     + ("" if language == "zh" else " ") + t("card.rest_overlap", language))
     elif compared:  # figures measured in two channels or more, every interval overlapping
         parts.append(t("card.no_leaders", language))
     notes = card.attrs.get("notes", ()) or ()
