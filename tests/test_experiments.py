@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import warnings
 
 import matplotlib.axes
 import nbformat
@@ -626,11 +627,14 @@ def test_group_power_uses_kish_design_effect_for_unequal_group_sizes(demo_report
         == pytest.approx(z * math.sqrt(2 * kish))
     n = sample_size(0.1, sd=sd, icc=icc, cluster_size=m_bar, cluster_size_cv=cv)
     assert n == math.ceil((z * sd / 0.1) ** 2 * 2 * design_effect(icc, sizes) / m_bar - 1e-9)
-    # power_table of the demo group experiment uses the control arm's group sizes the same way
+    # power_table of the demo group experiment uses the group sizes the same way (every group;
+    # the ICC within arms over both arms, as the test reports it; control SD and mean)
     rep = demo_reports["exp_live_group"]
     ctrl = rep.data.loc[rep.data["arm"] == rep.control_arm]
-    m = ctrl.groupby("group_id").size().to_numpy()
-    icc_c = max(icc_anova(ctrl, value="active_days", group="group_id"), 0.0)
+    m = rep.data.groupby("group_id").size().to_numpy()
+    centred = rep.data.assign(c=rep.data["active_days"] - rep.data.groupby("arm")[
+        "active_days"].transform("mean"))
+    icc_c = max(icc_anova(centred, value="c", group="group_id"), 0.0)
     eff = 0.10 * ctrl["active_days"].mean()
     # issue 15 item 5: the next test is sized at the level the decision uses, alpha / m
     z = stats.norm.ppf(1 - 0.05 / (2 * rep.family_size)) + stats.norm.ppf(0.8)
@@ -748,6 +752,38 @@ def test_icc_named_and_the_same_in_summary_and_power_table(demo_reports):
     assert d.icc > 0.03 > d.icc_cuped  # raw clustering is larger; the old summary quoted only the latter
 
 
+def test_icc_one_figure_in_summary_power_table_and_analyst_table(demo_reports):
+    """The after-CUPED ICC and design effect of the summary and the power table are the ones the
+    test used (the analyst table's row): once 0.016 / 2.1 (control arm only) beside 0.011 / 1.84
+    (both arms, within arms). Checked against a random-intercept model (statsmodels MixedLM with
+    the arm as fixed effect, REML)."""
+    import statsmodels.formula.api as smf
+
+    rep = demo_reports["exp_live_group"]
+    d, row = rep.design, rep.results.set_index("metric").loc["active_days"]
+    assert d.icc_cuped == pytest.approx(row["icc"], abs=1e-9)
+    assert d.design_effect_cuped == pytest.approx(row["design_effect"], abs=1e-9)
+    text = exp_metrics.summary_markdown(rep)
+    shown = exp_metrics.analyst_table(rep, "en").iloc[0]["ICC as tested (after CUPED where applied)"]
+    assert f"after CUPED the ICC is {shown}" in text
+    assert f"design effect {row['design_effect']:.1f}" in text
+    power = exp_metrics.power_table(rep, lifts=[0.1])
+    assert power["icc_cuped"].iloc[0] == pytest.approx(row["icc"], abs=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("active_days ~ C(arm)", rep.data, groups=rep.data["group_id"]).fit()
+    var_u = float(fit.cov_re.iloc[0, 0])
+    assert d.icc == pytest.approx(var_u / (var_u + fit.scale), rel=0.2)  # ANOVA vs REML
+
+
+def test_confidence_levels_written_alike():
+    """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
+    from helpers.exp_metrics import tables
+
+    assert tables._level(1 - 0.0500001, "en") == "95%"
+    assert tables._level(0.99, "en") == "99%" and tables._level(0.9917, "en") == "99.2%"
+
+
 def test_mde_and_sample_sizes_at_the_decision_level(demo_reports):
     """Issue 15.5: MDE and next-test sizes at alpha/m, labelled, equal in summary and table."""
     for eid in ("exp_reminder_aa", "exp_checkin_member"):
@@ -827,12 +863,16 @@ def test_numbers_and_units_in_reviewer_text(demo_reports, monkeypatch):
     assert f"{100 * part:+.1f} percentage points" in text
     analyst = exp_metrics.analyst_table(rep, "en")
     assert "> 99.9%" in set(analyst["Chance to beat control"])
-    assert analyst["p by permutation over groups"].str.startswith("not needed").all()
+    # a ratio metric is tested on group totals, without a permutation: "n/a", not "0 groups"
+    ratio = (rep.results["kind"] == "ratio").to_numpy()
+    perm = analyst["p by permutation over groups"]
+    assert perm[~ratio].str.startswith("not needed").all() and (perm[ratio] == "n/a").all()
+    assert not perm.str.contains("(0 groups", regex=False).any()
     neg = (rep.results["icc_estimate"] < 0).to_numpy()
-    assert (analyst["ICC after CUPED (as tested)"].str.startswith("0 (").to_numpy() == neg).all()
+    assert (analyst["ICC as tested (after CUPED where applied)"].str.startswith("0 (").to_numpy() == neg).all()
     forced = rep.results.assign(icc=0.0, icc_estimate=-0.004, design_effect=1.0)
     shown_neg = exp_metrics.analyst_table(dataclasses.replace(rep, results=forced), "en")
-    assert shown_neg["ICC after CUPED (as tested)"].eq("0 (-0.004 < 0)").all()
+    assert shown_neg["ICC as tested (after CUPED where applied)"].eq("0 (-0.004 < 0)").all()
     assert (rep.results["icc"] >= 0).all() and (rep.results["design_effect"] >= 1).all()
     power = exp_metrics.power_display(exp_metrics.power_table(rep), rep, "en")
     assert power["Reachable in this community"].str.startswith("not reachable").all()

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..experiments import design_effect, icc_anova, sample_size
@@ -23,10 +24,12 @@ class Design:
     """Design figures of one metric in the control arm, the ones the summary quotes and the
     power table uses.
 
-    ``mean, sd`` of the member values; for group experiments ``icc`` (ANOVA, truncated at 0;
-    ``icc_estimate`` before truncation) and ``design_effect`` (Kish, 1 + (Σm²/Σm − 1)·ICC),
-    ``group_size`` (mean members per group), ``size_cv`` (spread of group sizes); the same
-    after CUPED (``sd_cuped, icc_cuped, icc_cuped_estimate, design_effect_cuped``; NaN
+    ``mean, sd`` of the control arm's member values; for group experiments ``icc`` (ANOVA
+    over the groups of both arms, within arms — the definition :func:`cluster_test` reports,
+    so the summary, the power table and the analyst table show one figure; truncated at 0,
+    ``icc_estimate`` before truncation) and ``design_effect`` (Kish, 1 + (Σm²/Σm − 1)·ICC over
+    every group), ``group_size`` (mean members per group), ``size_cv`` (spread of group sizes);
+    the same after CUPED (``sd_cuped, icc_cuped, icc_cuped_estimate, design_effect_cuped``; NaN
     without a pre-period); ``units`` the control arm's units (members or groups).
     """
 
@@ -71,18 +74,26 @@ def design_parameters(data: pd.DataFrame, *, control: str, unit: str,
     if not (mean > 0 and sd > 0):
         return None
     group = unit == "group"
-    sizes = ctrl.groupby("group_id").size() if group else pd.Series([1.0])
+    # the groups of both arms: the ICC within arms (arm means removed) as cluster_test reports
+    # it; with 20 groups per arm the control arm alone gives a much noisier figure
+    keep = data["arm"].notna().to_numpy()
+    both = data.loc[keep] if group else ctrl
+    sizes = both.groupby("group_id").size() if group else pd.Series([1.0])
     cv = float(sizes.std(ddof=0) / sizes.mean()) if group else 0.0  # Kish deff (Σm²/Σm)
 
     def icc_of(values):
         if not group:
             return 0.0, 0.0, 1.0
-        est = icc_anova(ctrl.assign(_v=values), value="_v", group="group_id")
+        v = pd.Series(np.asarray(values, dtype=float)[keep])
+        centred = v - v.groupby(both["arm"].to_numpy()).transform("mean")
+        est = icc_anova(pd.DataFrame({"_v": centred.to_numpy(),
+                                      "group_id": both["group_id"].to_numpy()}),
+                        value="_v", group="group_id")
         est = est if est == est else 0.0
         icc = max(est, 0.0)
         return icc, est, design_effect(icc, sizes.to_numpy())
 
-    icc, est, deff = icc_of(ctrl[metric])
+    icc, est, deff = icc_of(data[metric])
     out = dict(metric=metric, unit=unit, mean=mean, sd=sd,
                units=int(ctrl["group_id"].nunique()) if group else int(len(ctrl)),
                group_size=float(sizes.mean()) if group else 1.0, size_cv=cv, icc=icc,
@@ -90,9 +101,9 @@ def design_parameters(data: pd.DataFrame, *, control: str, unit: str,
     if spec.pre and spec.pre in ctrl and ctrl[spec.pre].var() > 0:  # CUPED: same θ as analysis
         x = data[spec.pre]
         theta = data[[metric, spec.pre]].cov().iloc[0, 1] / x.var()
-        adj = ctrl[metric] - theta * ctrl[spec.pre]
+        adj = data[metric] - theta * data[spec.pre]
         i2, e2, d2 = icc_of(adj)
-        out.update(sd_cuped=float(adj.std()), icc_cuped=i2, icc_cuped_estimate=e2,
+        out.update(sd_cuped=float(adj[(data["arm"] == control).to_numpy()].std()), icc_cuped=i2, icc_cuped_estimate=e2,
                    design_effect_cuped=d2)
     return Design(**out)
 

@@ -61,8 +61,12 @@ REPORT_MESSAGES = Catalog({
         "secondary": "- **Other significant metrics** (after correction): {items}.",
         "secondary.absolute": " (absolute)",
         "mde": "- **What this experiment could detect:** about {mde} in the primary metric "
-               "with 80% power at the level the decision uses ({level}).",
-        "level.alpha": "α = {alpha:g}", "level.m": "α/{m} = {a:.4f}, {m} metrics corrected together",
+               "with 80% power at {level}.",
+        "level.alpha": "α = {alpha:g}, the level the decision uses",
+        "level.m": "α/{m} = {a:.4f} ({m} metrics are corrected together, and a p-value below "
+                   "α/{m} is significant after the correction whatever the other metrics show; "
+                   "the stepwise correction can accept more when other metrics are significant "
+                   "too)",
         "caveats": "- **Caveats:** {items}.",
         "look": "- **Where to look below:** the lift plot (section 1: green intervals are "
                 "significant after correction and are drawn at the corrected level; an interval "
@@ -114,9 +118,11 @@ REPORT_MESSAGES = Catalog({
         "guardrail.untestable": "- **护栏指标——{label}**（不能变差）：{mc} → {mt}；无法检验（{why}）。",
         "secondary": "- **其他显著指标**（校正后）：{items}。",
         "secondary.absolute": "（绝对差）",
-        "mde": "- **这个实验能发现多大的变化：**按结论使用的显著性水平（{level}），以 80% 的检验效能，"
+        "mde": "- **这个实验能发现多大的变化：**按显著性水平 {level}，以 80% 的检验效能，"
                "主要指标约 {mde}。",
-        "level.alpha": "α = {alpha:g}", "level.m": "α/{m} = {a:.4f}，{m} 个指标一起校正",
+        "level.alpha": "α = {alpha:g}（结论所用的水平）",
+        "level.m": "α/{m} = {a:.4f}（{m} 个指标一起校正，p 值低于 α/{m} 时无论其他指标如何，校正后都显著；"
+                   "其他指标也显著时，逐步校正的门槛可以更宽）",
         "caveats": "- **注意事项：**{items}。",
         "look": "- **接下来看哪里：**先看提升图（第 1 节：绿色区间为校正后显著，区间按校正后的水平绘制；"
                 "区间跨过 0 说明证据不足），再看护栏指标和各组的分布（第 3 节），判断提升来自所有人的整体变化"

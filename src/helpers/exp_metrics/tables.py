@@ -34,7 +34,7 @@ TABLE_MESSAGES = Catalog({
         "significant": "Significant after correction", "method": "How it was tested",
         "p_value": "p (uncorrected)", "variance_reduction": "Noise removed by CUPED",
         "mde": "Detectable with 80% power", "chance": "Chance to beat control",
-        "icc": "ICC after CUPED (as tested)", "design_effect": "Design effect",
+        "icc": "ICC as tested (after CUPED where applied)", "design_effect": "Design effect",
         "naive_p": "p if members were independent (for comparison only)",
         "permutation_p": "p by permutation over groups",
         "perm.not_needed": "not needed ({n:,} groups ≥ {min:,})",
@@ -56,6 +56,7 @@ TABLE_MESSAGES = Catalog({
         "starts_at": "Start", "ends_at": "End",
         "m.welch": "Welch t-test", "m.cuped": "Welch t-test after CUPED",
         "m.z-test": "z-test of two shares", "m.ratio": "ratio (delta method)",
+        "m.ratio_groups": "group level, ratio of group totals (delta method)",
         "m.cluster": "group level (cluster-robust)", "m.cluster_cuped": "group level (cluster-robust) after CUPED",
         "unit.member": "member", "unit.group": "group", "days_unit": "days",
     },
@@ -66,7 +67,7 @@ TABLE_MESSAGES = Catalog({
         "significant": "校正后显著", "method": "检验方法",
         "p_value": "p（未校正）", "variance_reduction": "CUPED 降低的波动",
         "mde": "80% 检验效能下可发现的变化", "chance": "优于对照组的概率",
-        "icc": "CUPED 后的 ICC（检验所用）", "design_effect": "设计效应",
+        "icc": "检验所用的 ICC（用了 CUPED 时为调整后）", "design_effect": "设计效应",
         "naive_p": "若把成员当作相互独立时的 p（仅作对比）",
         "permutation_p": "按群置换检验的 p",
         "perm.not_needed": "无需计算（{n:,} 个群 ≥ {min:,}）",
@@ -88,6 +89,7 @@ TABLE_MESSAGES = Catalog({
         "starts_at": "开始", "ends_at": "结束",
         "m.welch": "Welch t 检验", "m.cuped": "CUPED 调整后的 Welch t 检验",
         "m.z-test": "两比例 z 检验", "m.ratio": "比率（delta 方法）",
+        "m.ratio_groups": "按群，群合计之比（delta 方法）",
         "m.cluster": "按群（聚类稳健）", "m.cluster_cuped": "按群（聚类稳健），CUPED 调整后",
         "unit.member": "按成员随机", "unit.group": "按社群随机", "days_unit": "天",
     },
@@ -98,20 +100,21 @@ def _h(key: str, language: str, **values) -> str:
     return TABLE_MESSAGES.t(key, language, **values)
 
 
-def _method(method: str, language: str) -> str:
+def _method(method: str, language: str, unit: str = "member") -> str:
     m = str(method).lower()
     if m.startswith("cluster"):
         key = "m.cluster_cuped" if "cuped" in m else "m.cluster"
     elif m.startswith("delta-method ratio"):
-        key = "m.ratio"
+        key = "m.ratio_groups" if unit == "group" else "m.ratio"
     else:
         key = {"welch": "m.welch", "cuped": "m.cuped", "z-test": "m.z-test"}.get(m, "m.welch")
     return _h(key, language)
 
 
 def _level(level: float, language: str) -> str:
-    return fmt.pct(level, 1 if abs(level * 100 - round(level * 100)) > 1e-9 else 0,
-                   language=language)
+    """A confidence level: '99%', '99.2%' (never '95.0%' for a level that rounds to 95%)."""
+    whole = abs(round(level * 100, 1) - round(level * 100)) < 1e-9
+    return fmt.pct(level, 0 if whole else 1, language=language)
 
 
 def _interval(row, language, corrected=False):
@@ -175,7 +178,7 @@ def analyst_table(report: ExperimentReport, language: str = "en") -> pd.DataFram
         kind = str(r.get("kind", "mean"))
         level = f"α = {fmt.number(r['mde_alpha'], 4, language)}"
         row = {_h("metric", language): metric_label(r["metric"], language, report.retention_days),
-               _h("method", language): _method(r["method"], language),
+               _h("method", language): _method(r["method"], language, report.unit),
                _h("p_value", language): fmt.pvalue(r["p_value"], language),
                _h("variance_reduction", language): _share_removed(r.get("variance_reduction"),
                                                                  language),
@@ -190,10 +193,11 @@ def analyst_table(report: ExperimentReport, language: str = "en") -> pd.DataFram
                     r.get("icc_estimate", 0) < 0) else f"0 ({fmt.number(r['icc_estimate'], 3)} < 0)",
                 _h("design_effect", language): fmt.number(r.get("design_effect"), 2, language),
                 _h("naive_p", language): fmt.pvalue(r.get("naive_p_value"), language),
+                # a ratio metric is tested on group totals without permutations (no n_groups)
                 _h("permutation_p", language): fmt.pvalue(perm, language)
-                if not fmt.is_missing(perm) else _h(
-                    "perm.not_needed", language, n=int(n) if not fmt.is_missing(n) else 0,
-                    min=config.MIN_GROUPS_FOR_ASYMPTOTICS)})
+                if not fmt.is_missing(perm) else fmt.na(language) if fmt.is_missing(n)
+                else _h("perm.not_needed", language, n=int(n),
+                        min=config.MIN_GROUPS_FOR_ASYMPTOTICS)})
         rows.append(row)
     return pd.DataFrame(rows)
 
