@@ -48,10 +48,28 @@ def scope(members: pd.DataFrame, events: pd.DataFrame, observed_until, by, *,
     return m.reset_index(drop=True), wanted, end, tz
 
 
+def member_rows(member_ids, event_ids) -> np.ndarray:
+    """Row of each event's member in ``member_ids`` (-1 when unknown).
+
+    Integer ids in a compact range are looked up by offset (no hashing of 10^7 values);
+    other ids through ``pd.Index.get_indexer``.
+    """
+    ids = np.asarray(member_ids)
+    ev = event_ids.to_numpy() if hasattr(event_ids, "to_numpy") else np.asarray(event_ids)
+    if ids.dtype.kind in "iu" and ev.dtype.kind in "iu" and len(ids) and len(ev):
+        lo = int(min(ids.min(), ev.min()))
+        hi = int(max(ids.max(), ev.max()))
+        if hi - lo < max(4 * (len(ids) + 1), 1 << 20):
+            lookup = np.full(hi - lo + 1, -1, dtype=np.int64)
+            lookup[ids - lo] = np.arange(len(ids))
+            return lookup[ev - lo]
+    return pd.Index(ids).get_indexer(ev)
+
+
 def event_positions(members: pd.DataFrame, events: pd.DataFrame, end) -> tuple[np.ndarray, np.ndarray]:
     """(row position in ``members`` of each event up to ``end`` and from its member's join,
     boolean mask of those events in ``events``)."""
-    pos = pd.Index(members["member_id"]).get_indexer(events["member_id"])
+    pos = member_rows(members["member_id"], events["member_id"])
     ts = as_ns(events["ts"])
     join = as_ns(members["joined_at"])
     keep = (pos >= 0) & (ts <= pd.Timestamp(end).value)

@@ -52,32 +52,36 @@ def step_times(members: pd.DataFrame, events: pd.DataFrame, *, steps=None, windo
     ts = as_ns(events["ts"])
     win = int(round(window_days * DAY_NS))
     keep[keep] &= ts[keep] < join[pos[keep]] + win
+    # every step works on the events inside some member's window only (compact arrays)
+    sel = np.flatnonzero(keep)
+    pos, ts = pos[sel], ts[sel]
     etype = events["event_type"]
     present = set(map(str, pd.unique(etype.dropna())))
+    is_buy = (etype == "purchase").to_numpy()[sel]
     reached = {"joined": join.copy()}
     prev = join.copy()
     for name in names[1:]:
         if steps is None and name == "active":
             act = active_mask(events, active_types)
-            mask = keep if act is None else keep & act
+            mask = np.ones(len(sel), bool) if act is None else act[sel]
         elif steps is None and name == "purchased":
-            mask = keep & (etype == "purchase").to_numpy()
+            mask = is_buy.copy()
         elif steps is None and name == "repurchased":
             first_buy = reached["purchased"]
             bought = first_buy != _NEVER
             first_day = np.full(n, _NEVER, dtype=np.int64)
             first_day[bought] = period_codes(from_ns(first_buy[bought], tz), "D", tz=tz)
-            mask = keep & (etype == "purchase").to_numpy()
-            sel = np.flatnonzero(mask)
-            later = period_codes(events["ts"].iloc[sel], "D", tz=tz) > first_day[pos[sel]]
-            mask[sel[~later]] = False
+            mask = is_buy.copy()
+            idx = np.flatnonzero(mask)
+            day = period_codes(from_ns(ts[idx], tz), "D", tz=tz)
+            mask[idx[day <= first_day[pos[idx]]]] = False
         else:
             if name not in present:
                 raise ParameterError(f"steps: event type {name!r} never occurs in events; "
                                      f"types present: {', '.join(sorted(present))}")
-            mask = keep & (etype == name).to_numpy()
-        mask &= prev[pos.clip(0)] != _NEVER
-        mask &= ts >= prev[pos.clip(0)]
+            mask = (etype == name).to_numpy()[sel]
+        p = prev[pos]
+        mask &= (p != _NEVER) & (ts >= p)
         first = np.full(n, _NEVER, dtype=np.int64)
         np.minimum.at(first, pos[mask], ts[mask])
         reached[name] = first

@@ -78,7 +78,7 @@ class RepeatPurchase:
 
 
 def rfm_summary(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=None,
-                time_unit_days: float = 7, since=None, by=None) -> pd.DataFrame:
+                time_unit_days: float = 7, by=None) -> pd.DataFrame:
     """Per customer (member with a ``purchase`` event up to the end): lifetimes' conventions.
 
     ``frequency`` = distinct local calendar days with a purchase after the first purchase day;
@@ -103,8 +103,6 @@ def rfm_summary(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=N
     end = resolve_end(observed_until, events, tz)
     et = events["event_type"]
     buy = (et == "purchase").to_numpy() & (events["ts"] <= end).to_numpy()
-    if since is not None:
-        buy &= (events["ts"] > since).to_numpy()
     cols = ["member_id", "ts"] + (["amount"] if "amount" in events.columns else [])
     p = events.loc[buy, cols]
     out_cols = ["member_id", "frequency", "recency", "T", "monetary_value", *by_cols]
@@ -291,8 +289,7 @@ def _holdout(members, events, end, time_unit_days, holdout_days, notes):
         notes.append("holdout_too_short")
         return pd.DataFrame(), {}
     cal_end = end - pd.Timedelta(days=holdout_days)
-    cal_events = events[events["ts"] <= cal_end]
-    cal = rfm_summary(members, cal_events, observed_until=cal_end, time_unit_days=time_unit_days)
+    cal = rfm_summary(members, events, observed_until=cal_end, time_unit_days=time_unit_days)
     if len(cal) < 20 or (cal["frequency"] > 0).sum() < 5:
         notes.append("holdout_too_few_buyers")
         return pd.DataFrame(), {}
@@ -303,8 +300,11 @@ def _holdout(members, events, end, time_unit_days, holdout_days, notes):
     cal_day = int(period_codes(pd.Series([cal_end]), "D", tz=tz)[0])
     t_hold = (end_day - cal_day) / time_unit_days
     predicted = bgnbd.expected_purchases(par, t_hold, x, t_x, T)
-    after = events[(events["ts"] > cal_end) & (events["ts"] <= end) &
-                   (events["event_type"] == "purchase").to_numpy()]
+    buy = (events["event_type"] == "purchase").to_numpy()
+    idx = np.flatnonzero(buy)
+    ts = events["ts"].iloc[idx]
+    idx = idx[((ts > cal_end) & (ts <= end)).to_numpy()]
+    after = events.iloc[idx][["member_id", "ts"]]
     days = pd.DataFrame({"member_id": after["member_id"].to_numpy(),
                          "day": period_codes(after["ts"], "D", tz=tz)})
     days = days[days["day"] > cal_day].drop_duplicates()
