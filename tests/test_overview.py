@@ -275,6 +275,30 @@ def test_join_windows_partition_members(demo_community):
 
 
 # ----------------------------------------------------------------------------- rendering
+@pytest.mark.parametrize("new,exits,active", [([0, 0, 5, 1], [0, 0, 0, 0], [0, 0, 3, 1]),
+                                              ([4, 0, 0, 1], [0, 1, 0, 0], [2, 1, 0, 1]),
+                                              ([3, 3, 3, 0], [0, 0, 0, 0], [3, 3, 3, 0])])
+def test_tiles_for_weeks_from_zero_to_zero_and_flat(new, exits, active):
+    """Weeks with no joins or no actives before, after, or both: words, never 'nan' or '()'."""
+    net = np.array(new) - np.array(exits)
+    g = pd.DataFrame({"period": pd.date_range("2026-03-02", periods=4, freq="7D"),
+                      "new_members": new, "exits": exits, "net_growth": net,
+                      "members_end": net.cumsum(), "active_members": active,
+                      "stickiness": [np.nan if a == 0 else 0.5 for a in active],
+                      "complete": [True, True, True, False]})
+    growth, activity = overview.growth_indicators(g)
+    rep = overview.OverviewReport(
+        dataset="x", observed_until=pd.Timestamp("2026-03-25"), members=int(net.sum()),
+        settings=overview.OverviewSettings(),
+        indicators=(growth, activity, overview.Indicator("retention", "share", reason="no_recent_eligible"),
+                    overview.Indicator("conversion", "share", reason="no_purchases")),
+        layers=overview.LayerMix(reason="no_members"))
+    for lang in ("zh", "en"):
+        text = _text(overview.tiles_html(rep, lang))
+        assert not BANNED.search(text) and "()" not in text and "（）" not in text, text
+    assert growth.value == new[2] and activity.value == active[2]
+
+
 def test_catalog_has_the_same_keys_and_fields_in_both_languages():
     assert overview.CATALOG.check() == []
 

@@ -127,7 +127,10 @@ def _change(ind: Indicator, language: str, recent_days: int) -> tuple[str, str]:
         if diff == 0:
             return t("change.count_same", language, prev=prev), ""
         direction = t("dir.up" if diff > 0 else "dir.down", language)
-        rel = F.pct(diff / ind.previous, 1, language, signed=True) if ind.previous else ""
+        if not ind.previous:  # from zero: no relative change
+            return t("change.count_from_zero", language, direction=direction,
+                     abs=F.count(abs(diff), language), prev=prev), ""
+        rel = F.pct(diff / ind.previous, 1, language, signed=True)
         values = dict(direction=direction, abs=F.count(abs(diff), language), rel=rel, prev=prev)
         if ind.change_low is None or ind.change_high is None:
             return t("change.count", language, **values), ""
