@@ -290,7 +290,8 @@ def test_tiles_for_weeks_from_zero_to_zero_and_flat(new, exits, active):
     rep = overview.OverviewReport(
         dataset="x", observed_until=pd.Timestamp("2026-03-25"), members=int(net.sum()),
         settings=overview.OverviewSettings(),
-        indicators=(growth, activity, overview.Indicator("retention", "share", reason="no_recent_eligible"),
+        indicators=(growth, activity,
+                    overview.Indicator("retention", "share", reason="no_recent_eligible"),
                     overview.Indicator("conversion", "share", reason="no_purchases")),
         layers=overview.LayerMix(reason="no_members"))
     for lang in ("zh", "en"):
@@ -457,7 +458,8 @@ def test_conversion_figures_equal_report_04s(demo_community, demo_report):
 
 def test_one_channel_text_ids(small_tables, tmp_path):
     t = small_tables
-    members = t["members"].assign(channel="邀请码", member_id=lambda d: "m" + d["member_id"].astype(str))
+    members = t["members"].assign(channel="邀请码",
+                                  member_id=lambda d: "m" + d["member_id"].astype(str))
     ev = t["events"].assign(member_id=lambda d: "m" + d["member_id"].astype(str))
     if "referrer_id" in members:
         members["referrer_id"] = members["referrer_id"].map(

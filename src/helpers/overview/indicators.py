@@ -214,7 +214,7 @@ def growth_indicators(growth_table: pd.DataFrame, *, trend_weeks: int = 12,
 
 # ----------------------------------------------------------------------------- recent joiners
 def join_windows(members: pd.DataFrame, until: pd.Timestamp, *, recent_days: int = 28,
-                 n_day: int = N_DAY) -> tuple[pd.DataFrame, dict[str, tuple[pd.Timestamp, pd.Timestamp]]]:
+                 n_day: int = N_DAY) -> tuple[pd.DataFrame, dict]:
     """``members`` with a window label and a weekly cohort column for the detail functions' ``by``.
 
     ``recent``: joined in ``(cut − recent_days, cut]`` with ``cut = until − n_day days``

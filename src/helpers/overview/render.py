@@ -10,9 +10,10 @@
 - :func:`sections_markdown` — the sections below: member-layer mix and how it moved, the latest
   experiment decisions with links to their reports, the churn-risk count, the channel scorecard.
 
-Every sentence comes from :data:`CATALOG` (``_messages``: zh and en: the same keys and fields, checked by the
-tests); numbers go through :mod:`helpers._format`; every string from the data (experiment ids
-and names, metric labels, channel names) through ``escape_html`` / ``escape_md``.
+Every sentence comes from :data:`CATALOG` (``_messages``: zh and en, the same keys and fields,
+checked by the tests); numbers go through :mod:`helpers._format`; every string from the data
+(experiment ids and names, metric labels, channel names) through ``escape_html`` /
+``escape_md``.
 """
 
 from __future__ import annotations

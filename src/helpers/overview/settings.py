@@ -61,9 +61,9 @@ class OverviewSettings:
     risk_threshold : float
         Churn-risk count: currently active members whose predicted probability of churning in
         the next ``risk_horizon_days`` is at least this (the churn report's 30%).
-    retention_mode, retention_by, inactivity_days, censoring, segment_col, covariates, cluster_col, horizon_days, \
-survival_days, risk_horizon_days, metrics, primary_metric, guardrails, alpha, correction, \
-cuped, cuped_days, retention_days
+    retention_mode, retention_by, inactivity_days, censoring, segment_col, covariates, \
+cluster_col, horizon_days, survival_days, risk_horizon_days, metrics, primary_metric, \
+guardrails, alpha, correction, cuped, cuped_days, retention_days
         The detail notebooks' parameters of the same name (see :data:`NOTEBOOK_PARAMETERS`).
     """
 
@@ -126,7 +126,8 @@ cuped, cuped_days, retention_days
 
         Examples
         --------
-        >>> OverviewSettings.from_parameters(observed_until="", active_types=[]).active_types is None
+        >>> s = OverviewSettings.from_parameters(observed_until="", active_types=[])
+        >>> s.active_types is None and s.observed_until is None
         True
         """
         known = {f.name for f in fields(cls)}
