@@ -75,9 +75,12 @@ MESSAGES = {
                                "participants and non-participants are not compared after it",
         "caveat_model": "expected purchases and spend come from a model fitted to all buyers "
                         "together; per channel they are averages of its predictions",
-        "where": "**Where to look below**: the funnel by {segment} (which step loses most "
-                 "members), the time-to-first-purchase curves, the model check (predicted "
-                 "against actual purchases), the renewal curve per plan, and the scorecard.",
+        "where": "**Where to look below**: {items}.",
+        "where_funnel": "the funnel by {segment} (which step loses most members)",
+        "where_ttp": "the time-to-first-purchase curves",
+        "where_model": "the model check (predicted against actual purchases)",
+        "where_renewal": "the renewal curve per plan",
+        "where_scorecard": "the channel scorecard",
         "metric_d30_retention": "30-day retention", "metric_rmst_90d": "days stayed (of 90)",
         "metric_conversion_30d": "30-day conversion", "metric_repurchase_rate": "repurchase",
         "metric_value_90d": "90-day value",
@@ -156,8 +159,12 @@ MESSAGES = {
         "caveat_descriptive": "活动复盘比较的是自己选择参与和未参与的成员，只描述差异，不衡量效果",
         "caveat_review_short": "没有活动在数据结束前 {days} 天已结束，因此没有比较参与者与未参与者活动后的表现",
         "caveat_model": "预期购买次数与消费额来自对全部购买者拟合的一个模型，各渠道数值是该模型预测的平均",
-        "where": "**下文看点**：按{segment}的转化漏斗（哪一步流失最多）、首购时间曲线、模型检验"
-                 "（预测与实际购买次数）、各套餐的续费曲线，以及渠道对比表。",
+        "where": "**下文看点**：{items}。",
+        "where_funnel": "按{segment}的转化漏斗（哪一步流失最多）",
+        "where_ttp": "首购时间曲线",
+        "where_model": "模型检验（预测与实际购买次数）",
+        "where_renewal": "各套餐的续费曲线",
+        "where_scorecard": "渠道对比表",
         "metric_d30_retention": "30 日留存", "metric_rmst_90d": "90 天内平均留下天数",
         "metric_conversion_30d": "30 天转化率", "metric_repurchase_rate": "复购率",
         "metric_value_90d": "90 天成员价值",

@@ -63,10 +63,16 @@ def competing_outcomes(members, events, *, observed_until=None, by=None, active_
                                  observed_until=end, active_types=active_types)
     c = churn[["member_id", "churned", "duration_days"]].merge(
         m[["member_id", "joined_at", *by_cols]], on="member_id", how="inner")
-    pos, keep = event_positions(c, events, end)
-    buy = keep & (events["event_type"] == "purchase").to_numpy()
     first = np.full(len(c), np.iinfo(np.int64).max)
-    np.minimum.at(first, pos[buy], as_ns(events["ts"])[buy])
+    if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): first purchases from the engine
+        if "purchase" in event_types(events):
+            t = engine_step_times(events, c[["member_id", "joined_at"]], steps=["purchase"],
+                                  window_days=1e6, until=end, tz=tz)["purchase"]
+            first = np.where(t.isna().to_numpy(), first, as_ns(t))
+    else:
+        pos, keep = event_positions(c, events, end)
+        buy = keep & (events["event_type"] == "purchase").to_numpy()
+        np.minimum.at(first, pos[buy], as_ns(events["ts"])[buy])
     has = first != np.iinfo(np.int64).max
     t_buy = np.where(has, (first - as_ns(c["joined_at"])) / DAY_NS, np.inf)
     follow = c["duration_days"].to_numpy(float)

@@ -384,7 +384,16 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
     if caveats:
         lines.append(t("caveats", items=("；" if language == "zh" else "; ").join(caveats)))
     if len(fb):
-        lines.append(t("where", segment=_segment_word(report, language)))
+        parts = [t("where_funnel", segment=_segment_word(report, language))]
+        if report.ttp is not None:
+            parts.append(t("where_ttp"))
+        if rp is not None and rp.fitted and rp.holdout_summary:
+            parts.append(t("where_model"))
+        if rn is not None and rn.params:
+            parts.append(t("where_renewal"))
+        if report.scorecard is not None:
+            parts.append(t("where_scorecard"))
+        lines.append(t("where", items=("、" if language == "zh" else ", ").join(parts)))
     return "\n".join(f"- {x}" for x in lines)
 
 
