@@ -548,3 +548,21 @@ def test_lazy_events_give_the_same_overview(small_dir, small_report, monkeypatch
     assert rep.layers == small_report.layers and rep.churn == small_report.churn
     assert [(e.experiment_id, e.decision, e.estimate) for e in rep.experiments] == \
         [(e.experiment_id, e.decision, e.estimate) for e in small_report.experiments]
+
+
+def test_an_earlier_observation_end_flows_to_every_section(small_community):
+    """observed_until given: the same end for every section, as each detail report takes it."""
+    ds = small_community
+    end = "2026-05-20 12:00"
+    rep = overview.overview_report(ds, overview.OverviewSettings(observed_until=end))
+    assert rep.observed_until == pd.Timestamp(end, tz="Asia/Shanghai")
+    cr = cohorts.cohort_report(ds.members, ds.events, period="W", mode="classic", by="channel",
+                               observed_until=end)
+    done = cr.growth.loc[cr.growth["complete"]]
+    assert rep.indicator("growth").value == done["new_members"].iloc[-1]
+    assert rep.indicator("growth").current_start == done["period"].iloc[-1]
+    d30 = cr.n_day.loc[cr.n_day["day"] == 30].iloc[0]
+    assert rep.indicator("retention").get("all_rate") == pytest.approx(d30["rate"])
+    assert rep.indicator("retention").current_end == rep.observed_until - pd.Timedelta(days=30)
+    assert rep.layers.as_of == rep.observed_until
+    assert list(rep.layers.now) == cr.layers.table["members"].tolist()
