@@ -280,6 +280,7 @@ def test_analyses_accept_lazy_events(loaded, eng):
                              "observed_until": end}),
         (survival.churn_table, {}),
         (conversion.funnel, {"by": "channel"}),
+        (conversion.competing_outcomes, {"by": "channel"}),
     ]
     if eng == "duckdb":
         cases += [(cohorts.n_day_retention, {}), (cohorts.growth, {}), (cohorts.lifecycle, {}),

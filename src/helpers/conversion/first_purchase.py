@@ -21,6 +21,8 @@ import pandas as pd
 from .. import config
 from .._checks import check_alpha
 from .._time import DAY_NS, as_ns
+from ..engine import event_types, is_lazy
+from ..engine import step_times as engine_step_times
 from ..errors import ParameterError
 from ._members import event_positions, scope
 
@@ -65,9 +67,11 @@ def competing_outcomes(members, events, *, observed_until=None, by=None, active_
         m[["member_id", "joined_at", *by_cols]], on="member_id", how="inner")
     first = np.full(len(c), np.iinfo(np.int64).max)
     if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): first purchases from the engine
-        if "purchase" in event_types(events):
+        if "purchase" in event_types(events) and len(c):
+            span = (pd.Timestamp(end) - c["joined_at"].min()) / pd.Timedelta(days=1) + 1
             t = engine_step_times(events, c[["member_id", "joined_at"]], steps=["purchase"],
-                                  window_days=1e6, until=end, tz=tz)["purchase"]
+                                  window_days=span, until=end, tz=tz)
+            t = t.set_index("member_id")["purchase"].reindex(pd.Index(c["member_id"]))
             first = np.where(t.isna().to_numpy(), first, as_ns(t))
     else:
         pos, keep = event_positions(c, events, end)

@@ -229,7 +229,7 @@ def member_spans(events, *, active_types=None, observed_until=None,
     tz = tz or config.TIMEZONE
     early = None
     if joined_at is not None:
-        ends = pd.DatetimeIndex(joined_at.array) + pd.Timedelta(days=float(early_days))
+        ends = (pd.DatetimeIndex(joined_at.array) + pd.Timedelta(days=float(early_days))).ceil("us")
         early = ibis.memtable(pd.DataFrame({
             "member_id": np.asarray(joined_at.index),
             "early_until": ends.tz_convert("UTC") if ends.tz is not None
@@ -330,7 +330,7 @@ def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = N
     start = pd.DatetimeIndex(members["joined_at"].array)
     start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
     start = start.as_unit("us")
-    end = start + pd.Timedelta(days=float(window_days))
+    end = (start + pd.Timedelta(days=float(window_days))).ceil("us")  # ts < end, ts in µs
     windows = ibis.memtable(pd.DataFrame({
         "member_id": members["member_id"].to_numpy(), "window_start": start,
         "window_end": end}))
