@@ -43,8 +43,8 @@ test: data ## run the whole test suite (unit, statistical, notebooks under nbval
 lab: data ## start JupyterLab on the workspace with the project's kernel
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
-bench: data ## benchmarks (QUICK=1 for the two smaller sizes); prints figures, never fails on speed
-	$(PY) benchmarks/run.py $(if $(QUICK),--quick,)
+bench: data ## benchmarks (QUICK=1 for the two smaller sizes; ARGS=--spark adds Spark); prints figures, never fails on speed
+	$(PY) benchmarks/run.py $(if $(QUICK),--quick,) $(ARGS)
 
 calibrate: data ## A/A false-positive rates and CI coverage by simulation (~8 min; prints figures)
 	$(PY) benchmarks/ab_calibration.py
