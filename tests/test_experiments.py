@@ -776,6 +776,16 @@ def test_icc_one_figure_in_summary_power_table_and_analyst_table(demo_reports):
     assert d.icc == pytest.approx(var_u / (var_u + fit.scale), rel=0.2)  # ANOVA vs REML
 
 
+def test_survival_horizon_agrees_with_the_follow_up_the_text_states(demo_community):
+    """The data end 79.999 days after the start: the note said "80 days" beside a 49-day
+    horizon (80 − 30 = 50?). It states the follow-up cut to 0.1 day, so the sum adds up."""
+    s = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member", horizon_days=90)
+    note = [str(w) for w in s.warnings if "horizon cut" in str(w)][0]
+    stated = float(note.split("the data end ")[1].split(" days")[0])
+    assert stated <= s.follow_up_days and math.floor(stated - s.inactivity_days) == s.horizon_days
+    assert f"to {s.horizon_days:g} whole days" in note
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

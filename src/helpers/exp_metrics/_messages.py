@@ -77,13 +77,13 @@ EN: dict[str, str] = {
     "note.absolute_instead": "{why}: absolute difference reported instead",
     "note.negative_icc": "the intra-class correlation (ICC) came out below 0 by chance for "
                          "{metrics}; it is taken as 0 (design effect 1)",
-    "note.horizon_cut": "horizon cut from {asked:g} to {used:g} days: a churn is only seen "
-                        "{inactivity:g} days after it happens, and the data end {follow:.0f} "
+    "note.horizon_cut": "horizon cut from {asked:g} to {used:g} whole days: a churn is only "
+                        "seen {inactivity:g} days after it happens, and the data end {follow:g} "
                         "days after the start",
-    "note.no_follow_up": "no horizon is left: the data end {follow:.0f} days after the start, "
+    "note.no_follow_up": "no horizon is left: the data end {follow:g} days after the start, "
                          "fewer than the {inactivity:g} silent days needed to see a churn, so "
                          "no survival outcome can be measured",
-    "note.uninformative": "the data end {follow:.0f} days after the start, less than twice "
+    "note.uninformative": "the data end {follow:g} days after the start, less than twice "
                           "the {inactivity:g} silent days needed to see a churn: too little "
                           "churn is visible for a survival outcome (rule: at least "
                           "{need:.0f} days of follow-up)",
@@ -159,11 +159,11 @@ ZH: dict[str, str] = {
     "note.metric": "{metric}：{why}",
     "note.absolute_instead": "{why}：改为报告绝对差",
     "note.negative_icc": "{metrics} 的组内相关系数（ICC）因随机波动小于 0，按 0 计（设计效应为 1）",
-    "note.horizon_cut": "观察期从 {asked:g} 天缩短为 {used:g} 天：流失要在发生 {inactivity:g} 天后才能看到，"
-                        "而数据在开始后 {follow:.0f} 天就结束了",
-    "note.no_follow_up": "没有可用的观察期：数据在开始后 {follow:.0f} 天就结束了，不足判定流失所需的 "
+    "note.horizon_cut": "观察期从 {asked:g} 天缩短为 {used:g} 个整天：流失要在发生 {inactivity:g} 天后才能看到，"
+                        "而数据在开始后 {follow:g} 天就结束了",
+    "note.no_follow_up": "没有可用的观察期：数据在开始后 {follow:g} 天就结束了，不足判定流失所需的 "
                          "{inactivity:g} 天无活跃，无法衡量留存结果",
-    "note.uninformative": "数据在开始后 {follow:.0f} 天就结束了，不到判定流失所需 {inactivity:g} 天的两倍："
+    "note.uninformative": "数据在开始后 {follow:g} 天就结束了，不到判定流失所需 {inactivity:g} 天的两倍："
                           "能看到的流失太少，不做留存分析（规则：至少需要 {need:.0f} 天的跟踪期）",
     "note.gone_at_start": "从实验开始计时，只统计开始时仍活跃的成员：{excluded} 在开始前已沉默"
                           "（{inactivity:g} 天无活跃）或已退群，不计入",

@@ -159,19 +159,22 @@ def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days,
                               arm_name, a, control, escape=escape_md)).text
                               for a, n, k in excluded)))
     follow_up = (end - start).total_seconds() / 86400
+    # the follow-up in the notes, cut (not rounded) to 0.1 day: 79.999 days reads "79.9", so
+    # that "79.9 − 30 silent days → a 49-day horizon" adds up (rounded it read "80" beside 49)
+    follow = math.floor(follow_up * 10) / 10
     visible = follow_up - float(inactivity_days)
     informative = follow_up >= MIN_FOLLOW_UP_FACTOR * float(inactivity_days)
     horizon = float(horizon_days)
     if visible <= 0:
         horizon = 0.0
-        warns.append(note("note.no_follow_up", follow=follow_up,
+        warns.append(note("note.no_follow_up", follow=follow,
                           inactivity=float(inactivity_days)))
     elif horizon > visible:
         horizon = float(math.floor(visible))
         warns.append(note("note.horizon_cut", asked=float(horizon_days), used=horizon,
-                          inactivity=float(inactivity_days), follow=follow_up))
+                          inactivity=float(inactivity_days), follow=follow))
     if 0 < visible and not informative:
-        warns.append(note("note.uninformative", follow=follow_up,
+        warns.append(note("note.uninformative", follow=follow,
                           inactivity=float(inactivity_days),
                           need=MIN_FOLLOW_UP_FACTOR * float(inactivity_days)))
     arms = [a for a in out["arm"].unique() if a != control]
