@@ -33,12 +33,16 @@ from helpers import batch
 
 
 def bare_kernel_seconds() -> float:
-    """Start a python3 kernel, run ``pass``, stop it."""
-    from jupyter_client.manager import start_new_kernel
+    """Start a python3 kernel (IPC, as the batch's), run ``pass``, stop it."""
+    from jupyter_client import KernelManager
 
     t0 = time.perf_counter()
-    km, kc = start_new_kernel(kernel_name="python3", transport="ipc",
-                              ip=os.path.join(tempfile.mkdtemp(), "k"))
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       ip=os.path.join(tempfile.mkdtemp(), "k"))
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
     kc.execute_interactive("pass", timeout=60)
     kc.stop_channels()
     km.shutdown_kernel(now=True)
@@ -54,7 +58,8 @@ def import_seconds() -> float:
 
 
 def reviewer_texts(result) -> dict[str, str]:
-    """Each page's visible text above its provenance, without per-run timings."""
+    """Each page's visible text above its provenance, without per-run timings, and how many
+    figures it shows."""
     out = {}
     for r in result.results:
         if not r.html:
@@ -62,7 +67,8 @@ def reviewer_texts(result) -> dict[str, str]:
         page = (result.out_dir / r.html).read_text(encoding="utf-8")
         cut = page.find('id="provenance"')
         text = batch.visible_text(page[:cut] if cut >= 0 else page)
-        out[r.key] = re.sub(r"\d+(\.\d+)? ?(s|秒)\b", "<t>", text)
+        figures = page[:cut].count("data:image/png;base64,")
+        out[r.key] = re.sub(r"\d+(\.\d+)? ?(s|秒)\b", "<t>", text) + f"\n[{figures} figures]"
     return out
 
 

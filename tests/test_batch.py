@@ -402,11 +402,13 @@ def bilingual_notebook() -> nbformat.NotebookNode:
         new_code_cell('dataset: str = "demo"  # dataset\n'
                       'language: str = "zh"  # zh or en\n'
                       'tag: str = "a"  # a name from the data', metadata={"tags": ["parameters"]}),
-        new_code_cell("import warnings\nfrom IPython.display import Markdown"),
+        new_code_cell("import warnings\nimport matplotlib.pyplot as plt\n"
+                      "from IPython.display import Markdown"),
         new_code_cell('print("leaked" if "previous_run" in globals() else "clean namespace")\n'
                       'previous_run = tag\n'
                       'warnings.warn("每次都要显示 shown every run")\n'
                       'Markdown(f"语言 {language}：{tag}")'),
+        new_code_cell('plt.plot([1, 2], [2, 1]);'),  # shown at the end of the cell, every run
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -460,7 +462,7 @@ def test_each_language_keeps_its_prose_and_its_page_language(bilingual):
 
 def test_warm_kernel_is_reset_between_runs(bilingual):
     """One worker ran everything in one kernel: imports kept, the namespace and the registry of
-    shown warnings wiped, the execution counter restarted."""
+    shown warnings wiped, the execution counter restarted, figures still shown."""
     _, result, lines = bilingual
     assert [r.kernel for r in result.results] == ["fresh", "reused", "reused", "reused", "reused"]
     for r in result.results[:4]:
@@ -468,7 +470,8 @@ def test_warm_kernel_is_reset_between_runs(bilingual):
         outs = [o for c in nb.cells for o in c.get("outputs", [])]
         assert any(o.get("text", "").startswith("clean namespace") for o in outs), r.key
         assert any("每次都要显示" in o.get("text", "") for o in outs if o.get("name") == "stderr")
-        assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+        assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
+        assert any("image/png" in o.get("data", {}) for o in outs), f"{r.key}: figure not shown"
 
 
 def test_index_has_one_section_per_language_with_a_switch_and_escapes_names(bilingual):

@@ -55,6 +55,7 @@ MESSAGES = Catalog({
         "prov_fingerprint": "Dataset fingerprint",
         "prov_fingerprint_files": "(SHA-256 of {n} raw file(s))",
         "prov_commit": "Git commit",
+        "prov_dirty": "(+uncommitted changes)",
         "prov_started": "Started",
         "prov_duration": "Duration",
         "prov_duration_split": "{total} s (kernel start and stop {kernel} s, imports {imports} s, "
@@ -112,6 +113,7 @@ MESSAGES = Catalog({
         "prov_fingerprint": "数据指纹",
         "prov_fingerprint_files": "（{n} 个原始文件的 SHA-256）",
         "prov_commit": "代码版本（Git）",
+        "prov_dirty": "（另有未提交的修改）",
         "prov_started": "开始时间",
         "prov_duration": "耗时",
         "prov_duration_split": "{total} 秒（内核启动与关闭 {kernel} 秒，导入 {imports} 秒，"

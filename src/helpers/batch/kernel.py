@@ -8,7 +8,8 @@ after the warm-up imports:
 - the user namespace, the output history and the execution counter are cleared (``%reset -f``);
 - warning filters are restored and the registries of shown warnings emptied, so a warning the
   previous run printed is printed again (``"once"`` included);
-- matplotlib's figures are closed and its ``rcParams`` restored.
+- matplotlib's figures are closed and its ``rcParams`` restored (taken after the inline backend
+  was loaded, so figures still show at the end of a cell).
 
 What stays is what a fresh kernel would rebuild identically: imported modules (and their
 module-level caches) and the CJK font registered with matplotlib. A kernel whose run failed
@@ -47,9 +48,14 @@ try:
 except Exception:
     pass
 import matplotlib as _m
+import matplotlib.pyplot as _p
+# load the inline backend now (matplotlib loads it at the first figure): it makes matplotlib
+# interactive, which is what shows figures at the end of a cell; the snapshot must hold that
+_p.figure()
+_p.close("all")
 _state = _t.ModuleType("_batch_kernel_state")
 _state.filters = list(_w.filters)
-_state.rc = dict(_m.rcParams)
+_state.rc = {{k: v for k, v in _m.rcParams.items() if k != "backend"}}
 _s.modules["_batch_kernel_state"] = _state
 get_ipython().run_line_magic("reset", "-f")
 """
