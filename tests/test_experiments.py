@@ -786,6 +786,37 @@ def test_survival_horizon_agrees_with_the_follow_up_the_text_states(demo_communi
     assert f"to {s.horizon_days:g} whole days" in note
 
 
+def test_power_section_says_when_the_table_is_more_optimistic_than_the_experiment(demo_reports):
+    """The summary's "could detect ±11%" sat beside a power table saying 849 members per arm
+    detect 10% while the experiment had 878: the table models both arms with the control arm's
+    spread. The power section now states the gap (MDE of the model at this size vs the
+    experiment's own) and the factor to plan with."""
+    from helpers.experiments import mde as mde_of
+
+    for eid in ("exp_checkin_member", "exp_live_group"):
+        rep = demo_reports[eid]
+        d, r = rep.design, rep.results.set_index("metric").loc["active_days"]
+        icc = d.icc_cuped if rep.unit == "group" else 0.0
+        planned = mde_of(n_per_arm=d.units, sd=d.sd_cuped, alpha=r["mde_alpha"], icc=icc,
+                         cluster_size=d.group_size, cluster_size_cv=d.size_cv) / d.mean
+        gap = exp_metrics.planning_gap(rep)
+        if r["mde"] > 1.1 * planned:
+            assert gap is not None and gap["planned"] == pytest.approx(planned)
+            assert gap["factor"] == pytest.approx((r["mde"] / planned) ** 2)
+            shown = []
+            import helpers.exp_metrics.views as views
+            orig = views._display
+            views._display = lambda *objs: shown.extend(objs)
+            try:
+                exp_metrics.show_power(rep, language="en")
+            finally:
+                views._display = orig
+            text = " ".join(str(getattr(o, "data", "")) for o in shown)
+            assert "plan for up to" in text and f"{gap['factor']:.1f}×" in text
+        else:
+            assert gap is None
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..experiments import design_effect, icc_anova, sample_size
+from ..experiments import design_effect, icc_anova, mde, sample_size
 from .metrics import METRICS, MetricSpec
 
 if TYPE_CHECKING:  # the report type only (analysis imports this module)
     from .analysis import ExperimentReport
 
-__all__ = ["Design", "design_parameters", "power_table"]
+__all__ = ["Design", "design_parameters", "power_table", "planning_gap"]
 
 
 @dataclass(frozen=True)
@@ -171,3 +171,47 @@ def power_table(report: ExperimentReport, *, lifts=(0.03, 0.05, 0.10), power: fl
                         icc=d.icc, design_effect=d.design_effect, icc_cuped=d.icc_cuped,
                         design_effect_cuped=d.design_effect_cuped))
     return pd.DataFrame(out, columns=cols)
+
+
+def planning_gap(report: ExperimentReport, *, threshold: float = 1.1) -> dict | None:
+    """How far the power table's model is from this experiment's own precision.
+
+    The power table sizes the next test from the control arm's spread (and the ICC); this
+    experiment's own MDE (the summary's "could detect") comes from its estimate, whose variance
+    also holds the treatment arm's extra spread when members (or groups) respond unequally, the
+    t reference of few groups and the delta method of a relative lift. When the own MDE exceeds
+    the model's MDE at this experiment's size by more than ``threshold``, returns
+    ``planned, observed`` (relative MDEs), ``factor`` ((observed / planned)², how many times the
+    table's sizes the same precision may need), ``sd_control, sd_treatment`` (of the metric as
+    tested, CUPED-adjusted where used); otherwise None.
+
+    Examples
+    --------
+    >>> planning_gap(report) is None or planning_gap(report)["factor"] > 1
+    True
+    """
+    d, res = report.design, report.results
+    if d is None or res.empty or "mde" not in res:
+        return None
+    prim = res.loc[(res["metric"] == d.metric) & (res["role"] == "primary")]
+    if prim.empty or not bool(prim.iloc[0]["relative"]) or not d.mean > 0:
+        return None
+    r = prim.iloc[0]
+    cuped = d.has_cuped and "cuped" in str(r.get("method", "")).lower()
+    sd = d.sd_cuped if cuped else d.sd
+    icc = (d.icc_cuped if cuped else d.icc) if report.unit == "group" else 0.0
+    planned = mde(n_per_arm=d.units, sd=sd, alpha=float(r["mde_alpha"]), icc=icc,
+                  cluster_size=d.group_size, cluster_size_cv=d.size_cv) / d.mean
+    observed = float(r["mde"])
+    if not (planned > 0 and observed > threshold * planned):
+        return None
+    data = report.data
+    spec = METRICS[d.metric]
+    values = data[d.metric].astype(float)
+    if cuped:
+        theta = data[[d.metric, spec.pre]].cov().iloc[0, 1] / data[spec.pre].var()
+        values = values - theta * data[spec.pre]
+    treated = data["arm"].notna() & (data["arm"] != report.control_arm)
+    return dict(planned=float(planned), observed=observed, factor=(observed / planned) ** 2,
+                sd_control=float(values[data["arm"] == report.control_arm].std()),
+                sd_treatment=float(values[treated].std()))

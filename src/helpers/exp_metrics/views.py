@@ -16,11 +16,11 @@ from .. import _format as fmt
 from .._i18n import Catalog
 from ..errors import AnalysisWarning
 from ..plots.experiments import TEXT_EN
-from ._messages import arm_name, metric_label, note, t
+from ._messages import arm_name, mde_text, metric_label, note, t
 from .analysis import ExperimentReport
 from .arm_survival import ArmSurvival
-from .metrics import as_list
-from .power import power_table
+from .metrics import METRICS, as_list
+from .power import planning_gap, power_table
 from .report import (caveats_markdown, note_text, skipped_markdown, summary_markdown,
                      survival_markdown)
 from .segments import segment_tables
@@ -51,6 +51,13 @@ VIEW_MESSAGES = Catalog({
         "no_segments": "no segments were asked for",
         "srm_none": "no sample-ratio check was possible",
         "power_none": "the primary metric has no spread or is a ratio: no sample sizes",
+        "power_gap": "These sizes take the control arm's spread for both arms (SD {sd_c:.2f}) "
+                     "in a textbook model of the test. This experiment's own estimate was less "
+                     "precise: at its size the table implies about {planned} detectable, its own "
+                     "estimate {observed} (summary); its treatment arm varied more (SD "
+                     "{sd_t:.2f}). If the effect may again differ between {units}, plan for up "
+                     "to {factor:.1f}× these sizes.",
+        "units.member": "members", "units.group": "groups",
         "experiments": "Experiments in this dataset",
         "no_table": "this dataset has no experiments table",
         "loader": "What the loader changed in the raw data",
@@ -77,6 +84,11 @@ VIEW_MESSAGES = Catalog({
         "no_segments": "没有指定分群",
         "srm_none": "无法做样本比例检验",
         "power_none": "主要指标没有波动或是比率指标，无法计算样本量",
+        "power_gap": "上表按对照组的波动（标准差 {sd_c:.2f}）和标准的检验模型估算两组。本次实验自身的估计"
+                     "没有这么精确：按本次实验的规模，上表对应约 {planned} 的可发现变化，而本次实验自身的估计为 "
+                     "{observed}（见结论摘要）；本次实验组的波动更大（标准差 {sd_t:.2f}）。如果效应仍可能因{units}"
+                     "而异，请按上表样本量的最多 {factor:.1f} 倍来规划。",
+        "units.member": "成员", "units.group": "群",
         "experiments": "数据集中的实验",
         "no_table": "这个数据集没有实验表",
         "loader": "读取数据时做的修改",
@@ -267,6 +279,14 @@ def show_power(report: ExperimentReport, lifts=(0.03, 0.05, 0.10),
         _display(_md(skipped_markdown(_v("power_none", language), language)))
         return
     _display(_table(power_display(table, report, language)))
+    gap = planning_gap(report)
+    if gap is not None:
+        kind = METRICS[report.primary_metric].kind
+        _display(_md(_v("power_gap", language, sd_c=gap["sd_control"], sd_t=gap["sd_treatment"],
+                        planned=mde_text(gap["planned"], True, kind, language),
+                        observed=mde_text(gap["observed"], True, kind, language),
+                        units=_v(f"units.{report.unit or 'member'}", language),
+                        factor=gap["factor"])))
 
 
 def show_details(report: ExperimentReport, community, language: str = "zh") -> None:
