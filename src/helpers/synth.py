@@ -18,13 +18,17 @@ The data-generating process (every number below is written to ``truth.json``):
 - **Memberships** (``memberships.csv``, own random stream): a share of first-time buyers start a
   plan at their first purchase and renew each period with probability 1 − θ, θ ~ Beta(α, β) per
   member and plan (the shifted-beta-geometric model; ``truth.json["memberships"]``).
-- **Churn** is a discrete-time proportional-hazards process on days since joining:
-  ``h_i(t) = h0(t) · HR_channel · HR_activity^{A_i(t)}``, where ``A_i(t)`` switches from 0 to 1 the
-  day after the member first takes part in an activity (a *time-varying* covariate: "ever took
-  part" measured at the end is biased by immortal time). Nothing else moves the hazard, so a Cox
-  model with channel and time-varying participation is correctly specified. A churner is active
-  on the churn day (their last active day), except "silent joiners" who churn on the join day and
-  never act. ``explicit_exit_share`` of churners also get an explicit ``left_at``.
+- **Churn** is a proportional-hazards process on days since joining:
+  ``h_i(t) = h0(t) · HR_channel · HR_activity^{A_i(t)}``, where ``A_i(t)`` switches from 0 to 1 at
+  the moment the member first takes part in an activity (a *time-varying* covariate: "ever took
+  part" measured at the end is biased by immortal time). Within the day of the first
+  participation the hazard is split at that moment (a uniform fraction of the day): a member may
+  leave before it (and then does not take part) or after it, on the same day. Taking part is
+  drawn before churn, so it does not depend on leaving later (no immortal time is planted).
+  Nothing else moves the hazard, so a Cox model with channel and time-varying participation is
+  correctly specified. A churner is active on the churn day (their last active day), except
+  "silent joiners" who churn on the join day and never act. ``explicit_exit_share`` of churners
+  also get an explicit ``left_at``.
 - **Activities**: two community-wide activities a week and one per group every ~2 weeks; an
   active member takes part with a probability that depends on the channel (so channel confounds
   the participation effect and must be adjusted for) and on the activity's type
@@ -236,10 +240,6 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
         if idx.size == 0:
             continue
         age = d - join_day[idx]
-        h = baseline_hazard(age, cfg) * hr_static[idx] * np.where(
-            first_part[idx] < d, cfg.participation_hr, 1.0)
-        churn_today = rng.random(idx.size) < -np.expm1(-h)
-        silent = churn_today & (age == 0) & (rng.random(idx.size) < cfg.silent_share)
         mult = np.ones(idx.size)
         in_exp = {}
         for e in exp_plans:
@@ -247,25 +247,50 @@ def generate(cfg: SynthConfig | None = None, **overrides) -> tuple[dict[str, pd.
                 t = treated[e.experiment_id][idx]
                 in_exp[e.experiment_id] = t
                 mult = mult * (1 + e.lift * t)
+        # who would be active, and who takes part, is drawn before churn: taking part does not
+        # depend on leaving later that day (no immortal time), and a member may take part and
+        # leave on the same day
+        active = rng.random(idx.size) < q[idx] * mult
+        a_today = np.where(comm_act[d] >= 0, comm_act[d], group_act[d, group[idx]])
+        joins = active & (a_today >= 0) & (rng.random(idx.size) < p_part[idx] * act_mult[np.maximum(a_today, 0)])
+        exp_joins = {eid: active & t & (rng.random(idx.size) < cfg.experiment_participation_prob)
+                     for eid, t in in_exp.items() if eid in exp_act_code}
+        takes_part = joins.copy()
+        for ej in exp_joins.values():
+            takes_part |= ej
+        # churn in continuous time within the day: the hazard changes at the moment of the first
+        # participation (a fraction f of the day in); a member who leaves before that moment
+        # does not take part
+        h = baseline_hazard(age, cfg) * hr_static[idx]
+        before = first_part[idx] < d
+        first_today = takes_part & ~before
+        f = rng.random(idx.size)
+        h_early = h * np.where(before, cfg.participation_hr, np.where(first_today, f, 1.0))
+        h_late = np.where(first_today, h * cfg.participation_hr * (1 - f), 0.0)
+        churn_early = rng.random(idx.size) < -np.expm1(-h_early)
+        churn_late = first_today & ~churn_early & (rng.random(idx.size) < -np.expm1(-h_late))
+        churn_today = churn_early | churn_late
+        gone_before = churn_early & first_today  # left before the activity began
+        joins &= ~gone_before
+        for eid in exp_joins:
+            exp_joins[eid] &= ~gone_before
+        takes_part &= ~gone_before
+        # "silent joiners" leave on the join day without a single event
+        silent = churn_today & (age == 0) & ~takes_part & (rng.random(idx.size) < cfg.silent_share)
+        for e in exp_plans:
+            if e.experiment_id in in_exp:
                 elig = _eligible_today(e, idx, assigned, group)
                 window_q[e.experiment_id][idx[elig & ~churn_today]] += q[idx[elig & ~churn_today]]
                 window_forced[e.experiment_id][idx[elig & churn_today & ~silent]] += 1
-        active = (rng.random(idx.size) < q[idx] * mult) | churn_today
-        active &= ~silent
+        active = (active | churn_today) & ~silent
         # regular activities
-        a_today = np.where(comm_act[d] >= 0, comm_act[d], group_act[d, group[idx]])
-        # members on their way out do not join activities on their last day
-        joins = active & ~churn_today & (a_today >= 0) & (rng.random(idx.size) < p_part[idx] * act_mult[np.maximum(a_today, 0)])
         _emit(ev_member, ev_day, ev_kind, ev_act, idx[joins], d, 1, a_today[joins])
         first_part[idx[joins]] = np.minimum(first_part[idx[joins]], d)
         # experiment activities (treatment arm only)
-        for eid, t in in_exp.items():
-            if eid in exp_act_code:
-                ej = active & ~churn_today & t & (
-                    rng.random(idx.size) < cfg.experiment_participation_prob)
-                _emit(ev_member, ev_day, ev_kind, ev_act, idx[ej], d, 1,
-                      np.full(int(ej.sum()), exp_act_code[eid]))
-                first_part[idx[ej]] = np.minimum(first_part[idx[ej]], d)
+        for eid, ej in exp_joins.items():
+            _emit(ev_member, ev_day, ev_kind, ev_act, idx[ej], d, 1,
+                  np.full(int(ej.sum()), exp_act_code[eid]))
+            first_part[idx[ej]] = np.minimum(first_part[idx[ej]], d)
         # everyday events and purchases
         act_idx = idx[active]
         counts = 1 + rng.poisson(mu[act_idx])
@@ -395,7 +420,6 @@ def _memberships(cfg, tables) -> tuple[pd.DataFrame, dict]:
     return table, {"plans": truth, "share_of_first_buyers": MEMBERSHIP_SHARE, "grace_days": 3,
                    "rule": "renewal k happens with probability 1 - theta, theta ~ Beta(alpha, "
                            "beta) per member; expected_renewal_rate[k-1] = (beta+k-1)/(alpha+beta+k-1)"}
-
 
 
 def asdict_shallow(cfg: SynthConfig) -> dict:
@@ -607,7 +631,9 @@ def _truth(cfg, names, hr_channel, tables, exp_plans, window_q, window_forced, a
         "baseline_channel": BASELINE_CHANNEL,
         "participation_hazard_ratio": cfg.participation_hr,
         "hazard_model": ("daily churn probability 1-exp(-h), h = h0(t)·HR_channel·"
-                         "HR_participation^[took part in an activity before day t]; "
+                         "HR_participation^[took part in an activity before day t]; on the day "
+                         "of the first participation h is split at that moment (uniform in the "
+                         "day): h·f before, h·HR_participation·(1-f) after; "
                          f"h0(0)={cfg.hazard_day0}, h0(t)={cfg.hazard_scale}·(1+t/20)^-0.5"),
         "groups": {"n": cfg.n_groups, "sd_log_activity": cfg.group_sd,
                    "latent_icc_log_activity": round(float(np.var(u_group) / (
