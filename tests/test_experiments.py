@@ -817,6 +817,18 @@ def test_power_section_says_when_the_table_is_more_optimistic_than_the_experimen
             assert gap is None
 
 
+def test_zh_lift_plot_title_names_the_control_arm_in_chinese(demo_reports, monkeypatch):
+    """The zh lift plot read "相对 control 的提升" and "未显示（绝对差）: 参与了实验活动" (the
+    English arm name and a half-width colon) while every zh table says 对照组."""
+    import helpers.exp_metrics.views as views
+
+    titles = []
+    monkeypatch.setattr(views, "_figure", lambda ax: titles.append(ax.get_title()))
+    views.show_lift(demo_reports["exp_checkin_member"], "zh")
+    assert titles and "相对对照组" in titles[0].replace(" ", "") and "control" not in titles[0]
+    assert "）: " not in titles[0] and "未显示（绝对差）：" in titles[0]
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

@@ -132,6 +132,7 @@ def plot_text(language: str) -> dict:
             "empty", "untested", "no_segment", "share", "share_cdf", "arm"]
     out = {k: _v(k, language) for k in keys}
     out["lift_title"] = _v("lift_title_default", language)
+    out["colon"] = "：" if language == "zh" else ": "
     return out
 
 
@@ -162,7 +163,8 @@ def show_lift(report: ExperimentReport, language: str = "zh") -> None:
         display=[metric_label(m, language, report.retention_days) for m in report.results["metric"]],
         role_display=[TABLE_MESSAGES.t(f"role.{r}", language) for r in report.results["role"]])
     _figure(plots.plot_lift_forest(res, text=plot_text(language), title=_v(
-        "lift_title", language, eid=report.experiment_id, control=report.control_arm)))
+        "lift_title", language, eid=report.experiment_id,
+        control=arm_name(report.control_arm, report.control_arm, language))))
 
 
 def show_results(report: ExperimentReport, language: str = "zh") -> None:

@@ -127,7 +127,8 @@ def plot_lift_forest(data: pd.DataFrame, *, ax=None, title: str | None = None,
                else text["xlabel_absolute"], corrected=corrected, text=text)
     t = title or text["lift_title"]
     if skipped:
-        t += f"\n{text['not_shown']}: {', '.join(map(str, skipped))}"
+        colon, comma = text.get("colon", ": "), "、" if text.get("colon") == "：" else ", "
+        t += f"\n{text['not_shown']}{colon}{comma.join(map(str, skipped))}"
     ax.set_title(_plain(t), fontsize="medium")
     return ax
 
