@@ -829,6 +829,24 @@ def test_zh_lift_plot_title_names_the_control_arm_in_chinese(demo_reports, monke
     assert "）: " not in titles[0] and "未显示（绝对差）：" in titles[0]
 
 
+def test_survival_curves_in_the_arm_colours(demo_community, demo_reports, monkeypatch):
+    """The KM curves of the arms took the channel colours of the names "control" and
+    "treatment": two near greens. They now take the arm histogram's colours."""
+    import matplotlib.colors as mcolors
+
+    import helpers.exp_metrics.views as views
+    from helpers.plots.experiments import arm_colours
+
+    axes = []
+    monkeypatch.setattr(views, "_figure", lambda ax: axes.append(ax))
+    rep = demo_reports["exp_checkin_member"]
+    surv = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member")
+    views.show_survival(surv, rep, "zh")
+    lines = {ln.get_label(): mcolors.to_hex(ln.get_color()) for ln in axes[0].get_lines()}
+    assert lines == {k: v.lower() for k, v in arm_colours(["对照组", "实验组"], "对照组").items()}
+    assert lines["对照组"] != lines["实验组"]
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

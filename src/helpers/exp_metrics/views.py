@@ -228,8 +228,12 @@ def show_survival(surv: ArmSurvival, report: ExperimentReport, language: str = "
 
         km = surv.km.assign(group=[arm_name(g, report.control_arm, language)
                                    for g in surv.km["group"].astype(str)])
-        _figure(plots.plot_km(km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
-                              title=_v("km_title", language)))
+        from ..plots.experiments import arm_colours, recolour_arms
+
+        ax = plots.plot_km(km, xlabel=_v("km_x", language), ylabel=_v("km_y", language),
+                           title=_v("km_title", language))
+        control = arm_name(report.control_arm, report.control_arm, language)
+        _figure(recolour_arms(ax, arm_colours(km["group"].unique(), control)))
         _display(_md(survival_markdown(surv, report.control_arm, language)),
                  _table(rmst_display(surv, language)))
         return

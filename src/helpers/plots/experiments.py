@@ -11,7 +11,8 @@ from matplotlib.ticker import PercentFormatter
 
 from ._base import get_ax
 
-__all__: list[str] = ["plot_lift_forest", "plot_arm_distributions", "plot_segment_effects"]
+__all__: list[str] = ["plot_lift_forest", "plot_arm_distributions", "plot_segment_effects",
+                      "arm_colours", "recolour_arms"]
 
 _SIG = {True: "C2", False: "0.45"}
 
@@ -133,6 +134,35 @@ def plot_lift_forest(data: pd.DataFrame, *, ax=None, title: str | None = None,
     return ax
 
 
+def arm_colours(arms, control: str = "control") -> dict[str, str]:
+    """One colour per experiment arm, the control first: the colours of the arm histogram
+    (seaborn's default cycle), used for the survival curves too — arm names are not channels,
+    and their channel colours ("control", "treatment") were two near greens.
+
+    Examples
+    --------
+    >>> arm_colours(["treatment", "control"])
+    {'control': '#4C72B0', 'treatment': '#DD8452'}
+    """
+    order = sorted(dict.fromkeys(str(a) for a in arms), key=lambda a: (a != str(control), a))
+    cycle = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860"]
+    return {a: cycle[i % len(cycle)] for i, a in enumerate(order)}
+
+
+def recolour_arms(ax, colours: dict[str, str]):
+    """Give the curves (and their bands) of an axes drawn per arm the colours of
+    :func:`arm_colours`, matched by legend label; the legend is redrawn."""
+    bands = [c for c in ax.collections]
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in colours]
+    for i, ln in enumerate(lines):
+        ln.set_color(colours[ln.get_label()])
+        if i < len(bands):
+            bands[i].set_color(colours[ln.get_label()])
+    if ax.get_legend() is not None:
+        ax.legend(loc="lower left")  # survival curves start at the top
+    return ax
+
+
 def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
                            control: str = "control", ax=None, title: str | None = None,
                            text: dict | None = None, xlabel: str | None = None):
@@ -168,11 +198,13 @@ def plot_arm_distributions(data: pd.DataFrame, *, metric: str, arm: str = "arm",
     order = sorted(d[arm].unique(), key=lambda a: (a != _plain(control), a))
     if values.nunique() <= 31 and np.allclose(values, values.round()):
         sns.histplot(d, x=metric, hue=arm, hue_order=order, discrete=True, stat="probability",
-                     common_norm=False, multiple="dodge", shrink=0.8, ax=ax)
+                     common_norm=False, multiple="dodge", shrink=0.8, ax=ax,
+                     palette=arm_colours(order, _plain(control)))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel(text["share"])
     else:
-        sns.ecdfplot(d, x=metric, hue=arm, hue_order=order, ax=ax)
+        sns.ecdfplot(d, x=metric, hue=arm, hue_order=order, ax=ax,
+                     palette=arm_colours(order, _plain(control)))
         ax.set_ylabel(text["share_cdf"])
     if xlabel:
         ax.set_xlabel(xlabel)
