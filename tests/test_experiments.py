@@ -847,6 +847,15 @@ def test_survival_curves_in_the_arm_colours(demo_community, demo_reports, monkey
     assert lines["对照组"] != lines["实验组"]
 
 
+def test_aa_pass_claims_no_significant_difference_not_no_difference(demo_reports):
+    """A passed A/A shows no *significant* difference; it cannot show that there is none
+    (its primary lift was +2.4%, 95% CI -1.7% to +6.5%)."""
+    rep = demo_reports["exp_reminder_aa"]
+    assert rep.verdict == "aa_passed"
+    en, zh = exp_metrics.summary_markdown(rep), exp_metrics.summary_markdown(rep, language="zh")
+    assert "no metric differs significantly between" in en and "没有任何指标有显著差异" in zh
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

@@ -47,7 +47,7 @@ EN: dict[str, str] = {
     "reason.inconclusive": "primary metric '{metric}': {effect} is not significant after "
                            "{correction} correction; with this sample the experiment could "
                            "detect about {mde} with 80% power{level}",
-    "reason.aa_passed": "no metric differs between the two identical arms ({n} tested, "
+    "reason.aa_passed": "no metric differs significantly between the two identical arms ({n} tested, "
                         "corrected together); with this sample the experiment could detect "
                         "about {mde} in '{metric}' with 80% power{level}",
     "reason.aa_failed": "'{metric}' differs between two arms that were treated alike ({effect}, "
@@ -137,7 +137,7 @@ ZH: dict[str, str] = {
     "reason.untestable": "主要指标“{metric}”无法检验（{why}）",
     "reason.inconclusive": "主要指标“{metric}”：{effect}，{correction}不显著；按这个样本量，"
                            "实验能以 80% 的检验效能发现约 {mde} 的变化{level}",
-    "reason.aa_passed": "两个相同的组之间没有任何指标有差异（共检验 {n} 个指标，一起校正）；"
+    "reason.aa_passed": "两个相同的组之间没有任何指标有显著差异（共检验 {n} 个指标，一起校正）；"
                         "按这个样本量，实验能以 80% 的检验效能发现“{metric}”约 {mde} 的变化{level}",
     "reason.aa_failed": "两组待遇相同，“{metric}”却有差异（{effect}，校正后 p {p}）：设置正确时，"
                         "20 次 A/A 实验中最多出现 1 次；请先检查分组和埋点，再相信用同样方式运行的实验",
