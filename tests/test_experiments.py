@@ -825,7 +825,7 @@ def test_zh_lift_plot_title_names_the_control_arm_in_chinese(demo_reports, monke
     titles = []
     monkeypatch.setattr(views, "_figure", lambda ax: titles.append(ax.get_title()))
     views.show_lift(demo_reports["exp_checkin_member"], "zh")
-    assert titles and "相对对照组" in titles[0].replace(" ", "") and "control" not in titles[0]
+    assert titles and "相对对照组的提升" in titles[0] and "control" not in titles[0]
     assert "）: " not in titles[0] and "未显示（绝对差）：" in titles[0]
 
 

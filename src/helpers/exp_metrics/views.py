@@ -63,7 +63,7 @@ VIEW_MESSAGES = Catalog({
         "loader": "What the loader changed in the raw data",
     },
     "zh": {
-        "lift_title": "{eid}：相对 {control} 的提升（粗线：按校正后水平的区间；绿色 = 校正后显著）",
+        "lift_title": "{eid}：相对{control}的提升（粗线：按校正后水平的区间；绿色 = 校正后显著）",
         "xlabel_relative": "相对对照组的提升", "xlabel_absolute": "与对照组的差值",
         "corrected": "按校正后水平的区间（绿色 = 校正后显著）",
         "uncorrected": "95% 置信区间，未校正（细线）",
