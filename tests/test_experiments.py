@@ -856,6 +856,21 @@ def test_aa_pass_claims_no_significant_difference_not_no_difference(demo_reports
     assert "no metric differs significantly between" in en and "没有任何指标有显著差异" in zh
 
 
+def test_survival_says_why_the_curves_start_below_100(demo_community):
+    """Members active before the start who never came back churn on day 0: the KM curves of
+    'members active at the start' began at about 86% with no word on why."""
+    s = exp_metrics.survival_by_arm(demo_community, "exp_checkin_member")
+    first = s.km.groupby("group", observed=True).head(1).set_index("group")["survival"]
+    day0 = (s.data["churned"].astype(bool) & (s.data["duration_days"] <= 0)).groupby(
+        s.data["arm"], observed=True).mean()
+    assert (first < 1).all()
+    for lang, words in (("en", "count as churned on day 0"), ("zh", "按第 0 天流失计")):
+        text = exp_metrics.survival_markdown(s, "control", lang)
+        assert words in text
+        assert f"{day0['control']:.1%}" in text and f"{day0['treatment']:.1%}" in text
+    assert "人 在开始前" not in exp_metrics.survival_markdown(s, "control", "zh")
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

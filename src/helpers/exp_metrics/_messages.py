@@ -107,6 +107,10 @@ EN: dict[str, str] = {
                             "for it",
     "note.loader": "{text}",
     "arm_excluded": "{arm} {n:,} of {total:,}",
+    "arm_share": "{arm} {share:.1%}",
+    "note.churned_at_start": "members who were active in the {inactivity:g} days before the "
+                             "start but never again after it count as churned on day 0, so the "
+                             "curves start below 100%: {shares}",
     "not_yet_joined": "not yet joined",
 }
 
@@ -165,7 +169,7 @@ ZH: dict[str, str] = {
                          "{inactivity:g} 天无活跃，无法衡量留存结果",
     "note.uninformative": "数据在开始后 {follow:g} 天就结束了，不到判定流失所需 {inactivity:g} 天的两倍："
                           "能看到的流失太少，不做留存分析（规则：至少需要 {need:.0f} 天的跟踪期）",
-    "note.gone_at_start": "从实验开始计时，只统计开始时仍活跃的成员：{excluded} 在开始前已沉默"
+    "note.gone_at_start": "从实验开始计时，只统计开始时仍活跃的成员：{excluded}在开始前已沉默"
                           "（{inactivity:g} 天无活跃）或已退群，不计入",
     "note.group_interval_wider": "按社群随机：置信区间来自按群重抽样（bootstrap over groups，标准误 "
                                  "{se_groups:.2f} 天），比按成员计算的（标准误 {se:.2f}）更宽：同一个群的成员流失相似",
@@ -177,6 +181,9 @@ ZH: dict[str, str] = {
     "note.segment_unknown": "“{segment}”不是这个数据集的成员属性，没有对应的表",
     "note.loader": "{text}",
     "arm_excluded": "{arm} {total:,} 人中有 {n:,} 人",
+    "arm_share": "{arm} {share:.1%}",
+    "note.churned_at_start": "开始前 {inactivity:g} 天内活跃过、但开始后再也没有活跃的成员，按第 0 天流失计，"
+                             "所以曲线从低于 100% 开始：{shares}",
     "not_yet_joined": "当时尚未入群",
 }
 

@@ -158,6 +158,13 @@ def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days,
                           excluded=tuple(note("arm_excluded", n=n, total=k, arm=partial(
                               arm_name, a, control, escape=escape_md)).text
                               for a, n, k in excluded)))
+    day0 = out["churned"].astype(bool) & (out["duration_days"] <= 0)
+    if day0.any():  # last active before the start and never again: churned on day 0
+        warns.append(note("note.churned_at_start", inactivity=float(inactivity_days),
+                          shares=tuple(note("arm_share", share=float(day0[out["arm"] == a].mean()),
+                                            arm=partial(arm_name, a, control, escape=escape_md)
+                                            ).text for a in arms_all
+                                       if (out["arm"] == a).any())))
     follow_up = (end - start).total_seconds() / 86400
     # the follow-up in the notes, cut (not rounded) to 0.1 day: 79.999 days reads "79.9", so
     # that "79.9 − 30 silent days → a 49-day horizon" adds up (rounded it read "80" beside 49)
