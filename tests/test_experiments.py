@@ -871,6 +871,16 @@ def test_survival_says_why_the_curves_start_below_100(demo_community):
     assert "人 在开始前" not in exp_metrics.survival_markdown(s, "control", "zh")
 
 
+def test_absolute_instead_caveat_reads_as_one_sentence(demo_reports):
+    """'took part …: control mean is 0: relative lift undefined: absolute difference reported
+    instead' chained three colons (zh 三个冒号)."""
+    rep = demo_reports["exp_checkin_member"]
+    en, zh = exp_metrics.summary_markdown(rep), exp_metrics.summary_markdown(rep, language="zh")
+    assert "the absolute difference is reported instead" in en
+    assert ": absolute difference reported instead" not in en
+    assert "因此改为报告绝对差" in zh and "：改为报告绝对差" not in zh
+
+
 def test_confidence_levels_written_alike():
     """A level that rounds to a whole percent reads '95%' like its neighbours, never '95.0%'."""
     from helpers.exp_metrics import tables

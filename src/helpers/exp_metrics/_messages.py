@@ -74,7 +74,7 @@ EN: dict[str, str] = {
                         "start)",
     "note.metric_na": "{metric}: not available (no data)",
     "note.metric": "{metric}: {why}",
-    "note.absolute_instead": "{why}: absolute difference reported instead",
+    "note.absolute_instead": "{why}; the absolute difference is reported instead",
     "note.negative_icc": "the intra-class correlation (ICC) came out below 0 by chance for "
                          "{metrics}; it is taken as 0 (design effect 1)",
     "note.horizon_cut": "horizon cut from {asked:g} to {used:g} whole days: a churn is only "
@@ -161,7 +161,7 @@ ZH: dict[str, str] = {
     "note.retained_na": "{metric}：无法计算（数据在开始后第 {days} 天之前就结束了）",
     "note.metric_na": "{metric}：无法计算（没有数据）",
     "note.metric": "{metric}：{why}",
-    "note.absolute_instead": "{why}：改为报告绝对差",
+    "note.absolute_instead": "{why}，因此改为报告绝对差",
     "note.negative_icc": "{metrics} 的组内相关系数（ICC）因随机波动小于 0，按 0 计（设计效应为 1）",
     "note.horizon_cut": "观察期从 {asked:g} 天缩短为 {used:g} 个整天：流失要在发生 {inactivity:g} 天后才能看到，"
                         "而数据在开始后 {follow:g} 天就结束了",
