@@ -22,7 +22,7 @@ MESSAGES = Catalog({
     "en": {
         "too_few_units": "too few units (control {nc}, treatment {nt}; need ≥ 2 per arm)",
         "zero_variance": "zero variance in both arms: no test possible",
-        "zero_control_mean": "control mean is 0: relative lift undefined",
+        "zero_control_mean": "control mean is 0, so the relative lift is undefined",
         "zero_se": "zero standard error",
         "no_pre_variance": "pre-period covariate has no variance: CUPED not applied",
         "permutation": "only {n_groups} groups (< {min_groups}): p-value by permutation over "
