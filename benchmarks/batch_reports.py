@@ -22,6 +22,7 @@ with whatever else runs.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import subprocess
@@ -110,6 +111,11 @@ def main() -> None:
                   f"(warm kernels: {result.wall_s:.1f} s, {fresh.wall_s / result.wall_s:.2f}x)")
             print("reviewer text identical with warm and fresh kernels: "
                   + ("yes, every page" if not differ else "NO: " + ", ".join(differ)))
+            for key in differ[:3]:  # (a notebook or helper edited between the two batches
+                # also shows here: compare on a checkout nobody is changing)
+                lines = difflib.unified_diff(a.get(key, "").splitlines(),
+                                             b.get(key, "").splitlines(), lineterm="", n=0)
+                print(f"  {key}: " + " | ".join(list(lines)[2:8])[:400])
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -472,6 +472,8 @@ def test_warm_kernel_is_reset_between_runs(bilingual):
         assert any("每次都要显示" in o.get("text", "") for o in outs if o.get("name") == "stderr")
         assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
         assert any("image/png" in o.get("data", {}) for o in outs), f"{r.key}: figure not shown"
+        stdout = "".join(o.get("text", "") for o in outs if o.get("name") == "stdout")
+        assert stdout == "clean namespace\n", f"{r.key}: the reset printed {stdout!r}"
 
 
 def test_index_has_one_section_per_language_with_a_switch_and_escapes_names(bilingual):

@@ -5,7 +5,8 @@ Kernel start and imports dominate a report's time (about 3 s of a 6 s run on the
 worker therefore keeps one kernel and, before each run, resets it to the state it had right
 after the warm-up imports:
 
-- the user namespace, the output history and the execution counter are cleared (``%reset -f``);
+- the user namespace, the output history and the execution counter are cleared (``%reset -f``;
+  the kernel keeps no input history database, so restarted line numbers cannot clash);
 - warning filters are restored and the registries of shown warnings emptied, so a warning the
   previous run printed is printed again (``"once"`` included);
 - matplotlib's figures are closed and its ``rcParams`` restored (taken after the inline backend
@@ -138,7 +139,9 @@ class WarmKernel:
         self._dir = tempfile.mkdtemp(prefix="batch-kernel-")
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
                                 ip=str(Path(self._dir) / "kernel"))
-        run_sync(km.start_kernel)(cwd=cwd)
+        # no input history: the execution counter restarts at 1 for every run, and IPython's
+        # history database would print "Session/line number was not unique" into a report
+        run_sync(km.start_kernel)(cwd=cwd, extra_arguments=["--HistoryManager.enabled=False"])
         self.km, self.cwd, self.runs = km, cwd, 0
         self._execute(_WARM_UP.format(modules=WARM_MODULES))
 
