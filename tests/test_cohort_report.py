@@ -315,3 +315,38 @@ def test_a_window_without_members_says_so_in_words(hand):
         assert "Nothing to draw" in draw(rep.lifecycle if draw is plots.plot_lifecycle
                                          else rep.curve).texts[0].get_text()
     assert "No rows" in plots.cohort_table(rep.growth).data
+
+
+def test_shares_on_colour_bars_are_percentages_like_the_cells(demo_report, small_community):
+    """Issue 15 item 12 (units): the heatmap cells read '84%', so their colour bar reads 0%–100%,
+    not 0.0–1.0; the same for the layer-transition matrix."""
+    ax = plots.plot_retention_heatmap(demo_report.retention, max_periods=12, period="W")
+    ax.figure.canvas.draw()
+    bar = ax.collections[0].colorbar.ax
+    ticks = [t.get_text() for t in bar.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    assert "100%" in ticks and "0%" in ticks
+    tr = cohorts.layer_transitions(*(lambda d: (d.members, d.events))(small_community))
+    ax = plots.plot_layer_transitions(tr)
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.collections[0].colorbar.ax.get_yticklabels()
+             if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    counts = plots.plot_layer_transitions(tr, value="members")
+    counts.figure.canvas.draw()
+    ticks = [t.get_text() for t in counts.collections[0].colorbar.ax.get_yticklabels()
+             if t.get_text()]
+    assert ticks and not any(t.endswith("%") for t in ticks)
+
+
+def test_a_k_factor_with_no_members_at_the_start_reads_as_a_dash(demo_report):
+    """Issue 11/15 (no blank cells): the first month has no members at its start, so it has no
+    K-factor; the table says so with '—' (as report 02's tables do), it is not left blank. The
+    retention matrix keeps its blank cells (not reached yet)."""
+    f = demo_report.fission
+    assert np.isnan(f["k_factor"].iloc[0])
+    html = plots.cohort_table(f, language="zh", period="M").to_html()
+    row = html.split("<tr>")[2]  # the first body row
+    assert "2026年3月" in row and "—" in row
+    mat = cohorts.retention_matrix(demo_report.retention, complete_only=True)
+    assert "—" not in plots.cohort_table(mat, language="zh").to_html()

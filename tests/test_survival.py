@@ -1068,3 +1068,57 @@ def test_a_planted_value_outside_its_interval_is_shown(small_report):
     assert (tab["Inside the interval"] == "no").sum() == 1
     assert "all 6 planted" in survival.render_summary(small_report, "en") or \
         not small_report.truth["covers_truth"].all()
+
+
+def test_risk_reasons_say_which_way_a_member_differs():
+    """A driver raises the risk because of the member's own value: a member who has not taken
+    part (participation lowers the hazard) reads 'has not taken part', not 'took part ×1.5'; a
+    binary covariate at 1 reads as its name; the summary counts the same words."""
+    from types import SimpleNamespace
+
+    from helpers.survival.render import _risk_line
+    risk = pd.DataFrame({
+        "member_key": ["m_a", "m_b", "m_c"], "churn_risk": [0.5, 0.4, 0.1],
+        "tenure_days": [1.0, 2.0, 90.0], "days_since_last_active": [0.0, 1.0, 2.0],
+        "channel": ["社交广告", "社交广告", "邀请码"], "referred": [False, True, False],
+        "participated": [0, 0, 1], "early_events_7d": [1.0, 9.0, 20.0],
+        "score": [1.0, 2.0, 9.0],
+        "drivers": [("participated", "referred"), ("participated", "channel"),
+                    ("early_events_7d", "score")],
+        "driver_factors": [(1.5, 1.2), (1.5, 1.7), (1.3, 1.2)],
+        "main_driver": ["participated", "participated", "early_events_7d"],
+        "beyond_follow_up": [False, False, False]})
+    settings = SimpleNamespace(risk_horizon_days=30, risk_active_within_days=7)
+    rep = SimpleNamespace(risk=risk, settings=settings)
+    zh = survival.reader_table(rep, "risk", "zh")["主要原因"].tolist()
+    en = survival.reader_table(rep, "risk", "en")["Main reasons"].tolist()
+    assert zh[0] == "尚未参与活动 ×1.5；非邀请入群 ×1.2"
+    assert zh[1] == "尚未参与活动 ×1.5；渠道：社交广告 ×1.7"
+    assert zh[2] == "入群 7 天内活跃事件多 ×1.3；score（高于平均） ×1.2"
+    assert en[0] == "Has not taken part in an activity ×1.5; Not joined by referral ×1.2"
+    assert en[2] == "Many active events in the first 7 days ×1.3; score (above average) ×1.2"
+    assert not any("参与过活动" in z for z in zh[:2])
+    line = _risk_line(rep, "zh")
+    assert "尚未参与活动（2 人）" in line and "参与过活动" not in line
+
+
+def test_km_axis_reads_percent_like_the_tables():
+    """Issue 15 item 12: the tables say 67.4%, so the survival axis reads 0%–100%, not
+    0.0–1.0."""
+    from helpers import plots
+    km = survival.km_table(AML, duration_col="time", event_col="status", group_col="x")
+    ax = plots.plot_km(km)
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    assert "100%" in ticks
+
+
+def test_churned_share_in_the_summary_has_one_decimal_like_the_status_table(small_report):
+    """The summary's churned share reads as the status table beside it (one decimal: 39.7%,
+    not 40% above rows of 13.5% and 26.3%)."""
+    ct = small_report.churn
+    share = float(ct["churned"].astype(bool).mean())
+    for lang in ("en", "zh"):
+        text = survival.render_summary(small_report, lang)
+        assert f"{share * 100:.1f}%" in text, text

@@ -194,7 +194,8 @@ def plot_retention_heatmap(table: pd.DataFrame, *, value: str = "rate", max_peri
                 vmin=0 if is_rate else None, vmax=1 if is_rate else None,
                 annot=annot and mat.size <= 600, fmt=".0%" if is_rate else ".0f",
                 annot_kws={"fontsize": 7},
-                cbar_kws={"label": _t("heat_cbar", language) if value == "rate" else value},
+                cbar_kws={"label": _t("heat_cbar", language) if value == "rate" else value,
+                          **({"format": _percent_formatter()} if is_rate else {})},
                 linewidths=0.3)
     rows, cols = np.nonzero(partial.to_numpy())
     for r, c in zip(rows, cols):
@@ -390,7 +391,8 @@ def plot_layer_transitions(table: pd.DataFrame, *, value: str = "share", cmap: s
     ax = get_ax(ax, figsize=(6, 5))
     sns.heatmap(mat.astype(float), annot=labels, fmt="", cmap=cmap, ax=ax, linewidths=0.5,
                 vmin=0, vmax=1 if value == "share" else None,
-                cbar_kws={"label": _t(f"trans_{value}", language)})
+                cbar_kws={"label": _t(f"trans_{value}", language),
+                          **({"format": _percent_formatter()} if value == "share" else {})})
     ax.grid(False)
     ax.set_xlabel(_t("trans_x", language))
     ax.set_ylabel(_t("trans_y", language))
@@ -459,7 +461,10 @@ def cohort_table(frame: pd.DataFrame, *, language: str = "en", period: str = "W"
     percent = [_header(c, language) for c in f.columns if c in _TABLE_PERCENT]
     f.columns = [_t(f"h_period_{period}", language) if c == "period" else _header(c, language)
                  for c in f.columns]
-    return _counts(show_table(f, percent=percent, max_rows=max_rows, caption=caption), f)
+    # a missing number (K-factor of a month with no members at its start) reads "—", as in
+    # report 02's tables; only the retention matrix keeps blank cells (not reached yet)
+    return _counts(show_table(f, percent=percent, max_rows=max_rows, caption=caption, na="—"),
+                   f)
 
 
 def _counts(styler, frame: pd.DataFrame):

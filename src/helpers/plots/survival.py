@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import PercentFormatter
 
 from ._base import channel_palette, get_ax
 
@@ -59,6 +59,7 @@ def plot_km(km: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, ax=None,
             ax.fill_between(c["timeline"], c["ci_low"], c["ci_high"], step="post",
                             color=colours[g], alpha=0.15, lw=0)
     ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))  # as the tables: 67.4%
     ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

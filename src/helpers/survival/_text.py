@@ -70,5 +70,42 @@ def model_label(model: str, adjusted: bool, language: str, landmark_days: int) -
     return text + (WORDS.t("adjusted", language) if adjusted else "")
 
 
-def driver_word_plain(name: str, language: str) -> str:
-    return SUMMARY.t("tenure", language) if name == "tenure" else word(name, language)
+def driver_label(name: str, value, average, language: str, escape=None) -> str:
+    """One risk driver in words, in the direction of the member's own value.
+
+    A driver raises the member's risk against the average member, so its words follow the
+    member's value: ``participated`` at 0 reads "has not taken part" (the term lowers the
+    hazard, so not having taken part is what raises it), a 0/1 covariate at 1 reads as its
+    name, a level as "Channel: 社交广告", any other number as above or below average.
+    """
+    if name == "tenure":
+        return SUMMARY.t("tenure", language)
+    plain = word(name, language, escape=escape)
+    if isinstance(value, str):
+        esc = escape if escape is not None else (lambda v: v)
+        return f"{plain}{WORDS.t('level_sep', language)}{esc(value)}"
+    if value is None or is_missing(value):
+        return plain
+    v = float(value)
+    binary = v in (0.0, 1.0) and (average is None or 0.0 <= float(average) <= 1.0)
+    if binary:
+        low = v == 0.0
+        if not low:
+            return plain
+    else:
+        low = average is not None and v < float(average)
+    key = f"{name}_{'low' if low else 'high'}"
+    if key in WORDS.keys(language):
+        return WORDS.t(key, language)
+    return WORDS.t("below_average" if low else "above_average", language, term=plain)
+
+
+def risk_averages(risk: pd.DataFrame, drivers) -> dict:
+    """The scored members' mean of each numeric driver column (the risk list centres on it)."""
+    out = {}
+    for n in drivers:
+        if n in risk.columns and n not in out:
+            col = risk[n]
+            if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+                out[n] = float(pd.to_numeric(col, errors="coerce").astype(float).mean())
+    return out

@@ -16,8 +16,8 @@ import pandas as pd
 from .._format import (check_language, count, date, days, escape_md, interval, is_missing,
                        number, pct)
 from ._messages import SUMMARY, word
-from ._text import (METHODS, baseline_text, ci_label, hr_text, p_text, plot_escape, signed,
-                    term_label, terms)
+from ._text import (METHODS, baseline_text, ci_label, driver_label, hr_text, p_text,
+                    plot_escape, risk_averages, signed, term_label, terms)
 from .report import ChurnReport
 
 __all__ = ["render_summary", "render_note", "term_label", "plot_escape"]
@@ -62,7 +62,7 @@ def render_summary(report: ChurnReport, language: str = "zh") -> str:
     if c["analysed"]:
         key = "followed_detectable" if st.censoring == "detectable" else "followed_end"
         lines.append("- " + t(key, language, n=count(c["analysed"]), churned=count(c["churned"]),
-                              share=pct(c["churned"] / c["analysed"], 0),
+                              share=pct(c["churned"] / c["analysed"], 1),
                               exits=count(c["exits"]), inactive=count(c["inactive"]),
                               censored=count(c["censored"]), inactivity=inact,
                               until=date(report.follow_until, language, prose=True)))
@@ -205,11 +205,6 @@ def _truth_line(report: ChurnReport, language: str) -> str:
                      terms=("; " if language == "en" else "；").join(labels))
 
 
-def _driver_word(name: str, language: str) -> str:
-    return SUMMARY.t("tenure", language) if name == "tenure" else word(name, language,
-                                                                       escape=escape_md)
-
-
 def _risk_line(report: ChurnReport, language: str) -> str | None:
     st = report.settings
     within = number(st.risk_active_within_days, 0)
@@ -223,20 +218,16 @@ def _risk_line(report: ChurnReport, language: str) -> str | None:
                   median=pct(scored["churn_risk"].median()),
                   high=count(int((scored["churn_risk"] >= 0.3).sum())))
     top = scored.head(20)
-    firsts = []
-    for _, r in top.iterrows():
-        d = r["main_driver"]
-        if d:
-            level = r.get(d) if d in top.columns else None
-            firsts.append((d, level if isinstance(level, str) else None))
+    averages = risk_averages(risk, set(top["main_driver"]) - {""})
+    firsts = [driver_label(r["main_driver"], r.get(r["main_driver"]) if r["main_driver"] in
+                           top.columns else None, averages.get(r["main_driver"]), language,
+                           escape=escape_md)
+              for _, r in top.iterrows() if r["main_driver"]]
     if not firsts:
         return SUMMARY.t("risk_nodriver", language, **values)
-    (driver, level), n = pd.Series(firsts).value_counts().index[0], \
-        int(pd.Series(firsts).value_counts().iloc[0])
-    text = _driver_word(driver, language) if level is None else \
-        term_label(driver, level, language)
-    return SUMMARY.t("risk", language, **values, driver=text, driver_n=count(n),
-                     top=count(len(top)))
+    counts = pd.Series(firsts).value_counts()
+    return SUMMARY.t("risk", language, **values, driver=counts.index[0],
+                     driver_n=count(int(counts.iloc[0])), top=count(len(top)))
 
 
 def _censoring_line(report: ChurnReport, language: str) -> str | None:

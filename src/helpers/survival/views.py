@@ -11,8 +11,8 @@ import pandas as pd
 
 from .._format import check_language, count, days, interval, is_missing, number, pct, pvalue
 from ._messages import HEADERS, WORDS, word
-from ._text import (METHODS, baseline_text, driver_word_plain, model_label, plot_escape, signed,
-                    terms)
+from ._text import (METHODS, baseline_text, driver_label, model_label, plot_escape, risk_averages,
+                    signed, terms)
 from .report import ChurnReport
 
 __all__ = ["reader_table", "forest_rows", "plot_text"]
@@ -197,13 +197,13 @@ def _risk(report, language):
     yes, no = WORDS.t("yes", language), WORDS.t("no", language)
     sep = "; " if language == "en" else "；"
 
+    averages = risk_averages(risk, {n for ds in risk["drivers"] for n in ds})
+
     def reasons(row):
         parts = []
         for n, f in zip(row["drivers"][:2], row["driver_factors"][:2]):
-            text = driver_word_plain(n, language)
             value = row.get(n) if n in risk.columns else None
-            if isinstance(value, str):
-                text = f"{text}{WORDS.t('level_sep', language)}{value}"
+            text = driver_label(n, value, averages.get(n), language)
             parts.append(f"{text} ×{f:.1f}")
         return sep.join(parts) or "—"
 
