@@ -268,9 +268,10 @@ def test_step_times_and_purchase_days_match_pandas(loaded, eng, name):
 # ----------------------------------------------------------------------------- the analyses
 @pytest.mark.parametrize("eng", LAZY)
 def test_analyses_accept_lazy_events(loaded, eng):
-    """Retention, N-day retention, growth, lifecycle, the churn table, the funnel and the
-    experiment metrics give the pandas numbers on lazy events (DuckDB: every variant; Spark:
-    one of each, its queries cost seconds)."""
+    """Retention, N-day retention, growth, lifecycle, the churn table, the funnel, time to first
+    purchase and the experiment metrics give the pandas numbers on lazy events, and the cohort,
+    churn and experiment reports the same text (DuckDB: every variant; Spark: one of each, its
+    queries cost seconds)."""
     from helpers import cohorts, conversion, exp_metrics, survival
     ref, got = loaded("synth", "pandas"), loaded("synth", eng)
     end = ref.observed_until - pd.Timedelta(days=20)
@@ -292,6 +293,19 @@ def test_analyses_accept_lazy_events(loaded, eng):
         assert len(want) >= 3
         pd.testing.assert_frame_equal(have, want, check_exact=False, rtol=1e-9, atol=1e-9,
                                       obj=f"{fn.__name__} {kw}")
+    if eng == "duckdb":
+        for fn in (cohorts.member_layers, cohorts.fission_table, cohorts.k_factor):
+            want, have = fn(ref.members, events=ref.events), fn(got.members, events=got.events)
+            pd.testing.assert_frame_equal(have, want, obj=fn.__name__)
+        want, have = (conversion.time_to_purchase(c.members, c.events).table for c in (ref, got))
+        pd.testing.assert_frame_equal(have, want)
+        for build, render in [(cohorts.cohort_report, cohorts.render_summary),
+                              (survival.churn_report, survival.render_summary)]:
+            assert render(build(got.members, got.events)) == \
+                render(build(ref.members, ref.events))
+        e = ref.experiments["experiment_id"].iloc[0]
+        assert exp_metrics.summary_markdown(exp_metrics.analyse_experiment(got, e)) == \
+            exp_metrics.summary_markdown(exp_metrics.analyse_experiment(ref, e))
     ids = ref.experiments["experiment_id"].tolist()
     for e in ids if eng == "duckdb" else ids[:1]:
         want, have = (exp_metrics.experiment_metrics(c, e) for c in (ref, got))
