@@ -586,7 +586,7 @@ def test_churn_report_summary_written_from_values(small_community, small_dir):
                                 reference_segment=truth["baseline_channel"], truth=truth,
                                 risk_top=None)
     s = rep.summary
-    assert s.startswith("## Executive summary")
+    assert s.startswith("- **Who is counted**")
     assert f"{len(rep.churn):,} members" in s and f"{int(rep.churn['churned'].sum()):,} churned" in s
     tv = rep.participation.set_index(["model", "adjusted"]).loc[("time-varying", True)]
     assert f"HR {tv['hazard_ratio']:.2f}" in s and "planted truth 0.60" in s
@@ -1122,3 +1122,18 @@ def test_churned_share_in_the_summary_has_one_decimal_like_the_status_table(smal
     for lang in ("en", "zh"):
         text = survival.render_summary(small_report, lang)
         assert f"{share * 100:.1f}%" in text, text
+
+
+def test_summary_does_not_repeat_the_notebook_heading(small_report):
+    """The notebook's tagged markdown cell carries the '结论摘要' heading (as in reports 01 and
+    04): the rendered summary starts with its first point, so the page has one such heading."""
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "02_churn_survival.ipynb")
+                    .read_text(encoding="utf-8"))
+    headings = [c for c in nb["cells"] if c["cell_type"] == "markdown"
+                and "".join(c["source"]).lstrip().startswith(("## 结论摘要", "## Executive"))]
+    assert len(headings) == 2  # one per language
+    for lang, title in (("zh", "结论摘要"), ("en", "Executive summary")):
+        text = survival.render_summary(small_report, lang)
+        assert title not in text and text.startswith("- **")
