@@ -77,3 +77,22 @@ def test_catalog_fields_checked():
     problems = cat.check()
     assert any("'b' only in en" in p for p in problems)
     assert any("fields" in p for p in problems)
+
+
+def test_one_wilson_interval_equals_statsmodels_everywhere():
+    import numpy as np
+    from statsmodels.stats.proportion import proportion_confint
+
+    from helpers import _stats, cohorts
+    from helpers.conversion import _members
+    from helpers.value import renewal
+
+    k, n = np.array([0, 3, 17, 40, 5]), np.array([10, 10, 40, 40, 0])
+    lo, hi = _stats.wilson(k, n)
+    ok = n > 0
+    slo, shi = proportion_confint(k[ok], n[ok], method="wilson")
+    assert np.allclose(lo[ok], slo, atol=1e-12) and np.allclose(hi[ok], shi, atol=1e-12)
+    assert np.isnan(lo[~ok]).all()
+    # every caller uses this one function
+    assert _members.wilson is _stats.wilson and renewal.wilson is _stats.wilson
+    assert np.allclose(cohorts.wilson_interval(k[ok], n[ok])[0], slo, atol=1e-12)

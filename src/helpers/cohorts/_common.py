@@ -13,9 +13,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import config
+from .._stats import wilson  # noqa: F401  (the one Wilson interval; used by activity)
 from .._checks import ACTIVE_TYPES_DOC, ALPHA_DOC, active_mask, check_choice, require_columns
 from ..engine import activity_pairs, is_lazy
 from .._time import (OBSERVED_UNTIL_DOC, check_period, member_codes, period_codes, resolve_end,
@@ -104,24 +104,6 @@ def activity_codes(events: pd.DataFrame, *, period, active_types, tz, until
 
 
 # ----------------------------------------------------------------------------- Wilson interval
-def wilson(successes, n, alpha: float = config.ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score bounds (vectorised); ``n == 0`` gives NaN. See ``wilson_interval``."""
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.clip(centre - half, 0, 1)
-        high = np.clip(centre + half, 0, 1)
-    low = np.where(x <= 0, 0.0, low)  # exact at the edges (avoids -1e-17)
-    high = np.where(x >= n, 1.0, high)
-    bad = n <= 0
-    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
-
-
 def with_ci(df: pd.DataFrame, k: str, n: str, alpha: float) -> pd.DataFrame:
     """Add ``rate`` = k / n and its Wilson ``ci_low``, ``ci_high`` to ``df`` (in place)."""
     with np.errstate(invalid="ignore", divide="ignore"):

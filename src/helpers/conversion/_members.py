@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from .._checks import as_columns, require_columns
+from .._stats import wilson  # noqa: F401  (re-used by the conversion modules)
 from .._time import as_ns, period_codes, period_start, resolve_end, tz_of
 
 COHORT = "cohort"  #: ``by`` value naming the join cohort (ISO week of joining, unless a column)
-
-
-def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson intervals (statsmodels ``proportion_confint(method="wilson")``); NaN where n = 0."""
-    k = np.asarray(successes, float)
-    n = np.asarray(n, float)
-    lo, hi = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
-    ok = n > 0
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
-    lo = np.where(ok & (k == 0), 0.0, np.clip(lo, 0, 1))  # no float dust below 0 / above 1
-    hi = np.where(ok & (k == n), 1.0, np.clip(hi, 0, 1))
-    return lo, hi
 
 
 def scope(members: pd.DataFrame, events: pd.DataFrame, observed_until, by, *,

@@ -107,8 +107,8 @@ def _check_alpha(alpha: float) -> None:
     check_alpha(alpha)
 
 
-def _compare(mc, vc, nc, mt, vt, nt, *, relative, alpha, method, df=None, cov=0.0,
-             extra=(), warnings=()) -> TestResult:
+def compare_arms(mc, vc, nc, mt, vt, nt, *, relative, alpha, method, df=None, cov=0.0,
+                 extra=(), warnings=()) -> TestResult:
     """Core two-sample inference from arm means, variances of the means and unit counts.
 
     ``df`` None = Welch–Satterthwaite from the two variance components; ``math.inf`` = normal.
@@ -161,7 +161,8 @@ def settings_with(settings, cls, options: dict):
 
 
 
-def _z(alpha: float, power: float) -> float:
+def z_total(alpha: float, power: float) -> float:
+    """z_{1-alpha/2} + z_{power}: the normal quantiles of a two-sided power calculation."""
     _check_alpha(alpha)
     if not (0 < power < 1):
         raise ParameterError(f"power must be between 0 and 1; got {power!r}")

@@ -9,7 +9,7 @@ from scipy import stats
 
 from .. import config
 from .._i18n import Note
-from ._core import MESSAGES, TestResult, _compare
+from ._core import MESSAGES, TestResult, compare_arms
 from .summary import MeanStats, ProportionStats, RatioStats, RegressionAdjustedStats
 
 __all__ = ["welch_test", "proportion_test", "cuped_theta", "cuped_test", "ratio_test"]
@@ -48,7 +48,7 @@ def welch_test(control, treatment, *, relative: bool = False,
     0.1
     """
     c, t = _as_mean_stats(control), _as_mean_stats(treatment)
-    return _compare(c.mean, c.variance_of_mean, c.n, t.mean, t.variance_of_mean, t.n,
+    return compare_arms(c.mean, c.variance_of_mean, c.n, t.mean, t.variance_of_mean, t.n,
                     relative=relative, alpha=alpha,
                     method="delta-method ratio (Welch df)" if isinstance(c, RatioStats) else "welch")
 
@@ -72,7 +72,7 @@ def proportion_test(control: ProportionStats, treatment: ProportionStats, *,
     0.03
     """
     c, t = control, treatment
-    res = _compare(c.mean, c.mean * (1 - c.mean) / c.n if c.n else math.nan, c.n,
+    res = compare_arms(c.mean, c.mean * (1 - c.mean) / c.n if c.n else math.nan, c.n,
                    t.mean, t.mean * (1 - t.mean) / t.n if t.n else math.nan, t.n,
                    relative=relative, alpha=alpha, method="z-test", df=math.inf)
     if math.isnan(res.estimate):
@@ -138,7 +138,7 @@ def cuped_test(control: RegressionAdjustedStats, treatment: RegressionAdjustedSt
     df = (a + b) ** 2 / (a ** 2 / (t.n - 1) + b ** 2 / (c.n - 1)) \
         if a + b > 0 and min(c.n, t.n) >= 2 else None
     parts = [mc, var_c, c.n, mt, var_t, t.n]
-    res = _compare(*parts, relative=relative, alpha=alpha, method="cuped", df=df, cov=cov)
+    res = compare_arms(*parts, relative=relative, alpha=alpha, method="cuped", df=df, cov=cov)
     vr = 1 - res.se ** 2 / plain.se ** 2 if plain.se and not math.isnan(res.se) else math.nan
     return TestResult(**{**asdict(res), "warnings": res.warnings,
                          "extra": (("theta", float(th)), ("variance_reduction", float(vr)))})

@@ -7,7 +7,7 @@ import math
 
 from .. import config
 from ..errors import ParameterError
-from ._core import _z
+from ._core import z_total
 
 __all__ = ["mde", "sample_size"]
 
@@ -53,7 +53,7 @@ def mde(*, n_per_arm: float, sd: float, alpha: float = config.ALPHA, power: floa
     if n_per_arm <= 0 or sd < 0 or cluster_size < 1:
         raise ParameterError("n_per_arm must be > 0, sd >= 0 and cluster_size >= 1")
     deff = _power_deff(icc, cluster_size, cluster_size_cv)
-    return float(_z(alpha, power) * sd * math.sqrt(deff * (1 + 1 / ratio) / (n_per_arm * cluster_size)))
+    return float(z_total(alpha, power) * sd * math.sqrt(deff * (1 + 1 / ratio) / (n_per_arm * cluster_size)))
 
 
 def sample_size(effect: float, *, sd: float, alpha: float = config.ALPHA, power: float = 0.8,
@@ -76,5 +76,5 @@ def sample_size(effect: float, *, sd: float, alpha: float = config.ALPHA, power:
     if effect == 0:
         raise ParameterError("effect must be non-zero")
     deff = _power_deff(icc, cluster_size, cluster_size_cv)
-    n = (_z(alpha, power) * sd / effect) ** 2 * deff * (1 + 1 / ratio) / cluster_size
+    n = (z_total(alpha, power) * sd / effect) ** 2 * deff * (1 + 1 / ratio) / cluster_size
     return int(math.ceil(n - 1e-9))

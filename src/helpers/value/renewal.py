@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from .. import config
 from .._checks import as_columns, check_alpha, require_columns
+from .._stats import wilson
 from .._time import to_timestamp, tz_of
 from ..errors import ParameterError
 from . import sbg
@@ -57,15 +57,6 @@ class Renewal:
     grace_days: float
     by: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
-
-
-def _wilson(k, n, alpha):
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    lo, hi = np.full(len(n), np.nan), np.full(len(n), np.nan)
-    ok = n > 0
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
-    return lo, hi
 
 
 def renewal_chains(memberships: pd.DataFrame, *, observed_until, grace_days: float = 30
@@ -153,7 +144,7 @@ def renewal(memberships: pd.DataFrame, *, observed_until=None, by="plan",
             up_for_renewal=("renewed", "size"), renewed=("renewed", "sum")).reset_index()
         table["renewed"] = table["renewed"].astype(int)
         table["rate"] = table["renewed"] / table["up_for_renewal"]
-        table["ci_low"], table["ci_high"] = _wilson(table["renewed"], table["up_for_renewal"], alpha)
+        table["ci_low"], table["ci_high"] = wilson(table["renewed"], table["up_for_renewal"], alpha)
     params, curves, notes = {}, [], []
     for level, sub in (table.groupby(keys, observed=True, sort=True) if len(table) else []):
         key = level[0] if len(keys) == 1 and isinstance(level, tuple) else level
