@@ -387,3 +387,97 @@ def test_report_settings_are_validated():
     with pytest.raises(ParameterError):
         conversion.ConversionSettings(grace_days=-1)
     assert conversion.ConversionSettings(by="").by is None
+
+
+# ----------------------------------------------------------------------------- reviewer fixes
+_TWO_DECIMALS = re.compile(r"(?<![\d.])-?\d[\d,]*\.\d\d(?!\d)(?!%)")
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_community):
+    return _report(demo_community)
+
+
+def _cells(sty):
+    """Header and body cell texts of a formatted table."""
+    import html as _html
+    h = re.sub(r"<style.*?</style>", "", sty.to_html(), flags=re.S)
+    return [_html.unescape(re.sub(r"<.*?>", "", c)).strip()
+            for c in re.findall(r"<t[hd][^>]*>.*?</t[hd]>", h, flags=re.S)]
+
+
+def test_time_to_purchase_text_states_both_member_counts(demo_report):
+    from helpers._format import count
+
+    r = demo_report
+    n = int(r.ttp.outcomes["members"].sum())
+    fn = int(r.funnel_all.set_index("step").loc["joined", "eligible"])
+    zh, en = conversion.render_summary(r, "zh"), conversion.render_summary(r, "en")
+    assert "用到的成员更多" not in zh and "with more members" not in en
+    assert count(n, "zh") in zh and count(n, "en") in en
+    if n == fn:
+        assert "同样的" in zh and "the same" in en
+    note = conversion.render_note(r, "ttp", "zh")
+    assert count(n, "zh") in note and count(fn, "zh") in note and "也计入" not in note
+
+
+def test_data_summary_in_words_with_counts_and_full_columns(demo_community):
+    from helpers import plots
+    from helpers._format import count
+
+    for lang, header in (("zh", "行数"), ("en", "Rows")):
+        cells = _cells(plots.show_data_summary(demo_community, lang))
+        assert header in cells and "rows" not in cells and "table" not in cells
+        assert count(len(demo_community.events), lang) in cells
+        assert any("referrer_id" in c and "platform" in c for c in cells)
+        assert "0" not in cells  # no positional index
+
+
+def test_tables_have_separators_one_decimal_and_dashes(demo_report):
+    from helpers import plots
+
+    funnel = _cells(plots.show_conversion_table(demo_report, "funnel", "zh"))
+    assert "—" in funnel and "" not in funnel[9:] and "0.00" not in funnel
+    n = f"{int(demo_report.ttp.outcomes['members'].sum()):,}"
+    assert n in _cells(plots.show_conversion_table(demo_report, "ttp", "zh"))
+    card = _cells(plots.show_conversion_table(demo_report, "scorecard", "zh"))
+    assert not any(_TWO_DECIMALS.search(c) for c in card), card
+    assert any(re.fullmatch(r"\d,\d{3}", c) for c in card)
+    ba = _cells(plots.show_conversion_table(demo_report, "before_after", "zh", max_rows=None))
+    assert "-0.0" not in ba and "-0.00" not in ba and "" not in ba[9:] and "—" in ba
+
+
+def test_labels_match_the_other_reports_and_repurchase_is_explained(demo_report):
+    from helpers.conversion._messages import CATALOG, HEADERS
+
+    assert CATALOG.t("metric_rmst_90d", "zh") == HEADERS.t("rmst_90d", "zh") == "前 90 天平均留存天数"
+    assert CATALOG.t("metric_value_90d", "zh") == HEADERS.t("value_90d", "zh") == "入群 90 天人均消费"
+    assert CATALOG.t("metric_d30_retention", "zh") == "30 日留存率"
+    assert CATALOG.t("metric_rmst_90d", "en") == "average days retained in the first 90 days"
+    assert CATALOG.t("metric_value_90d", "en") == "spend per member in the first 90 days"
+    assert "30 天内" in conversion.render_note(demo_report, "scorecard", "zh")
+    assert "first 30 days" in conversion.render_note(demo_report, "scorecard", "en")
+
+
+def test_channel_extremes_apart_but_each_overlapping_another(demo_report):
+    from helpers._format import overlap
+
+    p = demo_report.funnel_by[demo_report.funnel_by["step"] == "purchased"]
+    top, bottom = p.loc[p["rate"].idxmax()], p.loc[p["rate"].idxmin()]
+    zh, en = conversion.render_summary(demo_report, "zh"), conversion.render_summary(demo_report, "en")
+    line_zh = next(x for x in zh.split("\n") if "**按渠道**" in x)
+    line_en = next(x for x in en.split("\n") if "**By channel**" in x)
+    if not overlap(top["ci_low"], top["ci_high"], bottom["ci_low"], bottom["ci_high"]):
+        assert "相互重叠" not in line_zh and "超出偶然" in line_zh
+        assert "intervals overlap" not in line_en and "beyond chance" in line_en
+
+
+def test_scorecard_line_names_each_metric_once_without_stray_spaces(demo_report):
+    zh = next(x for x in conversion.render_summary(demo_report, "zh").split("\n")
+              if "渠道对比表" in x and "**" in x)
+    assert " 最好" not in zh and " 最低" not in zh
+    for label in ("前 90 天平均留存天数", "入群 90 天人均消费"):
+        assert zh.count(label) <= 1
+    en = next(x for x in conversion.render_summary(demo_report, "en").split("\n")
+              if x.startswith("- **Channel scorecard**"))
+    assert en.count("average days retained in the first 90 days") <= 1

@@ -24,11 +24,22 @@ MESSAGES = {
         "seg_overlap": "**By {segment}** (first purchase within {window} days): from "
                        "{low_value} ({low}) to {high_value} ({high}); the intervals overlap, so "
                        "no {segment} is best or worst beyond chance.",
+        "seg_extremes_apart": "**By {segment}** (first purchase within {window} days): from "
+                              "{low_value} ({low}) to {high_value} ({high}); these two differ "
+                              "beyond chance, but each overlaps another {segment}, so none is "
+                              "called best or worst.",
+        "seg_top_overlaps": "**By {segment}** (first purchase within {window} days): from "
+                            "{low_value} ({low}) to {high_value} ({high}); the highest overlaps "
+                            "another {segment}, so none is called best.",
         "ttp": "**Time to first purchase**: by day {day} after joining, {value} of members had "
-               "made a first purchase (leaving first counts as a competing outcome; members "
-               "followed for only part of the {day} days are used too). It estimates the same "
-               "share as the funnel with more members, so the two should agree within their "
-               "intervals; {agree}.",
+               "made a first purchase (leaving first counts as a competing outcome). {members} so "
+               "the two should agree within their intervals; {agree}.",
+        "ttp_same": "It uses the same {n} members as the funnel, each followed only until churn "
+                    "can still be detected ({inactivity} days before the end of the data),",
+        "ttp_more": "It uses {n} members, {extra} more than the funnel's {funnel_n} (recent "
+                    "joiners are followed for as long as their churn can be detected),",
+        "ttp_fewer": "It uses {n} members (the funnel {funnel_n}), each followed only until "
+                     "churn can still be detected ({inactivity} days before the end of the data),",
         "ttp_agree": "they do ({funnel_value} in the funnel)",
         "ttp_disagree": "here they do not ({funnel_value} in the funnel): look at the most "
                         "recent joiners",
@@ -63,8 +74,9 @@ MESSAGES = {
                               "is an association, not the activity's effect: members choose to "
                               "take part. An A/B test measures the effect.",
         "scorecard": "**Channel scorecard**: {items}.",
-        "scorecard_item_best": "{metric}: best {best}",
-        "scorecard_item_worst": "{metric}: lowest {worst}",
+        "scorecard_metric": "{metric}: {parts}",
+        "scorecard_item_best": "best {best}",
+        "scorecard_item_worst": "lowest {worst}",
         "scorecard_none": "**Channel scorecard**: no channel is best or worst beyond chance on "
                           "any figure (the intervals overlap).",
         "skipped": "**Skipped**: {items}.",
@@ -81,9 +93,10 @@ MESSAGES = {
         "where_model": "the model check (predicted against actual purchases)",
         "where_renewal": "the renewal curve per plan",
         "where_scorecard": "the channel scorecard",
-        "metric_d30_retention": "30-day retention", "metric_rmst_90d": "days stayed (of 90)",
+        "metric_d30_retention": "30-day retention",
+        "metric_rmst_90d": "average days retained in the first 90 days",
         "metric_conversion_30d": "30-day conversion", "metric_repurchase_rate": "repurchase",
-        "metric_value_90d": "90-day value",
+        "metric_value_90d": "spend per member in the first 90 days",
         "segment_channel": "channel",
         # reasons a section did not run
         "skip_funnel_too_recent": "the funnel, because no member joined {window} days before "
@@ -109,10 +122,16 @@ MESSAGES = {
         "section_repeat": "repeat purchase", "section_renewal": "renewal",
         "section_review": "the activity review", "section_scorecard": "the channel scorecard",
         "note_skipped": "This section is skipped: {reason}.",
+        "note_scorecard": "The scorecard's repurchase rate is the share of buyers (a first "
+                          "purchase in their first 90 days) who bought again within those 90 "
+                          "days; the funnel's repurchase step counts a repurchase within the "
+                          "first {window} days.",
         "note_review": "Descriptive: participants chose to take part, so differences are "
                        "associations, not effects of the activity (an A/B test measures those).",
-        "note_ttp": "Curves use every member followed, recent joiners for as long as their churn "
-                    "can be seen; the funnel waits until a member's {window} days are over.",
+        "note_ttp": "The curves use {n} members (the funnel {funnel_n}): each member is "
+                    "followed only until churn can still be detected ({inactivity} days before "
+                    "the end of the data); the funnel counts members whose {window} days are "
+                    "over.",
         "none": "none",
     },
     "zh": {
@@ -126,9 +145,19 @@ MESSAGES = {
         "seg_worst": "明显最低：{worst} {worst_value}。",
         "seg_overlap": "**按{segment}**（{window} 天内首次购买）：从 {low_value}（{low}）到 "
                        "{high_value}（{high}）；置信区间相互重叠，没有哪个{segment}明显最好或最差。",
-        "ttp": "**首购时间**：入群后第 {day} 天，累计首购率为 {value}（先流失视为竞争风险；"
-               "观察不满 {day} 天的成员也被使用）。它与漏斗估计的是同一个比例、用到的成员更多，"
-               "两者应在置信区间内一致；{agree}。",
+        "seg_extremes_apart": "**按{segment}**（{window} 天内首次购买）：从 {low_value}（{low}）到 "
+                              "{high_value}（{high}）；这两者的差异超出偶然，但各自与另一个{segment}的"
+                              "置信区间重叠，因此不称哪个{segment}最好或最差。",
+        "seg_top_overlaps": "**按{segment}**（{window} 天内首次购买）：从 {low_value}（{low}）到 "
+                            "{high_value}（{high}）；最高者与另一个{segment}的置信区间重叠，因此不称最好。",
+        "ttp": "**首购时间**：入群后第 {day} 天，累计首购率为 {value}（先流失视为竞争风险）。"
+               "{members}两者应在置信区间内一致；{agree}。",
+        "ttp_same": "它与漏斗使用同样的 {n} 名成员，每名成员只观察到其流失仍可判断的时点"
+                    "（数据结束前 {inactivity} 天），",
+        "ttp_more": "它使用 {n} 名成员，比漏斗的 {funnel_n} 名多 {extra} 名"
+                    "（近期入群者在其流失可被看出的时间内也计入），",
+        "ttp_fewer": "它使用 {n} 名成员（漏斗为 {funnel_n} 名），每名成员只观察到其流失仍可判断的时点"
+                     "（数据结束前 {inactivity} 天），",
         "ttp_agree": "本数据中一致（漏斗为 {funnel_value}）",
         "ttp_disagree": "本数据中不一致（漏斗为 {funnel_value}），请查看最近入群的成员",
         "repeat": "**复购**（基于 {buyers} 名购买过的成员的模型）：未来 {horizon} 天内，"
@@ -151,8 +180,9 @@ MESSAGES = {
                               "未参与者少 {diff} 天（按复盘的活动平均）。这只是相关，不是活动的效果："
                               "是否参与由成员自己选择。活动的效果需要 A/B 实验来衡量。",
         "scorecard": "**渠道对比表**：{items}。",
-        "scorecard_item_best": "{metric}：{best} 最好",
-        "scorecard_item_worst": "{metric}：{worst} 最低",
+        "scorecard_metric": "{metric}：{parts}",
+        "scorecard_item_best": "{best}最好",
+        "scorecard_item_worst": "{worst}最低",
         "scorecard_none": "**渠道对比表**：各项指标的置信区间都相互重叠，没有哪个渠道明显最好或最差。",
         "skipped": "**已跳过**：{items}。",
         "caveats": "**注意事项**：{items}。",
@@ -165,9 +195,9 @@ MESSAGES = {
         "where_model": "模型检验（预测与实际购买次数）",
         "where_renewal": "各套餐的续费曲线",
         "where_scorecard": "渠道对比表",
-        "metric_d30_retention": "30 日留存", "metric_rmst_90d": "90 天内平均留下天数",
+        "metric_d30_retention": "30 日留存率", "metric_rmst_90d": "前 90 天平均留存天数",
         "metric_conversion_30d": "30 天转化率", "metric_repurchase_rate": "复购率",
-        "metric_value_90d": "90 天成员价值",
+        "metric_value_90d": "入群 90 天人均消费",
         "segment_channel": "渠道",
         "skip_funnel_too_recent": "转化漏斗：没有成员在数据结束前 {window} 天入群",
         "skip_no_purchases": "首购、复购与成员价值：数据中没有购买记录",
@@ -184,9 +214,11 @@ MESSAGES = {
         "section_funnel": "转化漏斗", "section_ttp": "首购时间", "section_repeat": "复购",
         "section_renewal": "续费", "section_review": "活动复盘", "section_scorecard": "渠道对比表",
         "note_skipped": "本节已跳过——{reason}。",
+        "note_scorecard": "渠道对比表中的复购率是入群 90 天内购买过的成员中、在这 90 天内再次购买的比例；"
+                          "漏斗中的复购一步只统计入群 {window} 天内的复购。",
         "note_review": "仅为描述：参与由成员自己选择，差异只是相关，不是活动的效果（效果需要 A/B 实验衡量）。",
-        "note_ttp": "曲线使用所有被观察的成员（近期入群者在其流失可被看出的时间内也计入）；"
-                    "漏斗则要等成员的 {window} 天观察期结束。",
+        "note_ttp": "曲线使用 {n} 名成员（漏斗为 {funnel_n} 名）：每名成员只观察到其流失仍可判断的时点"
+                    "（数据结束前 {inactivity} 天）；漏斗统计已满 {window} 天观察期的成员。",
         "none": "无",
     },
 }
@@ -203,10 +235,10 @@ HEADERS = Catalog({
         "predicted": "Predicted (per buyer)", "actual": "Actual (per buyer)",
         "participants": "Took part", "first_time": "First-timers", "first_time_share":
         "First-time share", "d30_retention": "30-day retention", "d30_ci_low": "low",
-        "d30_ci_high": "high", "rmst_90d": "Days stayed (of 90)", "rmst_ci_low": "low",
+        "d30_ci_high": "high", "rmst_90d": "Average days retained in the first 90 days", "rmst_ci_low": "low",
         "rmst_ci_high": "high", "conversion_30d": "30-day conversion", "conversion_ci_low": "low",
         "conversion_ci_high": "high", "repurchase_rate": "Repurchase", "repurchase_ci_low": "low",
-        "repurchase_ci_high": "high", "value_90d": "90-day value", "value_ci_low": "low",
+        "repurchase_ci_high": "high", "value_90d": "Spend per member in the first 90 days", "value_ci_low": "low",
         "value_ci_high": "high", "observed_rate": "Renewed (observed)", "projected_rate":
         "Renewed (model)", "projected_still_subscribed": "Still subscribed (model)",
         "group": "Who", "before": "Before", "after": "After", "change": "Change",
@@ -220,11 +252,11 @@ HEADERS = Catalog({
         "spend_ci_low": "消费额区间下限", "spend_ci_high": "消费额区间上限",
         "frequency_cal": "检验前的复购次数", "predicted": "预测（每名购买者）",
         "actual": "实际（每名购买者）", "participants": "参与人数", "first_time": "首次参与",
-        "first_time_share": "首次参与占比", "d30_retention": "30 日留存", "d30_ci_low": "下限",
-        "d30_ci_high": "上限", "rmst_90d": "90 天内平均留下天数", "rmst_ci_low": "下限",
+        "first_time_share": "首次参与占比", "d30_retention": "30 日留存率", "d30_ci_low": "下限",
+        "d30_ci_high": "上限", "rmst_90d": "前 90 天平均留存天数", "rmst_ci_low": "下限",
         "rmst_ci_high": "上限", "conversion_30d": "30 天转化率", "conversion_ci_low": "下限",
         "conversion_ci_high": "上限", "repurchase_rate": "复购率", "repurchase_ci_low": "下限",
-        "repurchase_ci_high": "上限", "value_90d": "90 天成员价值", "value_ci_low": "下限",
+        "repurchase_ci_high": "上限", "value_90d": "入群 90 天人均消费", "value_ci_low": "下限",
         "value_ci_high": "上限", "observed_rate": "续费率（实际）", "projected_rate": "续费率（模型）",
         "projected_still_subscribed": "仍在订阅（模型）", "group": "人群", "before": "活动前",
         "after": "活动后", "change": "变化", "purchased": "首次购买", "churned_first": "先流失",

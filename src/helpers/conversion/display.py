@@ -33,6 +33,10 @@ def display_table(report, name: str, language: str = "zh"):
         f = report.funnel_by if len(report.funnel_by) else report.funnel_all
         if f.empty or "funnel" in report.skipped:
             return empty
+        # joining is the start: no previous step, no days to reach it ("—", not 0.00)
+        start = f["step"] == "joined"
+        f = f.assign(rate_from_previous=f["rate_from_previous"].mask(start),
+                     median_days=f["median_days"].mask(start))
         f = f.assign(step=f["step"].map(words)).drop(columns=["step_index"])
         return f, ["rate", "ci_low", "ci_high", "rate_from_previous"], dict(HEADERS.messages[language])
     if name == "ttp":

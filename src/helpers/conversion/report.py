@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import config
 from .._checks import check_alpha
-from .._format import check_language, count, date, escape_md, interval, number, pct
+from .._format import check_language, count, date, escape_md, interval, na, number, pct
 from .._time import resolve_end, tz_of
 from ..errors import ParameterError, WorkspaceError
 from ._messages import CATALOG
@@ -324,7 +324,7 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
             agree = t("ttp_agree" if ok else "ttp_disagree",
                       funnel_value=pct(fr["rate"], language=language))
             lines.append(t("ttp", day=win, value=_ci(r, language, "cumulative_incidence"),
-                           agree=agree))
+                           members=_ttp_members(report, language, "ttp"), agree=agree))
     rp = report.repeat
     if rp is not None and rp.fitted:
         m = rp.members
@@ -361,11 +361,14 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
     if report.leaders is not None:
         items = []
         for r in report.leaders.itertuples():
-            name = t(f"metric_{r.metric}")
+            parts = []
             if r.best is not None:
-                items.append(t("scorecard_item_best", metric=name, best=escape_md(r.best)))
+                parts.append(t("scorecard_item_best", best=escape_md(r.best)))
             if r.worst is not None:
-                items.append(t("scorecard_item_worst", metric=name, worst=escape_md(r.worst)))
+                parts.append(t("scorecard_item_worst", worst=escape_md(r.worst)))
+            if parts:
+                items.append(t("scorecard_metric", metric=t(f"metric_{r.metric}"),
+                               parts=("，" if language == "zh" else ", ").join(parts)))
         sep = "；" if language == "zh" else "; "
         lines.append(t("scorecard", items=sep.join(items)) if items else t("scorecard_none"))
     skipped = [_skip_reason(report, k, language) for k in report.skipped
@@ -397,6 +400,30 @@ def render_summary(report: ConversionReport, language: str = "zh") -> str:
     return "\n".join(f"- {x}" for x in lines)
 
 
+def _ttp_counts(report) -> tuple[int, int | None]:
+    """(members the time-to-first-purchase curve uses, members the funnel counts or None)."""
+    n = int(report.ttp.outcomes["members"].sum()) if report.ttp is not None else 0
+    f = report.funnel_all
+    if "funnel" in report.skipped or f.empty:
+        return n, None
+    return n, int(f.set_index("step").loc["joined", "eligible"])
+
+
+def _ttp_members(report, language: str, key: str = "ttp") -> str:
+    """The sentence on how many members the curve uses beside the funnel (computed, not
+    assumed: under the detectable-churn rule they are often the same members)."""
+    n, fn = _ttp_counts(report)
+    kw = dict(n=count(n, language), funnel_n=count(fn, language),
+              inactivity=number(report.settings.inactivity_days, 0, language))
+    if fn is None:
+        fn = n
+    if n == fn:
+        return CATALOG.t("ttp_same", language, **kw)
+    if n > fn:
+        return CATALOG.t("ttp_more", language, extra=count(n - fn, language), **kw)
+    return CATALOG.t("ttp_fewer", language, **kw)
+
+
 def _best_worst(p: pd.DataFrame, by: str, seg: str, win: str, language: str) -> list[str]:
     from .._format import overlap
 
@@ -415,7 +442,10 @@ def _best_worst(p: pd.DataFrame, by: str, seg: str, win: str, language: str) -> 
             out[-1] += " " + t("seg_worst", worst=escape_md(bottom[by]),
                                worst_value=_ci(bottom, language))
     else:
-        out.append(t("seg_overlap", segment=seg, window=win, low=escape_md(bottom[by]),
+        key = "seg_overlap"
+        if not overlap(top["ci_low"], top["ci_high"], bottom["ci_low"], bottom["ci_high"]):
+            key = "seg_top_overlaps" if apart(bottom) else "seg_extremes_apart"
+        out.append(t(key, segment=seg, window=win, low=escape_md(bottom[by]),
                      low_value=_ci(bottom, language), high=escape_md(top[by]),
                      high_value=_ci(top, language)))
         if apart(bottom):
@@ -474,8 +504,14 @@ def render_note(report: ConversionReport, section: str, language: str = "zh") ->
     if section == "review":
         return CATALOG.t("note_review", language)
     if section == "ttp":
-        return CATALOG.t("note_ttp", language, window=number(report.settings.window_days, 0,
-                                                             language))
+        n, fn = _ttp_counts(report)
+        return CATALOG.t("note_ttp", language, n=count(n, language),
+                         funnel_n=count(fn, language) if fn is not None else na(language),
+                         inactivity=number(report.settings.inactivity_days, 0, language),
+                         window=number(report.settings.window_days, 0, language))
+    if section == "scorecard":
+        return CATALOG.t("note_scorecard", language,
+                         window=number(report.settings.window_days, 0, language))
     return ""
 
 

@@ -20,7 +20,8 @@ except ImportError:  # pragma: no cover - only before the shared palette exists
                 for n in names}
 
 __all__ = ["plot_funnel", "plot_time_to_purchase", "plot_holdout", "plot_renewal",
-           "plot_participation", "show_conversion_table", "CONVERSION_PLOT_TEXT"]
+           "plot_participation", "show_conversion_table", "show_data_summary",
+           "CONVERSION_PLOT_TEXT"]
 
 CONVERSION_PLOT_TEXT = Catalog({
     "en": {"funnel_title": "Conversion in the first {window} days after joining (95% CI)",
@@ -180,14 +181,73 @@ def plot_participation(activities: pd.DataFrame, *, ax=None, language: str = "zh
     return ax
 
 
+DASH = "—"  #: a cell with no number (no previous step, no interval for a single group)
+
+
+#: columns kept at two decimals (purchases per buyer, as the summary writes them: 1.23)
+TWO_DECIMALS = ("expected_purchases", "purchases_ci_low", "purchases_ci_high", "predicted",
+                "actual")
+
+
+def _cell_formats(frame: pd.DataFrame, percent, language: str, digits: int = 1) -> dict:
+    """Cell formatters: counts with thousands separators, other numbers with ``digits``
+    decimals (never "-0.0"), shares as percentages, a missing number as "—"."""
+    from .._format import count, number, pct
+
+    def num(v, d=digits):
+        if pd.isna(v):
+            return DASH
+        text = number(v, d, language)
+        return text[1:] if text.startswith("-") and float(v) > -0.5 * 10 ** -d else text
+
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        if c in percent:
+            out[c] = lambda v: DASH if pd.isna(v) else pct(v, language=language)
+        elif pd.api.types.is_bool_dtype(s):
+            continue
+        elif pd.api.types.is_integer_dtype(s):
+            out[c] = lambda v: DASH if pd.isna(v) else count(v, language)
+        elif pd.api.types.is_float_dtype(s):
+            out[c] = (lambda v: num(v, 2)) if c in TWO_DECIMALS else num
+    return out
+
+
 def show_conversion_table(report, name: str, language: str = "zh", *, max_rows: int = 30):
     """A table of report 04 formatted for reviewers (``plots.show_table``), or None when the
-    section did not run (its note says why). ``name`` as in ``conversion.display_table``."""
+    section did not run (its note says why). ``name`` as in ``conversion.display_table``.
+
+    Counts carry thousands separators (3,706), other numbers one decimal (60.7), shares one
+    decimal as percentages; a cell with no number reads "—" (no interval, no previous step)."""
     from ..conversion import display_table
     from .tables import show_table
 
     frame, percent, headers = display_table(report, name, language)
     if frame.empty:
         return None
-    return show_table(frame, percent=percent, language=language, headers=headers,
-                      max_rows=max_rows)
+    sty = show_table(frame, percent=percent, language=language, headers=headers,
+                     max_rows=max_rows)
+    shown = sty.data
+    for c, f in _cell_formats(shown, percent, language).items():
+        sty = sty.format(f, subset=[c])
+    return sty
+
+
+DATA_HEADERS = Catalog({
+    "en": {"table": "Table", "rows": "Rows", "columns": "Columns"},
+    "zh": {"table": "表", "rows": "行数", "columns": "列"},
+}, name="data summary headers")
+
+
+def show_data_summary(ds, language: str = "zh"):
+    """The tables read (``ds.summary()``): headers in ``language``, row counts with thousands
+    separators, the full column list, no index."""
+    from .tables import show_table
+
+    frame = ds.summary()
+    sty = show_table(frame, language=language, headers=dict(DATA_HEADERS.messages[language]),
+                     max_rows=None)
+    for c, f in _cell_formats(frame, [], language).items():
+        sty = sty.format(f, subset=[c])
+    return sty
