@@ -481,3 +481,32 @@ def test_scorecard_line_names_each_metric_once_without_stray_spaces(demo_report)
     en = next(x for x in conversion.render_summary(demo_report, "en").split("\n")
               if x.startswith("- **Channel scorecard**"))
     assert en.count("average days retained in the first 90 days") <= 1
+
+
+def test_experiment_activities_count_only_the_treatment_arm(demo_community):
+    ds = demo_community
+    r = conversion.conversion_report(ds.members, ds.events, activities=ds.activities,
+                                     memberships=ds.memberships, experiments=ds.experiments,
+                                     assignments=ds.assignments)
+    plain = _report(ds)
+    a = r.review.activities.set_index("activity_id")
+    b = plain.review.activities.set_index("activity_id")
+    linked = ds.experiments.dropna(subset=["activity_id"])
+    for x in linked.itertuples(index=False):
+        asg = ds.assignments[ds.assignments["experiment_id"] == x.experiment_id]
+        treated = set(asg.loc[asg["arm"] != x.control_arm, "unit_id"].astype(str))
+        key = "group_id" if x.unit == "group" else "member_id"
+        m = ds.members[ds.members[key].astype(str).isin(treated)]
+        start = a.loc[x.activity_id, "starts_at"]
+        present = ((m["joined_at"] < start) & ~(m["left_at"] <= start)).sum()
+        assert a.loc[x.activity_id, "eligible"] == present < b.loc[x.activity_id, "eligible"]
+        assert a.loc[x.activity_id, "experiment_id"] == x.experiment_id
+    other = a.index.difference(linked["activity_id"])
+    assert (a.loc[other, "eligible"] == b.loc[other, "eligible"]).all()
+    assert a.loc[other, "experiment_id"].isna().all()
+    if "A0566" in r.review.detail_ids:
+        assert "实验组" in conversion.render_note(r, "review", "zh")
+        assert "report 03" in conversion.render_note(r, "review", "en")
+    zh = conversion.render_summary(r, "zh")
+    assert "其后已有 14 天数据的最近一场" in zh
+    assert "the latest with 14 days of data after it" in conversion.render_summary(r, "en")

@@ -54,10 +54,11 @@ MESSAGES = {
         "renewal_later": "; projected, {still} of members are still subscribed after {k} "
                          "periods",
         "review": "**Activity review (活动复盘)**, {n} recent community-wide activities: "
-                  "participation from {low} to {high} of the members present; latest, "
-                  "{name}: {rate} ({first} taking part for the first time).",
+                  "participation from {low} to {high} of the members present; the latest "
+                  "with {days} days of data after it, {name}: {rate} ({first} taking part for the first time).",
         "review_group": "**Activity review (活动复盘)**, {n} recent activities: participation "
-                        "from {low} to {high} of the members present; latest, {name}: {rate} "
+                        "from {low} to {high} of the members present; the latest with {days} days "
+                        "of data after it, {name}: {rate} "
                         "({first} taking part for the first time).",
         "review_one": "**Activity review (活动复盘)**: {name} reached {rate} of the members "
                       "present at its start ({first} taking part for the first time).",
@@ -126,6 +127,9 @@ MESSAGES = {
                           "purchase in their first 90 days) who bought again within those 90 "
                           "days; the funnel's repurchase step counts a repurchase within the "
                           "first {window} days.",
+        "note_review_experiment": "Activities of an A/B test ({names}): only members of "
+                                  "the treatment arm could take part, so only they count as present "
+                                  "here; the tests' effects are in report 03 (experiments).",
         "note_review": "Descriptive: participants chose to take part, so differences are "
                        "associations, not effects of the activity (an A/B test measures those).",
         "note_ttp": "The curves use {n} members (the funnel {funnel_n}): each member is "
@@ -168,9 +172,9 @@ MESSAGES = {
         "renewal": "**续费（{plan}）**：首次到期待续费的 {n} 份会员中，{rate} 已续费{later}。",
         "renewal_later": "；按模型预测，{k} 个周期后仍有 {still} 的会员在订阅",
         "review": "**活动复盘**（最近 {n} 场全社群活动）：参与率为在场成员的 {low} 至 {high}；"
-                  "最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
+                  "其后已有 {days} 天数据的最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
         "review_group": "**活动复盘**（最近 {n} 场活动）：参与率为在场成员的 {low} 至 {high}；"
-                        "最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
+                        "其后已有 {days} 天数据的最近一场 {name}：{rate}（其中 {first} 为首次参与活动）。",
         "review_one": "**活动复盘**：{name} 的参与率为开始时在场成员的 {rate}（其中 {first} 为首次参与活动）。",
         "review_nobody": "**活动复盘**：{name} 开始时在场的成员中无人参与（{rate}）。",
         "review_assoc_more": "与活动前 {days} 天相比，参与者活动后 {days} 天的活跃天数变化比"
@@ -216,6 +220,8 @@ MESSAGES = {
         "note_skipped": "本节已跳过——{reason}。",
         "note_scorecard": "渠道对比表中的复购率是入群 90 天内购买过的成员中、在这 90 天内再次购买的比例；"
                           "漏斗中的复购一步只统计入群 {window} 天内的复购。",
+        "note_review_experiment": "{names}属于 A/B 实验：只有实验组成员能够参与，因此这里只把"
+                                  "实验组成员计为在场；实验的效果见报告 03（实验）。",
         "note_review": "仅为描述：参与由成员自己选择，差异只是相关，不是活动的效果（效果需要 A/B 实验衡量）。",
         "note_ttp": "曲线使用 {n} 名成员（漏斗为 {funnel_n} 名）：每名成员只观察到其流失仍可判断的时点"
                     "（数据结束前 {inactivity} 天）；漏斗统计已满 {window} 天观察期的成员。",

@@ -32,7 +32,7 @@ from ._members import wilson
 
 ACTIVITY_COLUMNS = ["activity_id", "name", "activity_type", "group_id", "starts_at", "ends_at",
                     "eligible", "participants", "rate", "ci_low", "ci_high", "first_time",
-                    "first_time_share"]
+                    "first_time_share", "experiment_id"]
 _NEVER = np.iinfo(np.int64).max
 
 
@@ -45,7 +45,9 @@ class ActivityReview:
     activities : DataFrame
         One row per activity: ``activity_id, name, activity_type, group_id`` (None =
         community-wide), ``starts_at, ends_at, eligible, participants, rate, ci_low, ci_high,
-        first_time`` (participants taking part for the first time), ``first_time_share``.
+        first_time`` (participants taking part for the first time), ``first_time_share``,
+        ``experiment_id`` (the A/B test the activity belongs to, else None: then only members
+        of its treatment arm(s) count as present; the control arm could not take part).
     by_layer : DataFrame
         ``activity_id, layer, eligible, participants, rate, ci_low, ci_high`` for the reviewed
         activities (``detail``).
@@ -112,7 +114,8 @@ class _Presence:
 
 def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.DataFrame, *,
                     detail=10, window_days: float = 14, observed_until=None, active_types=None,
-                    alpha: float = config.ALPHA, layer_rules=None) -> ActivityReview:
+                    alpha: float = config.ALPHA, layer_rules=None, experiments=None,
+                    assignments=None) -> ActivityReview:
     """Review every activity: eligible, participants, rate, first-timers; detail for some.
 
     Parameters
@@ -132,6 +135,10 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         1 − confidence level.
     layer_rules : cohorts.LayerRules, optional
         Thresholds of the member layers.
+    experiments, assignments : DataFrame, optional
+        The dataset's A/B tests: an activity linked to an experiment (``activity_id``) counts
+        only members assigned to a treatment arm (not ``control_arm``) as present; with
+        ``unit="group"`` through the member's ``group_id``.
 
     Returns
     -------
@@ -173,9 +180,13 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     u_ts, u_pos = un["ts"].to_numpy(), un["pos"].to_numpy()
     rows, eligible_sets, part_sets = [], {}, {}
     presence = _Presence(members)
+    arms = treatment_members(members, experiments, assignments)
     for a in acts.itertuples(index=False):
         s, e = pd.Timestamp(a.starts_at).value, pd.Timestamp(a.ends_at).value
         ok = presence.at(s, a.group_id)
+        exp_id, treated = arms.get(str(a.activity_id), (None, None))
+        if treated is not None:
+            ok = ok & treated
         c = code_of.get(str(a.activity_id))
         if c is not None:
             lo, hi = np.searchsorted(l_code, c), np.searchsorted(l_code, c, side="right")
@@ -189,7 +200,8 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         eligible_sets[a.activity_id], part_sets[a.activity_id] = ok, took
         rows.append(dict(activity_id=a.activity_id, name=a.name, activity_type=a.activity_type,
                          group_id=a.group_id, starts_at=a.starts_at, ends_at=a.ends_at,
-                         eligible=int(ok.sum()), participants=int(took.sum()), first_time=first))
+                         eligible=int(ok.sum()), participants=int(took.sum()), first_time=first,
+                         experiment_id=exp_id))
     table = pd.DataFrame(rows)
     table["rate"] = table["participants"] / table["eligible"].where(table["eligible"] > 0)
     table["ci_low"], table["ci_high"] = wilson(table["participants"], table["eligible"], alpha)
@@ -238,6 +250,34 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     return ActivityReview(activities=table[ACTIVITY_COLUMNS], by_layer=by_layer,
                           before_after=pd.DataFrame(ba_rows), by_type=by_type,
                           detail_ids=tuple(ids), window_days=float(window_days), notes=tuple(notes))
+
+
+def treatment_members(members: pd.DataFrame, experiments, assignments) -> dict:
+    """``{activity_id: (experiment_id, mask over members in a treatment arm)}`` for activities
+    linked to an experiment; ``unit="group"`` assigns through the member's ``group_id``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"member_id": ["a", "b", "c"], "group_id": ["G1", "G2", "G1"]})
+    >>> ex = pd.DataFrame({"experiment_id": ["e"], "unit": ["group"], "activity_id": ["A1"],
+    ...                    "control_arm": ["control"]})
+    >>> asg = pd.DataFrame({"experiment_id": ["e", "e"], "unit_id": ["G1", "G2"],
+    ...                     "arm": ["treatment", "control"]})
+    >>> treatment_members(m, ex, asg)["A1"][1].tolist()
+    [True, False, True]
+    """
+    out = {}
+    if experiments is None or assignments is None or experiments.empty \
+            or "activity_id" not in experiments.columns:
+        return out
+    for x in experiments[experiments["activity_id"].notna()].itertuples(index=False):
+        asg = assignments[assignments["experiment_id"].astype(str) == str(x.experiment_id)]
+        control = getattr(x, "control_arm", None)
+        units = set(asg.loc[asg["arm"].astype(str) != str(control), "unit_id"].astype(str))
+        key = "group_id" if str(getattr(x, "unit", "member")) == "group" else "member_id"
+        mask = members[key].astype(str).isin(units).to_numpy()
+        out[str(x.activity_id)] = (x.experiment_id, mask)
+    return out
 
 
 class _Windows:

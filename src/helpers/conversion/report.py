@@ -145,6 +145,8 @@ def _run(fn, section, skipped, caught):
 def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
                       activities: pd.DataFrame | None = None,
                       memberships: pd.DataFrame | None = None,
+                      experiments: pd.DataFrame | None = None,
+                      assignments: pd.DataFrame | None = None,
                       settings: ConversionSettings | None = None, **options) -> ConversionReport:
     """Run every section of report 04 on a dataset's tables.
 
@@ -153,6 +155,9 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     members, events : DataFrame
     activities, memberships : DataFrame, optional
         Optional tables (absent or empty: their sections are skipped with the reason).
+    experiments, assignments : DataFrame, optional
+        A/B tests: an activity that belongs to one counts only its treatment arm(s) as present
+        in the activity review (its effect is measured in report 03).
     settings : ConversionSettings, optional
     **options
         Fields of :class:`ConversionSettings` (``by="platform"``, ``window_days=14`` …).
@@ -244,7 +249,9 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
         skipped["review"] = "no_activities"
     else:
         review = _run(lambda: activity_review(members, events, activities,
-                                              detail=s.review_detail, alpha=s.alpha, **opts),
+                                              detail=s.review_detail, alpha=s.alpha,
+                                              experiments=experiments, assignments=assignments,
+                                              **opts),
                       "review", skipped, caught)
         if review is not None and "no_activities" in review.notes:
             review = None
@@ -471,6 +478,7 @@ def _review_lines(rv: ActivityReview, language: str) -> list[str]:
         return [t("review_one", name=escape_md(last["name"]), rate=_ci(last, language),
                   first=first)]
     out = [t("review" if wide else "review_group", n=len(a),
+             days=number(rv.window_days, 0, language),
              low=pct(a["rate"].min(), language=language),
              high=pct(a["rate"].max(), language=language), name=escape_md(last["name"]),
              rate=_ci(last, language),
@@ -502,7 +510,18 @@ def render_note(report: ConversionReport, section: str, language: str = "zh") ->
         return CATALOG.t("note_skipped", language,
                          reason=_skip_reason(report, "renewal_curve", language))
     if section == "review":
-        return CATALOG.t("note_review", language)
+        note = CATALOG.t("note_review", language)
+        rv = report.review
+        if rv is not None and "experiment_id" in rv.activities.columns:
+            shown = rv.activities.set_index("activity_id")
+            shown = shown.loc[list(rv.detail_ids)] if rv.detail_ids else shown
+            x = shown[shown["experiment_id"].notna()]
+            if len(x):
+                sep = "、" if language == "zh" else ", "
+                note += ("" if language == "zh" else " ") + CATALOG.t(
+                    "note_review_experiment", language,
+                    names=sep.join(escape_md(v) for v in x["name"]))
+        return note
     if section == "ttp":
         n, fn = _ttp_counts(report)
         return CATALOG.t("note_ttp", language, n=count(n, language),
