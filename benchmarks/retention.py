@@ -41,16 +41,21 @@ CHUNK = 1_000_000
 
 
 def _current(folder: Path) -> bool:
-    """The folder holds a benchmark dataset written by today's generator (microsecond
-    timestamps, which Spark reads; older runs wrote nanoseconds)."""
+    """The folder holds a complete benchmark dataset written by today's generator (microsecond
+    timestamps, which Spark reads; older runs wrote nanoseconds).
+
+    A chunked dataset is written into a ``.<name>.partial`` folder and renamed into place only
+    when every chunk is written, so a crash mid-way never leaves a folder this accepts.
+    """
     import pyarrow.parquet as pq
-    events = folder / "events.parquet"
-    if not (folder / "members.parquet").exists():
+    if not (folder / "members.parquet").exists() or not (folder / "truth.json").exists():
         return False
     if (folder / "events").is_dir():
         parts = sorted((folder / "events").glob("*=*/*.parquet"))
-        return bool(parts) and (folder / "truth.json").exists()
-    if not events.exists():
+        events = parts[0] if parts else None
+    else:
+        events = folder / "events.parquet"
+    if events is None or not events.exists():
         return False
     return str(pq.read_schema(events).field("ts").type).startswith("timestamp[us")
 
@@ -59,9 +64,7 @@ def dataset_for(n: int) -> Path:
     """Folder ``data/raw/bench_<n>/`` with a synthetic community of ``n`` members (made once).
 
     From :data:`CHUNKED_FROM` members on, the community is generated in chunks of
-    :data:`CHUNK` members (independent seeds, member ids offset per chunk) and its events are
-    written straight into ``events/month=YYYY-MM/part-<chunk>.parquet``, so memory stays that of
-    one chunk; the experiments and assignments are those of the first chunk.
+    :data:`CHUNK` members by :func:`write_chunked` (bounded memory, partitioned events).
     """
     folder = config.RAW_DIR / f"bench_{n}"
     if not _current(folder):
@@ -74,40 +77,149 @@ def dataset_for(n: int) -> Path:
     return folder
 
 
-def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> None:
-    """Generate ``n`` members in chunks into the partitioned layout (see :func:`dataset_for`)."""
+def _offset_group(gid: str, chunk_index: int, n_groups: int) -> str:
+    """Group ``G07`` of chunk ``i`` as its own group ``G{i * n_groups + 7}`` (chunk 0 unchanged).
+
+    >>> _offset_group("G07", 0, 40), _offset_group("G07", 2, 40)
+    ('G07', 'G87')
+    """
+    return f"G{chunk_index * n_groups + int(gid[1:]):02d}"
+
+
+def _offset_chunk(tables: dict, i: int, id_offset: int, act_offset: int, n_groups: int) -> dict:
+    """The tables of chunk ``i`` with member, group and activity ids moved past earlier chunks'.
+
+    Members and their referrers get ``+ id_offset``; the chunk's groups become groups of their
+    own (``G41``… for the second chunk of 40 groups) and its activities ``A{k + act_offset}``,
+    so each chunk is a community of its own inside the dataset: a member's group and the
+    activities it took part in are the ones its chunk scheduled. Chunk 0 is returned unchanged.
+    """
+    if i == 0:
+        return tables
+    out = dict(tables)
+    m = tables["members"].copy()
+    m["member_id"] = m["member_id"] + id_offset
+    if "referrer_id" in m:
+        m["referrer_id"] = m["referrer_id"] + id_offset
+    groups = {g: _offset_group(g, i, n_groups) for g in pd.unique(m["group_id"])}
+    acts = tables["activities"].copy()
+    groups.update({g: _offset_group(g, i, n_groups)
+                   for g in pd.unique(acts["group_id"].dropna())})
+    m["group_id"] = m["group_id"].map(groups)
+    out["members"] = m
+    ids = {a: f"A{int(a[1:]) + act_offset:04d}" for a in acts["activity_id"]}
+    acts["activity_id"] = acts["activity_id"].map(ids)
+    has_group = acts["group_id"].notna()
+    for old, new in groups.items():  # group activity names carry their group: "分享会（G07）"
+        sel = has_group & (acts["group_id"] == old)
+        acts.loc[sel, "name"] = acts.loc[sel, "name"].str.replace(f"（{old}）", f"（{new}）",
+                                                                  regex=False)
+    acts["group_id"] = acts["group_id"].map(groups).where(has_group, None)
+    out["activities"] = acts
+    ev = tables["events"]
+    ev["member_id"] = ev["member_id"] + id_offset  # in place: the chunk's log is large
+    ev["activity_id"] = ev["activity_id"].cat.rename_categories(ids)
+    out["events"] = ev
+    ms = tables["memberships"].copy()
+    ms["member_id"] = ms["member_id"] + id_offset
+    out["memberships"] = ms
+    return out
+
+
+def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
+    """Generate ``n`` members in chunks of ``chunk`` into the partitioned layout.
+
+    Each chunk is an independent community from :func:`helpers.synth.generate` (seed
+    ``DEMO_SEED + i``), made part of one dataset by :func:`_offset_chunk`: contiguous member
+    ids (the generator numbers from 100001), groups and activities of its own. Its events go
+    straight into ``events/month=YYYY-MM/part-<i>.parquet`` and its members into a part file,
+    so memory stays that of one chunk; the members are joined into ``members.parquet`` at the
+    end by streaming the parts (Arrow, no pandas frame of all members). Memberships of every
+    chunk are kept. The experiments (and so the assignments, which name only first-chunk
+    members and groups) are those of the first chunk; later chunks are generated without
+    experiments that change behaviour (only the A/A plan, whose assignments are dropped), so
+    nobody outside the first chunk is treated. Chunk 0 equals
+    ``synth.write_community(n_members=chunk)``.
+
+    Everything is written into ``.<name>.partial`` beside ``folder`` and renamed into place at
+    the end: a crash leaves no ``folder`` that :func:`_current` accepts.
+
+    Returns
+    -------
+    dict
+        What ``truth.json`` records: ``members, chunks, chunk_size, seeds, events, groups,
+        activities, first_chunk`` (the planted truth of the first chunk).
+    """
+    import gc
     import json
     import shutil
 
-    from helpers.data import atomic_path
+    import pyarrow.parquet as pq
+
     from helpers.engine.load import write_events, write_parquet
-    shutil.rmtree(folder, ignore_errors=True)
-    (folder / "events").mkdir(parents=True)
-    members, truth = [], None
+    folder = Path(folder)
+    work = folder.parent / f".{folder.name}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "events").mkdir(parents=True)
+    (work / "_members").mkdir()
+    small = {"activities": [], "memberships": []}
+    first_truth, n_events, act_offset, seeds = None, 0, 0, []
+    n_groups = synth.SynthConfig().n_groups
+    # later chunks: only the A/A plan (no lift, no activity), whose assignments are dropped; the
+    # generator needs at least one experiment
+    no_effect = tuple(e for e in synth.SynthConfig().experiments
+                      if e.lift == 0 and e.activity_type is None)
     for i, start in enumerate(range(0, n, chunk)):
         size = min(chunk, n - start)
-        tables, t = synth.generate(n_members=size, seed=config.DEMO_SEED + i)
-        offset = start  # contiguous ids across chunks (the generator numbers from 100001)
-        m, ev = tables["members"], tables["events"]
-        if i:
-            m = m.assign(member_id=m["member_id"] + offset)
-            if "referrer_id" in m:
-                m["referrer_id"] = m["referrer_id"] + offset
-            ev = ev.assign(member_id=ev["member_id"] + offset)
-        write_events(ev, folder / "events", tz=config.TIMEZONE, part=i)
-        members.append(m)
+        seed = config.DEMO_SEED + i
+        kw = {} if i == 0 else {"experiments": no_effect}
+        tables, truth = synth.generate(n_members=size, seed=seed, **kw)
+        tables = _offset_chunk(tables, i, start, act_offset, n_groups)
+        act_offset += len(tables["activities"])
+        n_events += len(tables["events"])
+        seeds.append(seed)
+        write_events(tables["events"], work / "events", tz=config.TIMEZONE, part=i)
+        write_parquet(tables["members"], work / "_members" / f"part-{i:05d}.parquet")
+        for name in small:
+            small[name].append(tables[name])
         if i == 0:
-            truth = t
-            for name, df in tables.items():
-                if name not in ("members", "events"):
-                    write_parquet(df, folder / f"{name}.parquet")
-        del tables, ev
-        print(f"  chunk {i + 1}: {start + size:,} of {n:,} members written", flush=True)
-    write_parquet(pd.concat(members, ignore_index=True), folder / "members.parquet")
-    with atomic_path(folder / "truth.json", allow_raw=True) as tmp:
-        tmp.write_text(json.dumps({"members": n, "chunks": len(members),
-                                   "seed": config.DEMO_SEED, "first_chunk": str(truth)[:200]}),
-                       encoding="utf-8")
+            first_truth = truth
+            for name in ("experiments", "assignments"):
+                write_parquet(tables[name], work / f"{name}.parquet")
+        del tables, truth
+        gc.collect()
+        print(f"  chunk {i + 1}: {start + size:,} of {n:,} members written "
+              f"({n_events:,} events)", flush=True)
+    for name, frames in small.items():
+        write_parquet(pd.concat(frames, ignore_index=True), work / f"{name}.parquet")
+    parts = sorted((work / "_members").glob("part-*.parquet"))
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(work / "members.parquet", schema) as w:
+        for p in parts:
+            w.write_table(pq.read_table(p).cast(schema))
+    shutil.rmtree(work / "_members")
+    info = {"members": n, "chunks": len(seeds), "chunk_size": chunk, "seeds": seeds,
+            "events": n_events, "groups": n_groups * len(seeds), "activities": act_offset,
+            "layout": "chunk i: its own members (ids offset by i * chunk_size), groups and "
+                      "activities; experiments and assignments of chunk 0 only",
+            "first_chunk": first_truth}
+    (work / "truth.json").write_text(
+        json.dumps(info, ensure_ascii=False, indent=2, default=_json_value), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    work.rename(folder)
+    return info
+
+
+def _json_value(o):
+    """JSON for the numpy and pandas scalars in a truth dict."""
+    import numpy as np
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
 
 
 def best_times(fn, repeat: int) -> tuple[float, float]:
