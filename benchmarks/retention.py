@@ -147,8 +147,11 @@ def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
     Returns
     -------
     dict
-        What ``truth.json`` records: ``members, chunks, chunk_size, seeds, events, groups,
-        activities, first_chunk`` (the planted truth of the first chunk).
+        What ``truth.json`` records: the generator's truth of the first chunk (the planted
+        parameters — channel hazard ratios, participation, purchases, memberships — are the
+        same in every chunk; the experiments' truth is the first chunk's, as are its
+        assignments) with ``counts``, the channels' ``members`` and ``groups.n`` summed over
+        the chunks, and ``chunks``: ``n, size, seeds, layout``.
     """
     import gc
     import json
@@ -163,7 +166,9 @@ def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
     (work / "events").mkdir(parents=True)
     (work / "_members").mkdir()
     small = {"activities": [], "memberships": []}
-    first_truth, n_events, act_offset, seeds = None, 0, 0, []
+    first_truth, act_offset, seeds = None, 0, []
+    counts: dict[str, int] = {}
+    channel_members: dict[str, int] = {}
     n_groups = synth.SynthConfig().n_groups
     # later chunks: only the A/A plan (no lift, no activity), whose assignments are dropped; the
     # generator needs at least one experiment
@@ -176,7 +181,10 @@ def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
         tables, truth = synth.generate(n_members=size, seed=seed, **kw)
         tables = _offset_chunk(tables, i, start, act_offset, n_groups)
         act_offset += len(tables["activities"])
-        n_events += len(tables["events"])
+        for k, v in truth["counts"].items():
+            counts[k] = counts.get(k, 0) + int(v)
+        for c, v in truth["channels"].items():
+            channel_members[c] = channel_members.get(c, 0) + int(v["members"])
         seeds.append(seed)
         write_events(tables["events"], work / "events", tz=config.TIMEZONE, part=i)
         write_parquet(tables["members"], work / "_members" / f"part-{i:05d}.parquet")
@@ -189,7 +197,7 @@ def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
         del tables, truth
         gc.collect()
         print(f"  chunk {i + 1}: {start + size:,} of {n:,} members written "
-              f"({n_events:,} events)", flush=True)
+              f"({counts['events']:,} events)", flush=True)
     for name, frames in small.items():
         write_parquet(pd.concat(frames, ignore_index=True), work / f"{name}.parquet")
     parts = sorted((work / "_members").glob("part-*.parquet"))
@@ -198,11 +206,18 @@ def write_chunked(folder: Path, n: int, chunk: int = CHUNK) -> dict:
         for p in parts:
             w.write_table(pq.read_table(p).cast(schema))
     shutil.rmtree(work / "_members")
-    info = {"members": n, "chunks": len(seeds), "chunk_size": chunk, "seeds": seeds,
-            "events": n_events, "groups": n_groups * len(seeds), "activities": act_offset,
-            "layout": "chunk i: its own members (ids offset by i * chunk_size), groups and "
-                      "activities; experiments and assignments of chunk 0 only",
-            "first_chunk": first_truth}
+    info = dict(first_truth)
+    info["counts"] = counts
+    info["channels"] = {c: {**v, "members": channel_members[c]}
+                        for c, v in first_truth["channels"].items()}
+    info["groups"] = {**first_truth["groups"], "n": n_groups * len(seeds)}
+    info["chunks"] = {
+        "n": len(seeds), "size": chunk, "seeds": seeds,
+        "layout": "chunk i (seed DEMO_SEED + i) is a community of its own: members with ids "
+                  "offset by i * size, groups G{i*40+1}…, activities numbered after the earlier "
+                  "chunks'; experiments and assignments (and their truth, referral shares, "
+                  "latent ICCs) are the first chunk's; later chunks have no behaviour-changing "
+                  "experiment"}
     (work / "truth.json").write_text(
         json.dumps(info, ensure_ascii=False, indent=2, default=_json_value), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
