@@ -364,6 +364,41 @@ def test_pre_join_error_and_keep(edge_dirs):
     assert engine.n_rows(kept.events) == 22 and not kept.notes
 
 
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("name", ["Europe/Berlin", "synth"])
+def test_the_validation_scan_yields_the_weekly_pairs(request, monkeypatch, edge_dirs, synth_dir,
+                                                     eng, name):
+    """The loader's one scan of the log (the contract's checks) also gives every weekly pair:
+    the first weekly table runs no second query, and its pairs are those of pandas (a DST zone,
+    Sunday 23:30 / Monday 00:30, pre-join events kept); after ``clear_cache`` the pairs query
+    gives the same rows."""
+    from helpers.engine import _ibis
+    if eng == "spark":
+        request.getfixturevalue("spark_session")
+    folder, tz = (synth_dir, "Asia/Shanghai") if name == "synth" else (edge_dirs[name], name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = data.load_community(folder, tz=tz, pre_join_events="keep")
+        got = data.load_community(folder, tz=tz, pre_join_events="keep", engine=eng)
+    expected = engine.activity_pairs(ref.events, period="W", tz=tz)
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("a second scan for the weekly pairs")
+
+    with monkeypatch.context() as m:
+        m.setattr(_ibis, "activity_pairs", no_query)
+        first = engine.activity_pairs(got.events, period="W", tz=tz, until=got.observed_until)
+    pd.testing.assert_frame_equal(first, expected)
+    engine.clear_cache()
+    again = engine.activity_pairs(got.events, period="W", tz=tz)
+    pd.testing.assert_frame_equal(again, expected)
+    with monkeypatch.context() as m:  # an earlier end is another query (not the cached pairs)
+        m.setattr(_ibis, "activity_pairs", no_query)
+        with pytest.raises(AssertionError, match="second scan"):
+            engine.activity_pairs(got.events, period="W", tz=tz,
+                                  until=got.observed_until - pd.Timedelta(days=3))
+
+
 def test_engine_choice(edge_dirs, synth_dir, tmp_path):
     assert load.choose_engine("auto", edge_dirs["Asia/Shanghai"]) == "pandas"  # small Parquet
     assert load.choose_engine("auto", synth_dir) == "pandas"  # small partitioned folder

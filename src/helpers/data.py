@@ -584,6 +584,37 @@ def _validate_experiments(df: pd.DataFrame, file) -> pd.DataFrame:
     return df
 
 
+def _stripped_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels) of a text column: ``labels`` the distinct stripped texts, ``codes`` each
+    row's position in them. Works per distinct value, in Arrow (fast on millions of rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    codes, uniques = pd.factorize(values, sort=False)
+    arr = pa.array(np.asarray(uniques, dtype=object).astype(str), type=pa.string())
+    stripped = pc.utf8_trim_whitespace(arr)
+    if not pc.all(pc.equal(arr, stripped)).as_py():  # " a" and "a": one label
+        enc = pc.dictionary_encode(stripped).combine_chunks() \
+            if isinstance(stripped, pa.ChunkedArray) else pc.dictionary_encode(stripped)
+        codes = enc.indices.to_numpy().astype(np.int64)[codes]
+        stripped = enc.dictionary
+    return codes.astype(np.int64), np.asarray(stripped.to_pylist(), dtype=object)
+
+
+def _text_isin(labels: np.ndarray, values) -> np.ndarray:
+    """Which ``labels`` (text) occur among ``values`` read as text (Arrow's hash lookup)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    vals = pa.array(np.asarray(values)) if not isinstance(values, pa.Array) else values
+    vals = vals.cast(pa.string()) if not pa.types.is_string(vals.type) else vals
+    return pc.is_in(pa.array(labels, type=pa.string()), value_set=vals).to_numpy(
+        zero_copy_only=False)
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 per (a, b) pair of non-negative codes."""
+    return a * (int(b.max(initial=0)) + 1) + b
+
+
 def _validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: pd.DataFrame,
                           file, experiments_file, notes: list[str]) -> pd.DataFrame:
     if file is None:
@@ -591,34 +622,47 @@ def _validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: 
     if experiments_file is None:
         raise DataError("assignments given but no experiments table", file=file,
                         fix="add experiments.csv describing each experiment_id")
+    codes, labels = {}, {}
     for col in ("experiment_id", "unit_id", "arm"):
         _require_non_null(df, col, file, "every assignment needs an experiment, a unit and an arm")
-        df[col] = _as_category(df[col]).astype(str)
-    unknown = ~df["experiment_id"].isin(experiments["experiment_id"])
+        codes[col], labels[col] = _stripped_text(df[col])
+        df[col] = labels[col][codes[col]]  # plain text, stripped (a take, not a per-row parse)
+    known_exp = _text_isin(labels["experiment_id"], experiments["experiment_id"].astype(str))
+    unknown = ~known_exp[codes["experiment_id"]]
     if unknown.any():
         raise DataError.for_rows("assignment to an unknown experiment", file=file,
                                  column="experiment_id", frame=df, mask=unknown,
                                  show=["unit_id", "arm"],
                                  fix=f"use an experiment_id from {experiments_file.name} "
                                      f"({', '.join(experiments['experiment_id'][:5])}…) or add it")
-    df = df.drop_duplicates(["experiment_id", "unit_id", "arm"]).reset_index(drop=True)
-    two_arms = df.duplicated(["experiment_id", "unit_id"], keep=False)
+    unit_key = _pair_key(codes["experiment_id"], codes["unit_id"])
+    first = ~pd.Series(_pair_key(unit_key, codes["arm"])).duplicated().to_numpy()
+    if not first.all():
+        df = df.loc[first].reset_index(drop=True)
+        unit_key = unit_key[first]
+        codes = {k: v[first] for k, v in codes.items()}
+    two_arms = pd.Series(unit_key).duplicated(keep=False).to_numpy()
     if two_arms.any():
         raise DataError.for_rows("unit assigned to two arms of one experiment", file=file,
                                  column="unit_id", frame=df, mask=two_arms,
                                  show=["experiment_id", "arm"],
                                  fix="a unit must stay in one arm: drop the later assignment "
                                      "(and analyse by first assignment)")
-    unit = df["experiment_id"].map(experiments.set_index("experiment_id")["unit"])
-    is_member_unit = (unit == "member").to_numpy()
-    unknown_member = is_member_unit & ~df["unit_id"].isin(set(members["member_id"].astype(str)))
+    unit_of = experiments.set_index("experiment_id")["unit"]
+    is_member_exp = pd.Index(labels["experiment_id"]).map(unit_of).to_numpy() == "member"
+    is_member_unit = is_member_exp[codes["experiment_id"]]
+    ids = members["member_id"]
+    known = _text_isin(labels["unit_id"], ids.astype(str) if ids.dtype == object else
+                       ids.to_numpy())
+    unknown_member = is_member_unit & ~known[codes["unit_id"]]
     if unknown_member.any():
         raise DataError.for_rows("unit_id is not a known member (the experiment's unit is "
                                  "'member')", file=file, column="unit_id", frame=df,
                                  mask=unknown_member, show=["experiment_id"],
                                  fix="check the experiment's unit and the member ids exported")
     # groups have no table of their own: a group without members in this export is possible
-    empty_group = ~is_member_unit & ~df["unit_id"].isin(set(members["group_id"]))
+    has_members = _text_isin(labels["unit_id"], pd.unique(members["group_id"]).astype(str))
+    empty_group = ~is_member_unit & ~has_members[codes["unit_id"]]
     if empty_group.any():
         names = sorted(df.loc[empty_group, "unit_id"].unique())[:5]
         notes.append(f"assignments: {int(empty_group.sum())} assigned group(s) have no members "

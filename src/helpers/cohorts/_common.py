@@ -72,9 +72,8 @@ def activity_codes(events: pd.DataFrame, *, period, active_types, tz, until
     require_columns(events, ["member_id", "ts", "event_type"], "events")
     if is_lazy(events):  # a lazy table (engine="duckdb"/"spark"): the pairs come from the engine
         pairs = activity_pairs(events, period=period, active_types=active_types, tz=tz,
-                               until=until)
-        member, uniques = pd.factorize(pairs["member_id"], sort=True)
-        return np.asarray(uniques), member.astype(np.int64), pairs["period"].to_numpy()
+                               until=until, sort=False)  # unsorted: coded and sorted below
+        return pair_codes(pairs["member_id"].to_numpy(), pairs["period"].to_numpy())
     mask = active_mask(events, active_types)
     ts = events["ts"]
     if until is not None:
@@ -89,7 +88,15 @@ def activity_codes(events: pd.DataFrame, *, period, active_types, tz, until
     if len(ids) == 0:
         empty = np.empty(0, dtype=np.int64)
         return events["member_id"].iloc[:0].to_numpy(), empty, empty
-    codes = period_codes(ts, period, tz=tz)
+    return pair_codes(ids, period_codes(ts, period, tz=tz))
+
+
+def pair_codes(ids: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(uniques, member, period)`` of (member id, period code) rows: distinct pairs sorted by
+    member code then period (a dense bitmap when it fits: linear time, no hashing)."""
+    if len(ids) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return np.asarray(ids), empty, empty
     mcode, uniques = member_codes(ids)
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1

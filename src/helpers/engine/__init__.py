@@ -14,12 +14,13 @@ Layout
 Only per-member and per-(member, period) tables come back into pandas.
 """
 
-from .api import (WINDOW_COLUMNS, activity_pairs, event_types, is_lazy, last_event,
+from .api import (WINDOW_COLUMNS, activity_pairs, clear_cache, event_types, is_lazy, last_event,
                   member_spans, n_rows, purchase_days, step_times, ts_range, window_metrics)
 from .load import ENGINES, choose_engine, open_events, write_events
 from .sql import churn_sql, events_parquet, retention_sql
 
 __all__ = ["ENGINES", "WINDOW_COLUMNS", "activity_pairs", "choose_engine", "churn_sql",
+           "clear_cache",
            "event_types", "events_parquet", "is_lazy", "last_event", "member_spans", "n_rows",
            "open_events", "purchase_days", "retention_sql", "step_times", "ts_range",
            "window_metrics", "write_events"]

@@ -143,7 +143,7 @@ def _fetch(expr, order: Sequence[str]):
 
 # ----------------------------------------------------------------------------- steps
 def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, until=None,
-                   since=None) -> pd.DataFrame:
+                   since=None, sort: bool = True) -> pd.DataFrame:
     """De-duplicated (member, period) activity pairs, on any engine.
 
     Same definition and output as :func:`helpers.cohorts.member_period_activity` (which a
@@ -159,6 +159,9 @@ def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, unt
         Zone of the wall clock (default: the dataset zone, ``config.TIMEZONE``, for lazy tables).
     until, since : Timestamp, optional
         Ignore events after ``until`` / before ``since`` (naive values are read in ``tz``).
+    sort : bool
+        Sort the rows (``False``: the engine's order, for callers that code and sort the pairs
+        themselves — a lazy table's pairs then skip a sort of millions of rows).
 
     Returns
     -------
@@ -180,14 +183,73 @@ def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, unt
             ev = ev.loc[ev["ts"] >= to_timestamp(since, getattr(ev["ts"].dt, "tz", None), "since")]
         out = member_period_activity(ev, period=period, active_types=active_types, tz=tz,
                                      until=until)
+        if not sort:
+            return out
         return out.sort_values(["member_id", "period"], kind="stable").reset_index(drop=True)
     from . import _ibis
-    expr = _ibis.activity_pairs(events, period=period, zone=_zone(events, tz),
-                                types=_types(events, active_types),
-                                until=_until(events, until, tz), since=_until(events, since, tz))
-    arrow = _fetch(expr, ["member_id", "period"])
-    return pd.DataFrame({"member_id": _ids(arrow.column("member_id")),
-                         "period": arrow.column("period").to_numpy().astype(np.int64)})
+    types, until, since = (_types(events, active_types), _until(events, until, tz),
+                           _until(events, since, tz))
+    key = _pairs_key(events, period, types, until, since, tz)
+    out = _recall_pairs(events, key)
+    if out is None:
+        expr = _ibis.activity_pairs(events, period=period, zone=_zone(events, tz), types=types,
+                                    until=until, since=since)
+        arrow = expr.to_pyarrow()
+        out = pd.DataFrame({"member_id": _ids(arrow.column("member_id")),
+                            "period": arrow.column("period").to_numpy().astype(np.int64)})
+        _remember(events, key, out)
+    if not sort or len(out) < 2:
+        return out
+    order = np.lexsort([out["period"].to_numpy(), out["member_id"].to_numpy()]
+                       if out["member_id"].dtype != object else
+                       [out["period"].to_numpy(), pd.factorize(out["member_id"], sort=True)[0]])
+    return out.iloc[order].reset_index(drop=True)
+
+
+#: the (member, period) pair tables kept per lazy event table (each is ~16 bytes a pair: a
+#: million members' weekly pairs are ~100 MB), most recent last
+_PAIRS: dict = {}
+PAIRS_KEPT = 3
+
+
+def _pairs_key(events, period: str, types, until, since, tz) -> tuple:
+    """The cache key of a pairs query; an end at or after the last event and a type list
+    covering every type present are the same query as none."""
+    hi = ts_range(events)[1]
+    if until is not None and hi is not None and until >= hi:
+        until = None
+    if types is not None and set(types) >= set(event_types(events)):
+        types = None
+    return (period, None if types is None else tuple(sorted(types)), until, since,
+            str(tz or config.TIMEZONE))
+
+
+def remember_pairs(events, pairs: pd.DataFrame, *, period: str, tz) -> None:
+    """Keep ``pairs`` (``member_id, period``: every event, every type) as the answer of
+    :func:`activity_pairs` on ``events`` for ``period`` in ``tz`` (the loader's validation scan
+    yields the weekly pairs this way, so the first weekly table needs no second scan)."""
+    _remember(events, (period, None, None, None, str(tz or config.TIMEZONE)), pairs)
+
+
+def _remember(events, key: tuple, pairs: pd.DataFrame) -> None:
+    """Keep the pairs of ``events`` for ``key`` (:func:`_pairs_key`), at most
+    :data:`PAIRS_KEPT` tables per process (the oldest is dropped)."""
+    k = (id(events.op()), key)
+    _PAIRS.pop(k, None)
+    _PAIRS[k] = (events.op(), pairs)
+    while len(_PAIRS) > PAIRS_KEPT:
+        _PAIRS.pop(next(iter(_PAIRS)))
+
+
+def _recall_pairs(events, key: tuple) -> pd.DataFrame | None:
+    hit = _PAIRS.get((id(events.op()), key))
+    return hit[1] if hit is not None and hit[0] is events.op() else None
+
+
+def clear_cache() -> None:
+    """Forget every cached result of lazy tables (pairs, types, ranges) in this process."""
+    _PAIRS.clear()
+    _CACHE.clear()
 
 
 def member_spans(events, *, active_types=None, observed_until=None,

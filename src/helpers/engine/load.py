@@ -90,6 +90,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     from . import api
     from . import duckdb as duck
     from . import spark as spk
+    from ._ibis import zone_transitions
     from .validate import check_events
 
     check_choice("engine", engine, ("duckdb", "spark"))
@@ -115,8 +116,10 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     events, members = _align_ids(events, members)
     if numbered is not None:
         numbered, _ = _align_ids(numbered, members)
+    span = _likely_span(members)
+    week_zone = zone_transitions(tz, *span)
     counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
-                          numbered=numbered)
+                          numbered=numbered, week_zone=week_zone)
     if counts["pre_join"] and pre_join_events == "drop":
         n = counts["pre_join"]
         if notes is not None:
@@ -127,7 +130,22 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
         rng = (_instant(counts["lo"]), _instant(counts["hi"]))
         api._cached(events, "range", lambda: rng)
+        inside = rng[0] is None or (span[0] <= rng[0] and rng[1] <= span[1])
+        if counts["weekly"] is not None and inside:  # the zone held over the whole log
+            api.remember_pairs(events, counts["weekly"], period="W", tz=tz)
     return events, members
+
+
+def _likely_span(members: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A window that holds the events of most logs: from a year before the first join to three
+    years after the last (the weekly pairs of the validation scan are kept only when the log's
+    first and last event fall inside it, so the zone's offsets used for them were right)."""
+    joined = pd.DatetimeIndex(members["joined_at"].array)
+    joined = joined.tz_convert("UTC") if joined.tz is not None else joined.tz_localize("UTC")
+    if not len(joined) or joined.isna().all():
+        t = pd.Timestamp("2000-01-01", tz="UTC")
+        return t, t
+    return joined.min() - pd.Timedelta(days=366), joined.max() + pd.Timedelta(days=3 * 366)
 
 
 def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):

@@ -61,7 +61,7 @@ def _conditions(t, known):
 
 
 def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
-                 numbered=None) -> dict:
+                 numbered=None, week_zone=None) -> dict:
     """Count the contract's problems of a lazy events table; raise the first.
 
     One scan: a per-member summary of the events (count, first and last instant, null and
@@ -81,11 +81,16 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     numbered : Ibis table, optional
         The same events with ``file_row_number`` [and ``filename``] (DuckDB), read only to
         number the example rows as a spreadsheet does; without it examples carry no numbers.
+    week_zone : tuple, optional
+        A zone (:func:`helpers.engine._ibis.zone_transitions`) valid over the data: the scan
+        then also yields the weekly activity pairs (every event type, every event).
 
     Returns
     -------
     dict
-        The counts (``pre_join`` included), plus ``lo`` and ``hi``: the first and last event.
+        The counts (``pre_join`` included), plus ``lo`` and ``hi``: the first and last event,
+        and ``weekly``: the (``member_id``, ISO week code) pairs as a DataFrame (``None``
+        without ``week_zone``).
 
     Raises
     ------
@@ -102,11 +107,25 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
-    # one scan: a per-member summary (no join of the event log); the member checks in pandas
+    # one scan: a per-member summary (no join of the event log); the member checks in pandas.
+    # With ``week_zone`` the scan groups by (member, local ISO week) instead: the same summary
+    # after a second, small aggregation in Arrow, plus every weekly activity pair for free
     cond = {k: c for k, c in _conditions(events, None).items()}
-    aggs = {k: c.cast("int64").sum() for k, c in cond.items()}
-    per = events.group_by("member_id").aggregate(
-        _n=events.count(), _lo=events.ts.min(), _hi=events.ts.max(), **aggs).to_pyarrow()
+    ev, keys = events, ["member_id"]
+    if week_zone is not None:
+        from ._ibis import period_code
+        ev = events.mutate(_week=period_code(events.ts, "W", week_zone))
+        keys.append("_week")
+    aggs = {k: ev.count(where=c) for k, c in _conditions(ev, None).items()}  # FILTER: cheap
+    per = ev.group_by(keys).aggregate(
+        _n=ev.count(), _lo=ev.ts.min(), _hi=ev.ts.max(), **aggs).to_pyarrow()
+    weekly = None
+    if week_zone is not None:
+        weekly = per.select(["member_id", "_week"])
+        per = per.group_by("member_id", use_threads=False).aggregate(
+            [("_n", "sum"), ("_lo", "min"), ("_hi", "max"), *[(k, "sum") for k in cond]])
+        per = per.rename_columns([c.removesuffix("_sum").removesuffix("_min")
+                                  .removesuffix("_max") for c in per.column_names])
     counts = {k: int(pa_sum(per.column(k))) for k in cond}
     ids = per.column("member_id").to_numpy(zero_copy_only=False)
     n = per.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -141,6 +160,12 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     hi = hi[hi.asi8 != NAT]
     counts["lo"] = lo.min() if len(lo) else None
     counts["hi"] = hi.max() if len(hi) else None
+    counts["weekly"] = None
+    if weekly is not None:
+        ids = weekly.column("member_id").to_numpy(zero_copy_only=False)
+        counts["weekly"] = pd.DataFrame({
+            "member_id": ids.astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(object),
+            "period": weekly.column("_week").to_numpy(zero_copy_only=False).astype(np.int64)})
     return counts
 
 
