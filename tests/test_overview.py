@@ -4,6 +4,7 @@ the renderer writes both languages, escapes data strings and says why a section 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import warnings
@@ -166,13 +167,14 @@ def test_retention_equals_n_day_retention(demo_community, demo_report):
     d30 = nd.loc[nd["day"] == 30].iloc[0]
     assert ind.get("all_rate") == pytest.approx(d30["rate"])
     assert ind.get("all_n") == d30["eligible"]
-    # the recent joiners: the same function on those members only (not through by=)
+    # the recent joiners: the same function on those members only (not through by=); the
+    # windows are whole local days ending at the local midnight before until − 30 days
     until = ds.events["ts"].max()
-    cut = until - pd.Timedelta(days=30)
+    cut = (until - pd.Timedelta(days=30)).normalize()  # Asia/Shanghai: no clock change
     for label, (lo, hi) in [("recent", (cut - pd.Timedelta(days=28), cut)),
                             ("previous", (cut - pd.Timedelta(days=56),
                                           cut - pd.Timedelta(days=28)))]:
-        sub = ds.members.loc[(ds.members["joined_at"] > lo) & (ds.members["joined_at"] <= hi)]
+        sub = ds.members.loc[(ds.members["joined_at"] >= lo) & (ds.members["joined_at"] < hi)]
         ref = cohorts.n_day_retention(sub, ds.events, days=[30], observed_until=until).iloc[0]
         value, n = (ind.value, ind.n) if label == "recent" else (ind.previous, ind.previous_n)
         assert n == ref["eligible"] == len(sub)
@@ -256,9 +258,9 @@ def test_conversion_equals_the_funnel(demo_community, demo_report):
     row = f.loc[f["step"] == "purchased"].iloc[0]
     assert ind.get("all_rate") == pytest.approx(row["rate"])
     until = ds.events["ts"].max()
-    cut = until - pd.Timedelta(days=30)
-    sub = ds.members.loc[(ds.members["joined_at"] > cut - pd.Timedelta(days=28))
-                         & (ds.members["joined_at"] <= cut)]
+    cut = (until - pd.Timedelta(days=30)).normalize()  # whole local days (Asia/Shanghai)
+    sub = ds.members.loc[(ds.members["joined_at"] >= cut - pd.Timedelta(days=28))
+                         & (ds.members["joined_at"] < cut)]
     ref = conversion.funnel(sub, ds.events, window_days=30, observed_until=until)
     ref = ref.loc[ref["step"] == "purchased"].iloc[0]
     assert ind.n == ref["eligible"] and ind.value == pytest.approx(ref["rate"])
@@ -270,7 +272,7 @@ def test_join_windows_partition_members(demo_community):
     labelled, windows = join_windows(ds.members, until, recent_days=28)
     assert set(labelled["overview_window"]) <= {"recent", "previous", "earlier", "too_recent"}
     r0, r1 = windows["recent"]
-    assert r1 == until - pd.Timedelta(days=30) and r1 - r0 == pd.Timedelta(days=28)
+    assert r1 == (until - pd.Timedelta(days=30)).normalize() and r1 - r0 == pd.Timedelta(days=28)
     assert "overview_window" not in ds.members.columns  # input not modified
 
 
@@ -337,7 +339,9 @@ def test_data_strings_are_escaped(demo_report):
     evil = "<img src=x onerror=alert(1)>**VIP**|x"
     line = dataclasses.replace(demo_report.experiments[0], name=evil, experiment_id="a|b",
                                primary_label="<b>m</b>", link="03_ab_a_b.html")
-    rep = dataclasses.replace(demo_report, experiments=(line,))
+    # two experiments of the same name: the ids are shown too (escaped as well)
+    rep = dataclasses.replace(demo_report, experiments=(
+        line, dataclasses.replace(line, experiment_id="c", link="03_ab_c.html")))
     md = overview.sections_markdown(rep, "experiments", "en")
     assert "<img" not in md and "<b>" not in md and "**VIP**" not in md
     assert "&lt;img" in md and "a\\|b" in md
@@ -563,6 +567,278 @@ def test_an_earlier_observation_end_flows_to_every_section(small_community):
     assert rep.indicator("growth").current_start == done["period"].iloc[-1]
     d30 = cr.n_day.loc[cr.n_day["day"] == 30].iloc[0]
     assert rep.indicator("retention").get("all_rate") == pytest.approx(d30["rate"])
-    assert rep.indicator("retention").current_end == rep.observed_until - pd.Timedelta(days=30)
+    assert rep.indicator("retention").current_end == \
+        (rep.observed_until - pd.Timedelta(days=30)).normalize()
     assert rep.layers.as_of == rep.observed_until
     assert list(rep.layers.now) == cr.layers.table["members"].tolist()
+
+
+# ----------------------------------------------------------------------------- whole local days
+def _local_days(tz, start, end):
+    """Members' join windows by hand: whole local days ``[start, end)`` of ``tz``."""
+    return pd.Timestamp(start, tz=tz), pd.Timestamp(end, tz=tz)
+
+
+@pytest.mark.parametrize("tz,until,expected", [
+    # the demo's end: 23:59:53 local; cut at the local midnight before until − 30 days
+    ("Asia/Shanghai", "2026-08-28 23:59:53", ("2026-07-01", "2026-07-29", "2026-06-03")),
+    # a UTC instant whose local date is a day later (00:30 local): cut on the local day
+    ("Asia/Shanghai", pd.Timestamp("2026-06-29 16:30", tz="UTC"),
+     ("2026-05-03", "2026-05-31", "2026-04-05")),
+    # Berlin: summer time starts on 29 March inside the recent window (28 local days = 671 h)
+    ("Europe/Berlin", "2026-05-20 12:00", ("2026-03-23", "2026-04-20", "2026-02-23")),
+])
+def test_join_windows_are_whole_local_days(tz, until, expected):
+    until = pd.Timestamp(until) if isinstance(until, pd.Timestamp) else pd.Timestamp(until, tz=tz)
+    r0, cut, p0 = (pd.Timestamp(d, tz=tz) for d in expected)
+    joined = []
+    for day in (p0, r0, cut):  # 23:30 the evening before and 00:30 on each boundary day
+        joined += [day - pd.Timedelta(minutes=30), day + pd.Timedelta(minutes=30)]
+    m = pd.DataFrame({"member_id": range(6), "joined_at": pd.DatetimeIndex(joined).tz_convert(tz)})
+    out, w = join_windows(m, until)
+    assert w == {"recent": (r0, cut), "previous": (p0, r0)}
+    assert all(str(t.tz) == tz and (t.hour, t.minute) == (0, 0) for t in (*w["recent"], p0))
+    assert out["overview_window"].tolist() == ["earlier", "previous", "previous", "recent",
+                                               "recent", "too_recent"]
+    # everyone in the windows has reached day 30 (the detail reports' eligibility rule)
+    counted = out["overview_window"].isin(["recent", "previous"])
+    assert (m.loc[counted, "joined_at"] <= until - pd.Timedelta(days=30)).all()
+
+
+def test_recent_joiner_label_names_exactly_the_days_counted(demo_community, demo_report):
+    """'7月1日至7月28日入群': the first and last join days counted, whole local days."""
+    ds = demo_community
+    ind = demo_report.indicator("retention")
+    until = ds.events["ts"].max()
+    cut = (until - pd.Timedelta(days=30)).normalize()  # Asia/Shanghai: no clock change
+    first, last = (cut - pd.Timedelta(days=28)).date(), (cut - pd.Timedelta(days=1)).date()
+    days = ds.members["joined_at"].dt.date
+    assert ind.n == ((days >= first) & (days <= last)).sum()
+    label = f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日入群"
+    assert label in _text(overview.tiles_html(demo_report, "zh"))
+    assert f"joined {first:%Y-%m-%d} – {last:%Y-%m-%d}" in _text(
+        overview.tiles_html(demo_report, "en"))
+
+
+# ----------------------------------------------------------------------------- shown numbers
+def test_share_change_is_the_difference_of_the_shown_values():
+    """30.8% vs 33.2% reads '2.4 points lower' (not the unrounded 2.45 → '2.5')."""
+    x1, n1, x0, n0 = 316, 1027, 293, 882  # 30.77% and 33.22%: difference −2.45 points
+    d, lo, hi = I.newcombe_difference(x1, n1, x0, n0)
+    assert round(100 * d, 1) == -2.5  # what the tile wrote before
+    ind = overview.Indicator(
+        "retention", "share", value=x1 / n1, ci_low=0.28, ci_high=0.34, interval_of="share",
+        n=n1, previous=x0 / n0, previous_n=n0, change=d, change_low=lo, change_high=hi,
+        change_kind="difference", current_start=pd.Timestamp("2026-07-01", tz="Asia/Shanghai"),
+        current_end=pd.Timestamp("2026-07-29", tz="Asia/Shanghai"))
+    same = dataclasses.replace(ind, value=0.30804, previous=0.30796, change=0.00008)
+    for case, want in ((ind, ("下降 2.4 个百分点", "Down 2.4 pp")), (same, ("持平", "Same as"))):
+        rep = overview.OverviewReport(
+            dataset="x", observed_until=pd.Timestamp("2026-08-28", tz="Asia/Shanghai"),
+            members=n1, settings=overview.OverviewSettings(),
+            indicators=(overview.Indicator("growth", "count", reason="no_complete_week"),
+                        overview.Indicator("activity", "count", reason="no_complete_week"),
+                        case, overview.Indicator("conversion", "share", reason="no_purchases")),
+            layers=overview.LayerMix(reason="no_members"))
+        for lang, words in zip(("zh", "en"), want):
+            text = _text(overview.tiles_html(rep, lang))
+            assert words in text, text
+            assert not BANNED.search(text)
+    from helpers.overview.render import shown_difference
+
+    for a, b in [(0.307692, 0.3322), (0.12345, 0.12355), (0.5, 0.49949), (0.0, 1.0)]:
+        assert shown_difference(a, b) == pytest.approx(
+            (float(f"{100 * a:.1f}") - float(f"{100 * b:.1f}")) / 100, abs=1e-12)
+
+
+def test_experiment_table_names_experiments_and_says_the_interval_once(demo_report):
+    for lang, head, effect in (("zh", "效果（95% 置信区间）", r"[+-]\d+\.\d%（[+-]\d+\.\d% 至 [+-]\d+\.\d%）"),
+                               ("en", "Effect (95% CI)", r"[+-]\d+\.\d% \([+-]\d+\.\d% to [+-]\d+\.\d%\)")):
+        md = overview.sections_markdown(demo_report, "experiments", lang)
+        rows = md.splitlines()
+        assert head in rows[0]
+        body = re.sub(r"\]\([^)]*\.html\)", "]", "\n".join(rows[2:]))  # links' targets out
+        assert "置信区间" not in body and "CI" not in body and "%–" not in body
+        for e in demo_report.experiments:
+            assert e.name and F_escape(e.name) in body and e.experiment_id not in body
+            assert re.search(effect, body)
+    # names that collide get their id; a missing name shows the id
+    a, b = demo_report.experiments[:2]
+    rep = dataclasses.replace(demo_report, experiments=(
+        dataclasses.replace(a, name="提醒"), dataclasses.replace(b, name="提醒"),
+        dataclasses.replace(demo_report.experiments[2], name="")))
+    md = overview.sections_markdown(rep, "experiments", "zh")
+    ids = [e.experiment_id for e in rep.experiments]
+    assert f"提醒 \\({F_escape(ids[0])}\\)" in md and f"提醒 \\({F_escape(ids[1])}\\)" in md
+    assert f"| {F_escape(ids[2])} |" in md
+
+
+def F_escape(text):
+    from helpers._format import escape_md
+
+    return escape_md(text)
+
+
+def test_churn_risk_threshold_is_the_churn_reports_one_definition(demo_community, demo_report):
+    """One threshold (survival.ChurnSettings.risk_threshold): the overview's count and report
+    02's summary both use it; moving it moves both."""
+    assert "risk_threshold" not in {f.name for f in dataclasses.fields(overview.OverviewSettings)}
+    assert demo_report.churn.threshold == survival.ChurnSettings().risk_threshold
+    st = survival.ChurnSettings(  # notebook 02's call, another threshold
+        inactivity_days=30, observed_until=None, active_types=None, censoring="detectable",
+        segment_col="channel", reference_segment=None, covariates=["channel", "referred"],
+        cluster_col="group_id", horizon_days=90, survival_days=[30, 90, 180],
+        risk_horizon_days=30, risk_threshold=0.2)
+    rep = survival.churn_report(demo_community.members, demo_community.events, st)
+    scored = rep.risk.dropna(subset=["churn_risk"])
+    n20 = int((scored["churn_risk"] >= 0.2).sum())
+    assert n20 > demo_report.churn.at_risk
+    assert f"{n20:,} 名不低于 20%" in survival.render_summary(rep, "zh")
+    assert f"{n20:,} at 20% or more" in survival.render_summary(rep, "en")
+    default = survival.render_summary(dataclasses.replace(rep, settings=survival.ChurnSettings(
+        **{**{f.name: getattr(st, f.name) for f in dataclasses.fields(st)},
+           "risk_threshold": 0.3})), "zh")
+    assert f"{demo_report.churn.at_risk:,} 名不低于 30%" in default
+    with pytest.raises(ParameterError):
+        survival.ChurnSettings(risk_threshold=1.5)
+
+
+# ----------------------------------------------------------------------------- engines
+def _edge_community(folder: Path, tz: str) -> Path:
+    """A small synthetic community in ``tz`` plus members who joined at 23:30 and 00:30 local
+    around every window boundary (for the default end and for ``observed_until=2026-05-20
+    12:00``), with events and purchases at 23:30 / 00:30 around their day 30, and a last event
+    at 00:30 local (its UTC date is the day before)."""
+    from helpers import synth
+    from helpers.engine import load
+
+    tables, _ = synth.generate(n_members=400, days=120, n_groups=10, seed=5, timezone=tz,
+                               experiments=synth.default_experiments(120))
+    members, events = tables["members"], tables["events"]
+    template = members.iloc[0]
+    boundaries = ["2026-04-05", "2026-05-03", "2026-05-31",   # default end: 2026-06-30 00:30
+                  "2026-02-23", "2026-03-23", "2026-04-20"]   # end 2026-05-20 12:00 (Berlin DST)
+    new_m, new_e = [], []
+    for i, day in enumerate(boundaries):
+        d = pd.Timestamp(day, tz=tz)
+        for j, joined in enumerate((d - pd.Timedelta(minutes=30), d + pd.Timedelta(minutes=30))):
+            mid = 900_000 + 10 * i + j
+            new_m.append({**template.to_dict(), "member_id": mid, "joined_at": joined,
+                          "left_at": pd.NaT, "referrer_id": None})
+            day30 = pd.Timestamp(joined.tz_localize(None).normalize() + pd.Timedelta(days=30),
+                                 tz=tz)
+            for ts, kind, amount in ((day30 - pd.Timedelta(minutes=30), "message", np.nan),
+                                     (day30 + pd.Timedelta(minutes=30), "message", np.nan),
+                                     (joined + pd.Timedelta(days=30, hours=-1), "purchase", 9.5),
+                                     (joined + pd.Timedelta(days=30, hours=1), "purchase", 4.0)):
+                new_e.append({"member_id": mid, "ts": ts, "event_type": kind,
+                              "activity_id": None, "amount": amount})
+    last = pd.Timestamp("2026-06-30 00:30", tz=tz)
+    new_e = [e for e in new_e if e["ts"] < last]
+    new_e.append({"member_id": int(template["member_id"]), "event_type": "message",
+                  "ts": last, "activity_id": None, "amount": np.nan})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # all-empty referrer_id of the new rows
+        members = pd.concat([members, pd.DataFrame(new_m)], ignore_index=True)
+    members["joined_at"] = pd.DatetimeIndex(members["joined_at"]).tz_convert(tz)
+    ev = pd.DataFrame(new_e)
+    ev["ts"] = pd.DatetimeIndex(ev["ts"]).tz_convert(tz)
+    events = pd.concat([events.astype({"activity_id": object}), ev], ignore_index=True)
+    events = events.sort_values("ts", kind="stable", ignore_index=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in {**tables, "members": members, "events": events}.items():
+        load.write_parquet(df, folder / f"{name}.parquet")
+    return folder
+
+
+def _same_overview(a, b):
+    """Two overview reports are the same: every figure, every window and date (in the same
+    zone), and the reviewer's text in both languages."""
+    assert str(a.observed_until) == str(b.observed_until)
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame(), rtol=0, atol=1e-9)
+    for x, y in zip(a.indicators, b.indicators):
+        for f in ("current_start", "current_end", "previous_start", "previous_end"):
+            assert str(getattr(x, f)) == str(getattr(y, f)), (x.key, f)
+        assert [str(t) for t, _ in x.trend] == [str(t) for t, _ in y.trend]
+        np.testing.assert_allclose([v for _, v in x.trend], [v for _, v in y.trend], atol=1e-9)
+    assert a.layers == b.layers and a.churn == b.churn
+    assert [(e.experiment_id, e.decision, e.estimate, e.ci_low, e.ci_high) for e in a.experiments] \
+        == [(e.experiment_id, e.decision, e.estimate, e.ci_low, e.ci_high) for e in b.experiments]
+    for lang in ("zh", "en"):
+        assert overview.tiles_html(a, lang) == overview.tiles_html(b, lang)
+        assert overview.render_sections(a, lang) == overview.render_sections(b, lang)
+
+
+def _no_scorecard(monkeypatch):
+    """The channel scorecard is report 04's (helpers.conversion): on lazy events its
+    ``value_per_member`` fails today (see the xfail below), so the engines are compared
+    without it here."""
+    from helpers.overview import report as R
+
+    monkeypatch.setattr(R, "_scorecard", lambda ds, s, until, notes: (None, None, "no_channels"))
+
+
+@pytest.fixture(scope="module")
+def edge_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("overview_edges")
+    return {tz: _edge_community(root / tz.replace("/", "_"), tz)
+            for tz in ("Asia/Shanghai", "Europe/Berlin")}
+
+
+@pytest.mark.parametrize("tz,end,windows", [
+    ("Asia/Shanghai", None, ("2026-04-05", "2026-05-03", "2026-05-31")),
+    ("Europe/Berlin", "2026-05-20 12:00", ("2026-02-23", "2026-03-23", "2026-04-20")),
+])
+def test_pandas_and_duckdb_overviews_are_identical_around_midnight(edge_dirs, tz, end, windows,
+                                                                   monkeypatch):
+    pytest.importorskip("duckdb")
+    _no_scorecard(monkeypatch)
+    settings = overview.OverviewSettings(observed_until=end)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mem = data.load_community(edge_dirs[tz], tz=tz, engine="pandas")
+        lazy = data.load_community(edge_dirs[tz], tz=tz, engine="duckdb")
+        a = overview.overview_report(mem, settings)
+        b = overview.overview_report(lazy, settings)
+    from helpers import engine
+
+    assert engine.is_lazy(lazy.events) and not engine.is_lazy(mem.events)
+    p0, r0, cut = (pd.Timestamp(d, tz=tz) for d in windows)
+    ret = a.indicator("retention")
+    assert (ret.previous_start, ret.current_start, ret.current_end) == (p0, r0, cut)
+    if end is None:  # the last event at 00:30 local: the caption's date is the local one
+        assert str(b.observed_until) == str(pd.Timestamp("2026-06-30 00:30", tz=tz))
+        assert "2026年6月30日" in overview.tiles_html(b, "zh")
+    _same_overview(a, b)
+    # the planted members at 23:30 / 00:30 around each boundary are in the windows by hand
+    labelled, _ = join_windows(mem.members, a.observed_until)
+    got = labelled.set_index("member_id")["overview_window"]
+    first = 900_000 + (0 if end is None else 30)
+    assert [got[first + k] for k in (0, 1, 10, 11, 20, 21)] == [
+        "earlier", "previous", "previous", "recent", "recent", "too_recent"]
+
+
+def test_pandas_and_duckdb_overviews_are_identical_on_the_demo(demo_dir, demo_report,
+                                                               monkeypatch):
+    pytest.importorskip("duckdb")
+    from helpers.overview import report as R
+
+    card = (demo_report.scorecard, demo_report.scorecard_leaders, demo_report.scorecard_reason)
+    monkeypatch.setattr(R, "_scorecard", lambda ds, s, until, notes: card)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = data.load_community(demo_dir, engine="duckdb")
+        rep = overview.overview_report(lazy)
+    _same_overview(demo_report, rep)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="conversion.value_per_member reads events['ts'] as a pandas column: "
+                          "on lazy events the end of observation loses its zone (report 04's; "
+                          "remove this mark when the scorecard runs on DuckDB)")
+def test_channel_scorecard_on_duckdb_equals_pandas(small_dir, small_report):
+    pytest.importorskip("duckdb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = overview.overview_report(data.load_community(small_dir, engine="duckdb"))
+    pd.testing.assert_frame_equal(rep.scorecard, small_report.scorecard)

@@ -154,17 +154,31 @@ def days(v, digits: int = 1, language: str = "en") -> str:
     return f"{text} day" if text == "1" else f"{text} days"
 
 
-def interval(est, lo, hi, fmt=pct, *, language: str = "en", level: float = 0.95, **kw) -> str:
+def interval(est, lo, hi, fmt=pct, *, language: str = "en", level: float = 0.95,
+             label: bool = True, **kw) -> str:
     """An estimate with its interval: '38.9% (95% CI 36.1%–41.8%)'.
 
     ``fmt`` formats each of the three numbers (``pct``, ``number``, ``days`` …) with ``kw``.
+    ``label=False`` is for table cells whose column header names the interval once
+    ("Effect (95% CI)"): the bounds joined by a word, so signed bounds never meet a dash
+    ('-0.6% (-4.6% to +3.3%)', '-0.6%（-4.6% 至 +3.3%）').
+
+    Examples
+    --------
+    >>> interval(0.389, 0.361, 0.418)
+    '38.9% (95% CI 36.1%–41.8%)'
+    >>> interval(-0.006, -0.046, 0.033, language="zh", signed=True, label=False)
+    '-0.6%（-4.6% 至 +3.3%）'
     """
-    label = _CI[language] if abs(level - 0.95) < 1e-12 else (
-        f"{level:.0%} CI" if language == "en" else f"{level:.0%} 置信区间")
     e = fmt(est, language=language, **kw)
     if is_missing(lo) or is_missing(hi):
         return e
-    return f"{e} ({label} {fmt(lo, language=language, **kw)}–{fmt(hi, language=language, **kw)})"
+    a, b = fmt(lo, language=language, **kw), fmt(hi, language=language, **kw)
+    if not label:
+        return f"{e}（{a} 至 {b}）" if language == "zh" else f"{e} ({a} to {b})"
+    name = _CI[language] if abs(level - 0.95) < 1e-12 else (
+        f"{level:.0%} CI" if language == "en" else f"{level:.0%} 置信区间")
+    return f"{e} ({name} {a}–{b})"
 
 
 def date(ts, language: str = "en", prose: bool = False) -> str:

@@ -6,6 +6,7 @@ current directory (a notebook in ``notebooks/``, papermill in a temporary direct
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -53,6 +54,25 @@ def dataset_dir(dataset: str | Path) -> Path:
     if p.is_absolute() or len(p.parts) > 1 or (p.exists() and p.is_dir() and str(dataset) != p.name):
         return p.resolve()
     return RAW_DIR / str(dataset)
+
+
+_UNSAFE_NAME = re.compile(r"[^\w.\-]+")
+
+
+def safe_name(text: str) -> str:
+    """Make ``text`` a file-name-safe report name (letters incl. CJK, digits, ``_ . -``).
+
+    The one rule for report file names: the batch names its runs' pages with it and the
+    overview links the A/B pages by it.
+
+    Examples
+    --------
+    >>> safe_name("03_ab_exp/live 2")
+    '03_ab_exp_live_2'
+    >>> safe_name("03_ab_线下/活动 1"), safe_name("../x")
+    ('03_ab_线下_活动_1', 'x')
+    """
+    return _UNSAFE_NAME.sub("_", str(text)).strip("._") or "_"
 
 
 def processed_dir(dataset: str | Path) -> Path:

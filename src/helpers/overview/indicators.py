@@ -16,8 +16,9 @@ figure (see :mod:`helpers.overview._intervals`):
 - active members (WAU) of the last complete week, as a share of the members present that week
   (Wilson interval), with stickiness (DAU/WAU) and the change from the week before;
 - D30 retention of the *recent* joiners who have reached day 30 (joined in the last
-  ``recent_days`` days before ``observed_until − 30 days``) against the ``recent_days`` before
-  them, Wilson intervals, Newcombe interval of the difference;
+  ``recent_days`` whole local days before the local midnight at or before
+  ``observed_until − 30 days``) against the ``recent_days`` local days before them, Wilson
+  intervals, Newcombe interval of the difference;
 - 30-day purchase conversion of the recent joiners whose 30-day window has elapsed (the same
   windows), Wilson intervals, Newcombe interval of the difference.
 """
@@ -213,27 +214,88 @@ def growth_indicators(growth_table: pd.DataFrame, *, trend_weeks: int = 12,
 
 
 # ----------------------------------------------------------------------------- recent joiners
+def local_midnight(ts, tz) -> pd.Timestamp:
+    """The local midnight (in ``tz``, the data's zone) that starts the local day of ``ts``.
+
+    ``ts`` may be given in any zone (the lazy engines return UTC instants): the day is cut on
+    the wall clock of ``tz``, as the detail reports and the engines' ``local_day`` cut it.
+
+    Examples
+    --------
+    >>> local_midnight(pd.Timestamp("2026-07-29 15:59:53", tz="UTC"), "Asia/Shanghai")
+    Timestamp('2026-07-29 00:00:00+0800', tz='Asia/Shanghai')
+    >>> local_midnight(pd.Timestamp("2026-07-29 16:00", tz="UTC"), "Asia/Shanghai")
+    Timestamp('2026-07-30 00:00:00+0800', tz='Asia/Shanghai')
+    """
+    t = pd.Timestamp(ts)
+    if tz is None:
+        return (t.tz_localize(None) if t.tzinfo is not None else t).normalize()
+    t = t.tz_convert(tz) if t.tzinfo is not None else t.tz_localize(tz)
+    return _at_midnight(t.tz_localize(None).normalize(), tz)
+
+
+def _at_midnight(wall: pd.Timestamp, tz) -> pd.Timestamp:
+    """A wall-clock midnight as an instant of ``tz`` (a midnight skipped by a clock change
+    moves to the first instant of the day; a repeated one is its first occurrence)."""
+    if tz is None:
+        return wall
+    return wall.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
+
+def days_before(midnight: pd.Timestamp, days: int, tz) -> pd.Timestamp:
+    """The local midnight ``days`` calendar days before ``midnight`` (wall-clock days: across
+    a daylight-saving change a day lasts 23 or 25 hours).
+
+    Examples
+    --------
+    >>> days_before(pd.Timestamp("2026-04-20", tz="Europe/Berlin"), 28, "Europe/Berlin")
+    Timestamp('2026-03-23 00:00:00+0100', tz='Europe/Berlin')
+    """
+    wall = pd.Timestamp(midnight)
+    wall = wall.tz_localize(None) if wall.tzinfo is not None else wall
+    return _at_midnight(wall.normalize() - pd.Timedelta(days=days), tz)
+
+
 def join_windows(members: pd.DataFrame, until: pd.Timestamp, *, recent_days: int = 28,
                  n_day: int = N_DAY) -> tuple[pd.DataFrame, dict]:
     """``members`` with a window label and a weekly cohort column for the detail functions' ``by``.
 
-    ``recent``: joined in ``(cut − recent_days, cut]`` with ``cut = until − n_day days``
-    (everyone in it has reached day ``n_day``); ``previous``: the ``recent_days`` before;
-    ``earlier`` and ``too_recent`` for the rest. The cohort column is the start of the ISO
-    week of joining (in the data's time zone).
+    Windows are whole local days of the data's zone (the zone of ``joined_at``), so a label
+    such as "7月1日至7月28日入群" says exactly which join days are counted:
+
+    - ``recent``: joined in ``[start, cut)``, where ``cut`` is the local midnight at or before
+      ``until − n_day days`` (so everyone in it has reached day ``n_day``: joined at least
+      ``n_day × 24 h`` before ``until``, the detail reports' eligibility rule) and ``start`` is
+      ``recent_days`` local days before ``cut``;
+    - ``previous``: the ``recent_days`` local days before ``start``;
+    - ``earlier`` and ``too_recent`` for the rest.
+
+    The cohort column is the start of the ISO week of joining (in the data's time zone).
 
     Returns
     -------
     (DataFrame, dict)
-        The labelled copy (input not modified) and ``{"recent": (start, end), "previous":
-        (start, end)}`` (join times, start exclusive, end inclusive).
+        The labelled copy (input not modified; columns ``overview_window`` and
+        ``overview_cohort_week`` added) and ``{"recent": (start, end), "previous": (start,
+        end)}``: local midnights in the data's zone, start inclusive, end exclusive.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"member_id": [1, 2, 3, 4], "joined_at": pd.to_datetime([
+    ...     "2026-05-02 23:30", "2026-05-03 00:30", "2026-05-30 23:30", "2026-05-31 00:30"])
+    ...     .tz_localize("Asia/Shanghai")})
+    >>> out, w = join_windows(m, pd.Timestamp("2026-06-30 12:00", tz="Asia/Shanghai"))
+    >>> out["overview_window"].tolist()
+    ['previous', 'recent', 'recent', 'too_recent']
+    >>> [f"{t:%m-%d %H:%M}" for t in w["recent"]]
+    ['05-03 00:00', '05-31 00:00']
     """
     tz = tz_of(members["joined_at"])
-    cut = until - pd.Timedelta(days=n_day)
-    r0 = cut - pd.Timedelta(days=recent_days)
-    p0 = r0 - pd.Timedelta(days=recent_days)
+    cut = local_midnight(pd.Timestamp(until) - pd.Timedelta(days=n_day), tz)
+    r0 = days_before(cut, recent_days, tz)
+    p0 = days_before(r0, recent_days, tz)
     joined = members["joined_at"]
-    label = np.select([joined > cut, joined > r0, joined > p0],
+    label = np.select([joined >= cut, joined >= r0, joined >= p0],
                       ["too_recent", "recent", "previous"], default="earlier")
     week = period_start(period_codes(joined, "W", tz=tz), "W", tz=tz)
     out = members.assign(**{WINDOW_COLUMN: label, COHORT_COLUMN: week})
@@ -259,7 +321,7 @@ def share_indicator(key: str, table: pd.DataFrame, *, windows, overall: pd.Serie
     cohorts : DataFrame, optional
         The detail table by weekly join cohort (``COHORT_COLUMN``), for the trend.
     cut : Timestamp
-        Join times after it have not reached the window: their cohort weeks are left out of
+        Join times from it on have not reached the window: their cohort weeks are left out of
         the trend unless the whole week is before it.
     count_col, n_col : str
         Column names of the successes and the denominator.
@@ -279,8 +341,9 @@ def share_indicator(key: str, table: pd.DataFrame, *, windows, overall: pd.Serie
         extra = [("all_rate", float(overall["rate"])), ("all_n", float(overall[n_col]))]
     trend, band = (), ()
     if cohorts is not None and len(cohorts):
-        c = cohorts.loc[(cohorts[n_col] > 0)
-                        & (cohorts[COHORT_COLUMN] + pd.Timedelta(days=7) <= cut)]
+        # a cohort week is drawn when all of it lies before the cut (wall-clock week)
+        week_end = pd.DatetimeIndex(cohorts[COHORT_COLUMN]) + pd.DateOffset(days=7)
+        c = cohorts.loc[(cohorts[n_col] > 0).to_numpy() & (week_end <= cut)]
         c = c.sort_values(COHORT_COLUMN).tail(trend_weeks)
         trend = tuple((pd.Timestamp(w), float(r)) for w, r in zip(c[COHORT_COLUMN], c["rate"]))
         band = tuple((float(lo), float(hi)) for lo, hi in zip(c["ci_low"], c["ci_high"]))
@@ -299,12 +362,14 @@ def share_indicator(key: str, table: pd.DataFrame, *, windows, overall: pd.Serie
                      **common)
 
 
-def until_of(events: pd.DataFrame, observed_until) -> pd.Timestamp:
-    """The end of observation every section uses (the package's one rule)."""
+def until_of(events: pd.DataFrame, observed_until, tz=None) -> pd.Timestamp:
+    """The end of observation every section uses (the package's one rule), in ``tz`` (the
+    data's zone: on the lazy engines the events do not carry it, and the last event would come
+    back in UTC — a different local day near midnight)."""
     from .._time import resolve_end
 
-    return resolve_end(observed_until, events)
+    return resolve_end(observed_until, events, tz)
 
 
 __all__ = ["Indicator", "INDICATORS", "N_DAY", "growth_indicators", "join_windows",
-           "share_indicator"]
+           "local_midnight", "days_before", "share_indicator"]

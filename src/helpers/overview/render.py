@@ -96,10 +96,12 @@ def _period_text(ind: Indicator, language: str) -> str:
         return ""
     if ind.key in ("growth", "activity"):
         return t("period.week", language, date=_week(ind.current_start, language))
-    end = ind.current_end - pd.Timedelta(seconds=1) if ind.current_end is not None else None
-    return t("period.joined", language, start=_day(ind.current_start + pd.Timedelta(seconds=1),
-                                                    language),
-             end=_day(end if end is not None else ind.current_start, language))
+    # join windows are whole local days [start, end): the last day counted is the one before
+    # ``end`` (a local midnight in the data's zone)
+    last = ind.current_start if ind.current_end is None else \
+        ind.current_end - pd.Timedelta(microseconds=1)
+    return t("period.joined", language, start=_day(ind.current_start, language),
+             end=_day(last, language))
 
 
 def _interval_text(ind: Indicator, language: str) -> str:
@@ -140,14 +142,31 @@ def _change(ind: Indicator, language: str, recent_days: int) -> tuple[str, str]:
         css = ("kpi-up" if diff > 0 else "kpi-down") if beyond else ""
         return t(key, language, lo=F.number(ind.change_low, 2, language),
                  hi=F.number(ind.change_high, 2, language), **values), css
-    diff = ind.change
-    direction = t("dir.up" if diff >= 0 else "dir.down", language)
+    # the change the reader can check: the difference of the two shares as shown
+    diff = shown_difference(ind.value, ind.previous)
     beyond = ind.change_low > 0 or ind.change_high < 0
+    values = dict(days=F.count(recent_days, language), prev=F.pct(ind.previous, 1, language),
+                  lo=F.pp(ind.change_low, 1, language), hi=F.pp(ind.change_high, 1, language))
+    if diff == 0:
+        return t("change.share_same", language, **values), ""
+    direction = t("dir.up" if diff > 0 else "dir.down", language)
     key = "change.share_beyond" if beyond else "change.share_within"
     css = ("kpi-up" if diff > 0 else "kpi-down") if beyond else ""
     return t(key, language, direction=direction, pp=F.pp(abs(diff), 1, language).lstrip("+"),
-             days=F.count(recent_days, language), prev=F.pct(ind.previous, 1, language),
-             lo=F.pp(ind.change_low, 1, language), hi=F.pp(ind.change_high, 1, language)), css
+             **values), css
+
+
+def shown_difference(a: float, b: float, digits: int = 1) -> float:
+    """``a − b`` of two shares as the reader can check it on the page: the difference of the
+    two values rounded as displayed (``digits`` decimals of a percent), as a share.
+
+    Examples
+    --------
+    >>> a, b = 0.307692, 0.332200      # shown 30.8% and 33.2%; a − b = −2.45 points
+    >>> round(100 * shown_difference(a, b), 6)
+    -2.4
+    """
+    return round(round(100 * float(a), digits) - round(100 * float(b), digits), digits) / 100
 
 
 def _extra_lines(ind: Indicator, language: str) -> list[str]:
@@ -165,7 +184,8 @@ def _extra_lines(ind: Indicator, language: str) -> list[str]:
         else:
             out.append(t("extra.stickiness_change", language,
                          value=F.pct(ind.get("stickiness"), 1, language),
-                         change=F.pp(ind.get("stickiness") - prev, 1, language)))
+                         change=F.pp(shown_difference(ind.get("stickiness"), prev), 1,
+                                     language)))
     if ind.key in ("retention", "conversion") and ind.get("all_n"):
         out.append(t("extra.all", language, n=F.count(ind.get("all_n"), language),
                      rate=F.pct(ind.get("all_rate"), 1, language)))
@@ -261,15 +281,37 @@ def layers_markdown(report: OverviewReport, language: str = "zh") -> str:
 
 
 def _effect(line, language: str) -> str:
+    """The primary metric's effect with its interval; the column header names the interval
+    ("效果（95% 置信区间）"), so the cell holds the numbers only: '-0.6%（-4.6% 至 +3.3%）'."""
     if line.estimate is None:
         return CATALOG.t("na", language)
     if line.relative:
         fmt, kw = F.pct, {"signed": True}
     elif line.kind == "proportion":
-        return F.interval(line.estimate, line.ci_low, line.ci_high, F.pp, language=language)
+        fmt, kw = F.pp, {}
     else:
         fmt, kw = F.number, {"digits": 2}
-    return F.interval(line.estimate, line.ci_low, line.ci_high, fmt, language=language, **kw)
+    return F.interval(line.estimate, line.ci_low, line.ci_high, fmt, language=language,
+                      label=False, **kw)
+
+
+def experiment_names(lines) -> list[str]:
+    """The name each experiment is shown by: its ``name`` (the id when it has none); the id
+    is added in brackets only to names that two experiments share.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as L
+    >>> experiment_names([L(name="打卡挑战", experiment_id="e1"), L(name="", experiment_id="e2"),
+    ...                   L(name="提醒", experiment_id="e3"), L(name="提醒", experiment_id="e4")])
+    ['打卡挑战', 'e2', '提醒 (e3)', '提醒 (e4)']
+    """
+    names = [str(e.name).strip() or str(e.experiment_id) for e in lines]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [f"{n} ({e.experiment_id})" if seen[n] > 1 and n != str(e.experiment_id) else n
+            for n, e in zip(names, lines)]
 
 
 _ICONS = {"ship": "✔", "aa_passed": "✔", "do not ship": "✘", "inconclusive": "?",
@@ -306,9 +348,7 @@ def experiments_markdown(report: OverviewReport, language: str = "zh") -> str:
                                                          "exp.none_table")
         return t(key, language)
     rows = [t("exp.head", language), t("exp.sep", language)]
-    for e in report.experiments:
-        name = e.experiment_id if not e.name or e.name == e.experiment_id \
-            else f"{e.name} ({e.experiment_id})"
+    for e, name in zip(report.experiments, experiment_names(report.experiments)):
         window = (t("exp.window", language, start=F.date(e.starts_at, language),
                     end=F.date(e.ends_at, language)) if e.starts_at is not None else "")
         rows.append(t("exp.row", language, name=F.escape_md(name), window=window,

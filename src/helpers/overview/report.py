@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .. import cohorts
+from ..config import safe_name
 from ..errors import AnalysisWarning, WorkspaceError
+from .._time import tz_of
 from .indicators import (COHORT_COLUMN, INDICATORS, N_DAY, WINDOW_COLUMN, Indicator,
                          growth_indicators, join_windows, share_indicator, until_of)
 from .settings import OverviewSettings
@@ -106,11 +108,12 @@ class ExperimentLine:
 class ChurnRisk:
     """The churn-risk count of report 02: currently active members its risk list scores (those
     with a predicted risk) and those at or above ``threshold`` probability of churning within
-    ``horizon_days`` — the figures of report 02's summary."""
+    ``horizon_days`` — the figures of report 02's summary (``threshold`` is report 02's
+    :attr:`helpers.survival.ChurnSettings.risk_threshold`)."""
 
     scored: int = 0
     at_risk: int = 0
-    threshold: float = 0.3
+    threshold: float | None = None
     horizon_days: int = 30
     active_within_days: float = 7
     median_risk: float | None = None
@@ -195,9 +198,14 @@ def _float(v) -> float | None:
 
 def report_link(experiment_id: str) -> str:
     """File name of an experiment's A/B report in the same language folder (the batch's
-    ``03_ab_{experiment_id}`` run name, made file-name safe as the batch does)."""
-    from ..batch import safe_name
+    ``03_ab_{experiment_id}`` run name, made file-name safe by :func:`helpers.config.safe_name`,
+    the rule the batch uses).
 
+    Examples
+    --------
+    >>> report_link("exp/live 2")
+    '03_ab_exp_live_2.html'
+    """
     return f"{safe_name(f'03_ab_{experiment_id}')}.html"
 
 
@@ -293,7 +301,7 @@ def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
     from .. import survival
 
     settings = _churn_settings(s)
-    base = dict(threshold=s.risk_threshold, horizon_days=s.risk_horizon_days,
+    base = dict(threshold=float(settings.risk_threshold), horizon_days=s.risk_horizon_days,
                 active_within_days=float(settings.risk_active_within_days))
     # with the detectable rule, churn by inactivity is followed only inactivity_days before the
     # end: when nobody joined before that, no member carries information
@@ -312,7 +320,7 @@ def _churn_risk(ds, s: OverviewSettings, until, notes) -> ChurnRisk:
          else pd.to_numeric(risk["churn_risk"], errors="coerce").dropna())
     if r.empty:
         return ChurnRisk(reason="no_active_members", **base)
-    return ChurnRisk(scored=int(len(r)), at_risk=int((r >= s.risk_threshold).sum()),
+    return ChurnRisk(scored=int(len(r)), at_risk=int((r >= settings.risk_threshold).sum()),
                      median_risk=_float(r.median()), **base)
 
 
@@ -417,7 +425,9 @@ def overview_report(ds, settings: OverviewSettings | None = None) -> OverviewRep
     s = settings or OverviewSettings()
     notes: list[str] = []
     with _collect(notes):
-        until = until_of(ds.events, s.observed_until)
+        # the end in the data's zone (the zone of joined_at), on every engine: the lazy
+        # engines' last event is a UTC instant, whose date can be the day before
+        until = until_of(ds.events, s.observed_until, tz_of(ds.members["joined_at"]))
         cr = _cohort_report(ds, s)
         current = int(cohorts.current_members(ds.members, until).sum())
         growth, activity = growth_indicators(cr.growth, trend_weeks=s.trend_weeks, alpha=0.05)

@@ -50,21 +50,24 @@ class OverviewSettings:
     active_types : tuple of str or None
         Event types that count as activity (None: every type), as in every report.
     recent_days : int
-        Length of the "recent" window: D30 retention of the members who joined in the last
-        ``recent_days`` days that have reached day 30, and 30-day conversion of the members
-        who joined in the last ``recent_days`` days whose window has elapsed; each against the
-        ``recent_days`` before (default 28 = four weeks).
+        Length of the "recent" window in whole local days: D30 retention of the members who
+        joined in the last ``recent_days`` days that have reached day 30, and 30-day conversion
+        of the members who joined in the last ``recent_days`` days whose window has elapsed;
+        each against the ``recent_days`` before (default 28 = four weeks; see
+        :func:`helpers.overview.join_windows`).
     trend_weeks : int
         Complete weeks (or weekly cohorts) drawn in the trend plots and sparklines.
     max_experiments : int
         Latest experiments listed (by end of the window, latest first).
-    risk_threshold : float
-        Churn-risk count: currently active members whose predicted probability of churning in
-        the next ``risk_horizon_days`` is at least this (the churn report's 30%).
     retention_mode, retention_by, inactivity_days, censoring, segment_col, covariates, \
 cluster_col, horizon_days, survival_days, risk_horizon_days, metrics, primary_metric, \
 guardrails, alpha, correction, cuped, cuped_days, retention_days
         The detail notebooks' parameters of the same name (see :data:`NOTEBOOK_PARAMETERS`).
+
+    Notes
+    -----
+    The churn-risk threshold is report 02's own, ``helpers.survival.ChurnSettings``'s
+    ``risk_threshold`` (one definition; the overview reads it there).
     """
 
     observed_until: str | None = None
@@ -72,7 +75,6 @@ guardrails, alpha, correction, cuped, cuped_days, retention_days
     recent_days: int = 28
     trend_weeks: int = 12
     max_experiments: int = 5
-    risk_threshold: float = 0.3
     # 01_cohort_retention
     retention_mode: RetentionMode = "classic"
     retention_by: str = "channel"
@@ -113,9 +115,6 @@ guardrails, alpha, correction, cuped, cuped_days, retention_days
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ParameterError(f"{name}={v!r} must be a positive whole number")
-        if not 0 < float(self.risk_threshold) < 1:
-            raise ParameterError(f"risk_threshold={self.risk_threshold!r} must be a probability "
-                                 "strictly between 0 and 1, e.g. 0.3")
         check_choice("retention_mode", self.retention_mode, ("classic", "rolling"))
         check_choice("correction", self.correction, CORRECTIONS)
         check_alpha(self.alpha)

@@ -79,12 +79,12 @@ SUMMARY = Catalog({
                       "lie outside their 95% intervals ({terms}); with 95% intervals about one "
                       "in twenty misses by chance.",
         "risk": "**Risk list**: {n} members active in the last {within} days scored; median "
-                "risk of churning in the next {horizon} days {median}, {high} at 30% or more. "
-                "Most common reason for a high risk: {driver} ({driver_n} of the {top} "
-                "highest).",
+                "risk of churning in the next {horizon} days {median}, {high} at {threshold} "
+                "or more. Most common reason for a high risk: {driver} ({driver_n} of the "
+                "{top} highest).",
         "risk_nodriver": "**Risk list**: {n} members active in the last {within} days scored; "
                          "median risk of churning in the next {horizon} days {median}, {high} "
-                         "at 30% or more.",
+                         "at {threshold} or more.",
         "risk_none": "**Risk list**: no member was active in the last {within} days, so there "
                      "is nobody to score.",
         "censoring": "**Censoring rule**: survival after {day} days is {detectable} when members "
@@ -151,10 +151,10 @@ SUMMARY = Catalog({
         "truth_miss": "**植入的真实值**（模拟数据）：{n} 个植入的风险比中有 {k} 个落在 95% 置信"
                       "区间之外（{terms}）；95% 置信区间本身约每 20 个就会有 1 个偶然落空。",
         "risk": "**流失风险名单**：为最近 {within} 天内活跃的 {n} 名成员打分；未来 {horizon} 天"
-                "流失风险的中位数为 {median}，{high} 名不低于 30%。风险最高的 {top} 人中最常见的原因："
+                "流失风险的中位数为 {median}，{high} 名不低于 {threshold}。风险最高的 {top} 人中最常见的原因："
                 "{driver}（{driver_n} 人）。",
         "risk_nodriver": "**流失风险名单**：为最近 {within} 天内活跃的 {n} 名成员打分；未来 "
-                         "{horizon} 天流失风险的中位数为 {median}，{high} 名不低于 30%。",
+                         "{horizon} 天流失风险的中位数为 {median}，{high} 名不低于 {threshold}。",
         "risk_none": "**流失风险名单**：最近 {within} 天内没有活跃成员，没有可打分的对象。",
         "censoring": "**删失规则**：只在流失可以被看到的时间内跟踪成员时，{day} 天后仍留在社群的"
                      "比例为 {detectable}；如果把每个人都观察到期末，会得到 {end}，因为最近刚流失的"

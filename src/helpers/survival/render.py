@@ -18,7 +18,7 @@ from .._format import (check_language, count, date, days, escape_md, interval, i
 from ._messages import SUMMARY, word
 from ._text import (METHODS, baseline_text, ci_label, driver_label, hr_text, p_text,
                     plot_escape, risk_averages, signed, term_label, terms)
-from .report import ChurnReport
+from .report import ChurnReport, ChurnSettings
 
 __all__ = ["render_summary", "render_note", "term_label", "plot_escape"]
 
@@ -214,9 +214,12 @@ def _risk_line(report: ChurnReport, language: str) -> str | None:
     scored = risk.dropna(subset=["churn_risk"])
     if scored.empty:
         return SUMMARY.t("risk_none", language, within=within)
+    # the one threshold: the settings' (a settings-like object without it: the default)
+    threshold = getattr(st, "risk_threshold", ChurnSettings.risk_threshold)
     values = dict(n=count(len(scored)), within=within, horizon=number(st.risk_horizon_days, 0),
                   median=pct(scored["churn_risk"].median()),
-                  high=count(int((scored["churn_risk"] >= 0.3).sum())))
+                  high=count(int((scored["churn_risk"] >= threshold).sum())),
+                  threshold=pct(threshold, 0))
     top = scored.head(20)
     averages = risk_averages(risk, set(top["main_driver"]) - {""})
     firsts = [driver_label(r["main_driver"], r.get(r["main_driver"]) if r["main_driver"] in

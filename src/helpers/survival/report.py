@@ -66,6 +66,10 @@ class ChurnSettings:
         RMST horizon, days at which survival is read, spacing of the at-risk table, landmark.
     risk_horizon_days, risk_active_within_days, risk_top
         Risk-list window, "currently active" window, rows kept (None: all).
+    risk_threshold : float
+        A member of the risk list counts as "at risk" when the predicted probability of
+        churning within ``risk_horizon_days`` is at least this (default 30%; the summary and
+        the overview's churn-risk count both read it here).
     cox_resolution_days : float or None
         Durations rounded up to this unit for the static Cox fits (None: exact).
     alpha : float
@@ -89,6 +93,7 @@ class ChurnSettings:
     risk_top: int | None = None
     cox_resolution_days: float | None = 1 / 24
     alpha: float = config.ALPHA
+    risk_threshold: float = 0.3
 
     def __post_init__(self):
         def put(name, value):
@@ -122,6 +127,11 @@ class ChurnSettings:
                                  f"{self.risk_top!r}")
         for d in self.survival_days:
             _positive("survival_days", d)
+        if isinstance(self.risk_threshold, bool) or not (
+                isinstance(self.risk_threshold, (int, float, np.floating))
+                and 0 < float(self.risk_threshold) < 1):
+            raise ParameterError(f"risk_threshold={self.risk_threshold!r} must be a probability "
+                                 "strictly between 0 and 1, e.g. 0.3")
 
 
 @dataclass(frozen=True)
