@@ -180,6 +180,59 @@ def test_safe_name_keeps_chinese_and_replaces_separators():
     assert batch.safe_name("../x") == "x"
 
 
+def test_safe_name_is_the_one_rule_of_config():
+    """The batch and the overview's links share one file-name rule (helpers.config); the
+    overview does not import the batch (the batch runs the overview)."""
+    import ast
+
+    from helpers import overview
+
+    assert batch.safe_name is config.safe_name
+    assert overview.report_link("exp/live 2") == f"{config.safe_name('03_ab_exp/live 2')}.html"
+    root = Path(overview.__file__).parent
+    for f in root.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                mod = "." * node.level + (node.module or "")
+                assert "batch" not in mod.split("."), f"{f.name} imports {mod}"
+
+
+def test_index_entries_of_one_notebook_each_name_their_experiment(tmp_path, small_dir,
+                                                                   small_community):
+    """Every A/B report has the notebook's title: the index adds the experiment's name from
+    the experiments table (escaped), so two entries never read the same."""
+    ex = small_community.experiments.assign(experiment_id=lambda d: d["experiment_id"].astype(str))
+    data = tmp_path / "named"
+    data.mkdir()
+    for table in ("members", "events", "assignments"):
+        shutil.copy(batch.find_table_file(small_dir, table), data)
+    names = ["打卡挑战（成员随机）", "<b>直播</b>", ""][:len(ex)] + ["x"] * max(0, len(ex) - 3)
+    ex.assign(name=names).to_csv(data / "experiments.csv", index=False)
+    yml = f"""
+dataset: {data}
+runs:
+  - {{name: "ab_{{experiment_id}}", notebook: tiny.ipynb, foreach: {{experiment_id: experiments.experiment_id}}}}
+  - {{name: other, notebook: tiny.ipynb}}
+"""
+    cfg = batch.load_config(write_project(tmp_path / "p", yml, tiny=tiny_notebook()))
+    by_id = dict(zip(ex["experiment_id"], names))
+    for r in cfg.runs[:-1]:
+        name = by_id[r.parameters["experiment_id"]]
+        assert r.labels == ((("experiment_id", name),) if name else ())
+    assert cfg.runs[-1].labels == ()
+    results = [batch.RunResult(name=r.name, notebook=r.notebook.name, dataset=str(data),
+                               parameters=r.parameters, status="ok", title="小报告 Tiny report")
+               for r in cfg.runs]
+    out = tmp_path / "reports"
+    page = batch.write_index(cfg, results, out_dir=out, languages=()).read_text("utf-8")
+    titles = re.findall(r'class="report-title">([^<]*(?:&lt;[^<]*)*)</span>', page)
+    assert "小报告 Tiny report · 打卡挑战（成员随机）" in titles
+    assert "小报告 Tiny report · &lt;b&gt;直播&lt;/b&gt;" in titles and "<b>直播" not in page
+    ab = [t for t in titles if t.startswith("小报告 Tiny report · ")]
+    assert len(ab) == sum(bool(n) for n in names) and len(set(ab)) == len(ab)
+    assert "小报告 Tiny report" in titles  # the run without foreach: its title alone
+
+
 def test_real_batch_yml_is_valid_for_the_real_notebooks(demo_dir, demo_community):
     nbs = [config.NOTEBOOKS_DIR / n for n in ("01_cohort_retention.ipynb",
                                              "02_churn_survival.ipynb",

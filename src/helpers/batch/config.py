@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..config import safe_name  # noqa: F401  (the one file-name rule; re-exported)
 from ..data import find_table_file, read_table
 from ..errors import DataError, ParameterError
 from ._common import DEFAULT_TIMEOUT
@@ -28,7 +29,6 @@ _RUN_KEYS = {"name", "notebook", "parameters", "foreach", "timeout"}
 _TOP_KEYS = {"dataset", "timeout", "runs"}
 _SIMPLE_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float),
                                               "bool": (bool,)}
-_UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 
 
 class BatchConfigError(ParameterError):
@@ -59,6 +59,11 @@ class Run:
         (written to ``reports/`` once).
     helps : dict
         The comment of each parameter in the notebook's ``parameters`` cell.
+    labels : tuple of (parameter, text)
+        For a fan-out run over ``table.column``, what its values are called in the data: the
+        ``name`` column of the source table's row (an experiment's name), so the index can
+        tell runs of one notebook apart by name; empty when the table has no names (the run
+        name, shown under the title, carries the value).
     """
 
     name: str
@@ -69,6 +74,7 @@ class Run:
     timeout: int | None = None
     language: str = ""
     helps: dict[str, str] = field(default_factory=dict)
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -177,17 +183,6 @@ def language_runs(runs, languages) -> list[Run]:
     return out
 
 
-def safe_name(text: str) -> str:
-    """Make ``text`` a file-name-safe report name (letters incl. CJK, digits, ``_ . -``).
-
-    Examples
-    --------
-    >>> safe_name("03_ab_exp/live 2")
-    '03_ab_exp_live_2'
-    """
-    return _UNSAFE_NAME.sub("_", str(text)).strip("._") or "_"
-
-
 def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, Any]]:
     """The parameters a notebook declares in its ``parameters`` cell (papermill's inspection).
 
@@ -202,8 +197,12 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, Any]]:
     return pm.inspect_notebook(str(notebook))
 
 
-def _fanout_values(source: Any, dataset: str, where: str, problems: list[str]) -> list[Any]:
-    """Values of a ``foreach`` entry: a list literal, or ``table.column`` of the dataset."""
+def _fanout_values(source: Any, dataset: str, where: str, problems: list[str],
+                   names: dict | None = None) -> list[Any]:
+    """Values of a ``foreach`` entry: a list literal, or ``table.column`` of the dataset.
+
+    ``names`` (when given) receives ``{str(value): name}`` from the table's ``name`` column
+    (the first non-empty name of each value), when the table has one."""
     if isinstance(source, list):
         if not source:
             problems.append(f"{where}: the list of values is empty")
@@ -231,6 +230,11 @@ def _fanout_values(source: Any, dataset: str, where: str, problems: list[str]) -
                         f"(columns: {', '.join(map(str, frame.columns))})")
         return []
     values = frame[column].dropna().drop_duplicates().tolist()
+    if names is not None and "name" in frame.columns and column != "name":
+        named = frame.loc[frame[column].notna() & frame["name"].notna(), [column, "name"]]
+        for v, n in zip(named[column], named["name"]):
+            if str(n).strip():
+                names.setdefault(str(v), str(n).strip())
     return sorted(values, key=str)
 
 
@@ -360,9 +364,10 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
         if "dataset" in declared and (dataset is not None or "dataset" not in base):
             base["dataset"] = ds
         fan: dict[str, list[Any]] = {}
+        fan_names: dict[str, dict[str, str]] = {}
         for key, source in foreach.items():
             values = _fanout_values(source, base.get("dataset", ds), f"{where}: foreach {key}",
-                                    problems)
+                                    problems, fan_names.setdefault(key, {}))
             if key in declared and (declared[key].get("inferred_type_name") or "") == "str":
                 values = [str(v) for v in values]
             for v in values:
@@ -399,7 +404,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, dataset: str | Path | None
             runs.append(Run(name=name, notebook=notebook, parameters=values, entry=name_t,
                             declared={k: str(v.get("default")) for k, v in declared.items()},
                             helps={k: str(v.get("help") or "") for k, v in declared.items()},
-                            timeout=run_timeout))
+                            timeout=run_timeout,
+                            labels=tuple((k, fan_names[k][str(v)]) for k, v in combo.items()
+                                         if str(v) in fan_names.get(k, {}))))
     seen: dict[str, int] = {}
     for r in runs:
         seen[r.name] = seen.get(r.name, 0) + 1

@@ -46,8 +46,25 @@ def _row(run: Run, manifest: dict[str, RunResult], out_dir: Path, zone: ZoneInfo
                if r.started_at else "")
     params = {k: v for k, v in shown_params(r.parameters).items() if k != "language"}
     return {**r.to_dict(), "parameters": params, "started_at": started,
+            "subject": subject(run),
             "dataset_name": Path(r.dataset).name if r.dataset else "",
             "anchor": "run-" + r.key.replace("/", "-")}
+
+
+def subject(run: Run) -> str:
+    """What a fan-out run is about, in words: its ``foreach`` values by their names in the
+    data (:attr:`Run.labels`: an experiment's name from the experiments table), so that the
+    index's entries of one notebook (every A/B report has the same title) each name their
+    experiment; ``""`` when there are none.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> subject(Run(name="03_ab_e1", notebook=Path("03.ipynb"),
+    ...             labels=(("experiment_id", "打卡挑战（成员随机）"),)))
+    '打卡挑战（成员随机）'
+    """
+    return " · ".join(dict.fromkeys(text for _, text in run.labels if text))
 
 
 def _section(language: str, runs: list[Run], skipped, manifest, out_dir: Path, zone) -> dict:
