@@ -188,24 +188,32 @@ def member_spans(events, *, types: Sequence[str] | None, until: pd.Timestamp | N
     [, ``early_events, known``] for members with an active or participation event.
     """
     ev = until_filter(events, until)
-    ev = ev.mutate(_active=is_active(ev, types), _part=is_participation(ev))
-    ev = ev.filter(ev._active | ev._part)
-    aggs = dict(first_active_at=ev.ts.min(where=ev._active),
-                last_active_at=ev.ts.max(where=ev._active),
-                n_events=ev._active.cast("int64").sum(),
-                first_participation_at=ev.ts.min(where=ev._part))
+    if types is None:  # every event is active: plain aggregates, no filter (the common case)
+        ev = ev.mutate(_part=is_participation(ev))
+        first, last, n = ev.ts.min(), ev.ts.max(), ev.count()
+    else:
+        ev = ev.mutate(_active=is_active(ev, types), _part=is_participation(ev))
+        ev = ev.filter(ev._active | ev._part)
+        first, last = ev.ts.min(where=ev._active), ev.ts.max(where=ev._active)
+        n = ev._active.cast("int64").sum()
     if early is None:
-        return ev.group_by("member_id").aggregate(**aggs)
-    j = ev.left_join(early, ev.member_id == early.member_id).select(
-        ev.member_id, ev.ts, ev._active, ev._part, early.early_until)
-    aggs = dict(first_active_at=j.ts.min(where=j._active),
-                last_active_at=j.ts.max(where=j._active),
-                n_events=j._active.cast("int64").sum(),
-                first_participation_at=j.ts.min(where=j._part),
-                early_events=(j._active & (j.ts < j.early_until)).fill_null(False)
-                .cast("int64").sum(),
-                known=j.early_until.notnull().cast("int64").min())
-    return j.group_by("member_id").aggregate(**aggs)
+        return ev.group_by("member_id").aggregate(
+            first_active_at=first, last_active_at=last, n_events=n,
+            first_participation_at=ev.ts.min(where=ev._part))
+    j = ev.left_join(early, ev.member_id == early.member_id)
+    j = j.select(*[j[c] for c in ev.columns if c in ("member_id", "ts", "_active", "_part")],
+                 j.early_until)
+    if types is None:
+        first, last, n = j.ts.min(), j.ts.max(), j.count()
+        early_n = j.count(where=j.ts < j.early_until)
+    else:
+        first, last = j.ts.min(where=j._active), j.ts.max(where=j._active)
+        n = j._active.cast("int64").sum()
+        early_n = (j._active & (j.ts < j.early_until)).fill_null(False).cast("int64").sum()
+    return j.group_by("member_id").aggregate(
+        first_active_at=first, last_active_at=last, n_events=n,
+        first_participation_at=j.ts.min(where=j._part), early_events=early_n,
+        known=j.early_until.notnull().cast("int64").min())
 
 
 def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre_start,

@@ -121,6 +121,13 @@ def _until(events, until, tz):
     return to_timestamp(until, tz or config.TIMEZONE, "until")
 
 
+def _end(events, until, tz):
+    """``until`` as an instant, or None when it is at or after the last event (no filter)."""
+    until = _until(events, until, tz)
+    hi = ts_range(events)[1] if until is not None else None
+    return None if until is not None and hi is not None and until >= hi else until
+
+
 def _types(events, active_types):
     return None if active_types is None else _resolve_types(active_types, event_types(events))
 
@@ -187,7 +194,7 @@ def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, unt
             return out
         return out.sort_values(["member_id", "period"], kind="stable").reset_index(drop=True)
     from . import _ibis
-    types, until, since = (_types(events, active_types), _until(events, until, tz),
+    types, until, since = (_types(events, active_types), _end(events, until, tz),
                            _until(events, since, tz))
     key = _pairs_key(events, period, types, until, since, tz)
     out = _recall_pairs(events, key)
@@ -297,7 +304,7 @@ def member_spans(events, *, active_types=None, observed_until=None,
             "early_until": ends.tz_convert("UTC") if ends.tz is not None
             else ends.tz_localize(tz).tz_convert("UTC")}))
     expr = _ibis.member_spans(events, types=_types(events, active_types),
-                              until=_until(events, observed_until, tz), early=early)
+                              until=_end(events, observed_until, tz), early=early)
     arrow = _fetch(expr, ["member_id"])
     n = arrow.column("n_events").to_numpy(zero_copy_only=False)
     out = pd.DataFrame({
@@ -397,7 +404,7 @@ def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = N
         "member_id": members["member_id"].to_numpy(), "window_start": start,
         "window_end": end}))
     expr = _ibis.step_times(events, windows, zone=_zone(events, tz), steps=list(zip(names, rules)),
-                            until=_until(events, until, tz),
+                            until=_end(events, until, tz),
                             since=start.min() if len(start) else None)
     arrow = _fetch(expr, ["member_id"])
     return pd.DataFrame({"member_id": _ids(arrow.column("member_id")),
@@ -410,7 +417,7 @@ def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
     from . import _ibis
     tz = tz or config.TIMEZONE
     expr = _ibis.purchase_days(events, zone=_zone(events, tz),
-                               until=_until(events, observed_until, tz))
+                               until=_end(events, observed_until, tz))
     arrow = _fetch(expr, ["member_id", "day"])
     return pd.DataFrame({
         "member_id": _ids(arrow.column("member_id")),
