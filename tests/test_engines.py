@@ -399,6 +399,19 @@ def test_the_validation_scan_yields_the_weekly_pairs(request, monkeypatch, edge_
                                   until=got.observed_until - pd.Timedelta(days=3))
 
 
+def test_a_lazy_table_knows_its_dataset_zone(loaded):
+    """Without ``tz``, a lazy table's steps cut the wall clock of the zone it was loaded in
+    (Berlin here), not the workspace default (Shanghai); the last event is given in it."""
+    ref, got = loaded("Europe/Berlin", "pandas"), loaded("Europe/Berlin", "duckdb")
+    assert engine.api.zone_of(got.events) == "Europe/Berlin"
+    for period in ("D", "W"):
+        pd.testing.assert_frame_equal(engine.activity_pairs(got.events, period=period),
+                                      engine.activity_pairs(ref.events, period=period,
+                                                            tz="Europe/Berlin"))
+    end = engine.last_event(got.events)
+    assert str(end.tz) == "Europe/Berlin" and end == ref.events["ts"].max()
+
+
 def test_engine_choice(edge_dirs, synth_dir, tmp_path):
     assert load.choose_engine("auto", edge_dirs["Asia/Shanghai"]) == "pandas"  # small Parquet
     assert load.choose_engine("auto", synth_dir) == "pandas"  # small partitioned folder

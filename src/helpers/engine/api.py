@@ -79,6 +79,35 @@ def ts_range(events) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return _cached(events, "range", compute)
 
 
+def zone_of(events, tz=None):
+    """``tz`` if given, else the zone of the dataset a lazy table was loaded from (the loader
+    records it), else ``config.TIMEZONE`` — so a caller that omits ``tz`` on a Berlin dataset
+    still cuts Berlin days.
+
+    Examples
+    --------
+    >>> zone_of(pd.DataFrame(), "Europe/Berlin")
+    'Europe/Berlin'
+    """
+    if tz is not None:
+        return tz
+    if is_lazy(events):
+        hit = _ZONES.get(id(events.op()))
+        if hit is not None and hit[0] is events.op():
+            return hit[1]
+    return config.TIMEZONE
+
+
+_ZONES: dict = {}  #: id(table op) -> (op, zone): metadata of loaded tables, never cleared
+
+
+def remember_zone(events, tz) -> None:
+    """Record ``tz`` as the dataset zone of the lazy table ``events`` (see :func:`zone_of`)."""
+    if len(_ZONES) > 256:
+        _ZONES.clear()
+    _ZONES[id(events.op())] = (events.op(), tz)
+
+
 def last_event(events, tz=None) -> pd.Timestamp:
     """The last event instant (the default end of observation), in ``tz`` when given."""
     if not is_lazy(events):
@@ -87,6 +116,7 @@ def last_event(events, tz=None) -> pd.Timestamp:
         end = ts_range(events)[1]
         if end is None:
             end = pd.NaT
+        tz = zone_of(events, tz)
     if tz is not None and not pd.isna(end) and end.tzinfo is not None:
         end = end.tz_convert(tz)
     return end
@@ -95,7 +125,7 @@ def last_event(events, tz=None) -> pd.Timestamp:
 def _zone(events, tz):
     from ._ibis import zone_transitions
     lo, hi = ts_range(events)
-    return zone_transitions(tz or config.TIMEZONE, lo, hi)
+    return zone_transitions(zone_of(events, tz), lo, hi)
 
 
 def _instants(col) -> pd.DatetimeIndex:
@@ -118,7 +148,7 @@ def _ids(col) -> np.ndarray:
 def _until(events, until, tz):
     if until is None:
         return None
-    return to_timestamp(until, tz or config.TIMEZONE, "until")
+    return to_timestamp(until, zone_of(events, tz), "until")
 
 
 def _end(events, until, tz):
@@ -163,7 +193,7 @@ def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, unt
     active_types : str, list of str or None
         The active-types rule (:func:`helpers._checks.active_types`).
     tz : str, optional
-        Zone of the wall clock (default: the dataset zone, ``config.TIMEZONE``, for lazy tables).
+        Zone of the wall clock (default for lazy tables: the dataset's zone, :func:`zone_of`).
     until, since : Timestamp, optional
         Ignore events after ``until`` / before ``since`` (naive values are read in ``tz``).
     sort : bool
@@ -228,14 +258,14 @@ def _pairs_key(events, period: str, types, until, since, tz) -> tuple:
     if types is not None and set(types) >= set(event_types(events)):
         types = None
     return (period, None if types is None else tuple(sorted(types)), until, since,
-            str(tz or config.TIMEZONE))
+            str(zone_of(events, tz)))
 
 
 def remember_pairs(events, pairs: pd.DataFrame, *, period: str, tz) -> None:
     """Keep ``pairs`` (``member_id, period``: every event, every type) as the answer of
     :func:`activity_pairs` on ``events`` for ``period`` in ``tz`` (the loader's validation scan
     yields the weekly pairs this way, so the first weekly table needs no second scan)."""
-    _remember(events, (period, None, None, None, str(tz or config.TIMEZONE)), pairs)
+    _remember(events, (period, None, None, None, str(zone_of(events, tz))), pairs)
 
 
 def _remember(events, key: tuple, pairs: pd.DataFrame) -> None:
@@ -278,7 +308,7 @@ def member_spans(events, *, active_types=None, observed_until=None,
         it raises DataError.
     early_days : float
     tz : str, optional
-        Zone of the returned timestamps (lazy tables; default ``config.TIMEZONE``).
+        Zone of the returned timestamps (lazy tables; default: the dataset's zone).
 
     Returns
     -------
@@ -295,7 +325,7 @@ def member_spans(events, *, active_types=None, observed_until=None,
     import ibis
 
     from . import _ibis
-    tz = tz or config.TIMEZONE
+    tz = zone_of(events, tz)
     early = None
     if joined_at is not None:
         ends = (pd.DatetimeIndex(joined_at.array) + pd.Timedelta(days=float(early_days))).ceil("us")
@@ -339,7 +369,7 @@ def window_metrics(events, *, start, end, pre_start=None, ret_from=None, active_
         members with an event since ``pre_start``, sorted by ``member_id``.
     """
     from . import _ibis
-    tz = tz or config.TIMEZONE
+    tz = zone_of(events, tz)
     start, end = (to_timestamp(v, tz, n) for v, n in ((start, "start"), (end, "end")))
     pre_start = start if pre_start is None else to_timestamp(pre_start, tz, "pre_start")
     ret_from = end if ret_from is None else to_timestamp(ret_from, tz, "ret_from")
@@ -383,7 +413,7 @@ def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = N
     import ibis
 
     from . import _ibis
-    tz = tz or config.TIMEZONE
+    tz = zone_of(events, tz)
     if steps is None:
         names = list(DEFAULT_STEPS)
         rules = [("active", _types(events, active_types)), ("type", _ibis.PURCHASE_TYPE),
@@ -415,7 +445,7 @@ def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
     """Purchases per (member, local day), lazily: ``member_id, day, purchases, amount,
     first_at`` (``day``: days since 1970-01-01 on the wall clock), sorted."""
     from . import _ibis
-    tz = tz or config.TIMEZONE
+    tz = zone_of(events, tz)
     expr = _ibis.purchase_days(events, zone=_zone(events, tz),
                                until=_end(events, observed_until, tz))
     arrow = _fetch(expr, ["member_id", "day"])

@@ -127,6 +127,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         warnings.warn(f"{n} event(s) before the member's joined_at dropped from {p}",
                       AnalysisWarning, stacklevel=3)
         events = _drop_pre_join(events, members)
+    api.remember_zone(events, tz)
     if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
         rng = (_instant(counts["lo"]), _instant(counts["hi"]))
         api._cached(events, "range", lambda: rng)
@@ -161,6 +162,7 @@ def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):
     mod = duck if engine == "duckdb" else spk
     con = con or mod.connect()
     table = mod.from_frame(con, frame, name="events")
+    api.remember_zone(table, str(events["ts"].dt.tz))
     if len(frame):
         api._cached(table, "range", lambda: (frame["ts"].min(), frame["ts"].max()))
     return table
