@@ -64,8 +64,8 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
                  numbered=None, week_zone=None) -> dict:
     """Count the contract's problems of a lazy events table; raise the first.
 
-    One scan: a per-member summary of the events (count, first and last instant, null and
-    amount problems), checked against the members in pandas; only when a member's first event
+    Two scans: the totals of the row problems (and the first and last event), and a
+    per-member summary (count, first instant) checked against the members in pandas; only when a member's first event
     precedes their join are that member's events counted exactly (a second, small query).
 
     Parameters
@@ -107,26 +107,27 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
-    # one scan: a per-member summary (no join of the event log); the member checks in pandas.
-    # With ``week_zone`` the scan groups by (member, local ISO week) instead: the same summary
-    # after a second, small aggregation in Arrow, plus every weekly activity pair for free
-    cond = {k: c for k, c in _conditions(events, None).items()}
+    # two scans: the totals of the row problems, first and last event (no grouping: cheap),
+    # and a per-member count and first event (no join of the event log), checked against the
+    # members in pandas. With ``week_zone`` the second groups by (member, local ISO week): the
+    # same summary after a small aggregation in Arrow, plus every weekly activity pair for free
+    cond = _conditions(events, None)
+    totals = events.aggregate(_lo=events.ts.min(), _hi=events.ts.max(),
+                              **{k: events.count(where=c) for k, c in cond.items()}).to_pyarrow()
+    counts = {k: int(totals.column(k)[0].as_py() or 0) for k in cond}
     ev, keys = events, ["member_id"]
     if week_zone is not None:
         from ._ibis import period_code
         ev = events.mutate(_week=period_code(events.ts, "W", week_zone))
         keys.append("_week")
-    aggs = {k: ev.count(where=c) for k, c in _conditions(ev, None).items()}  # FILTER: cheap
-    per = ev.group_by(keys).aggregate(
-        _n=ev.count(), _lo=ev.ts.min(), _hi=ev.ts.max(), **aggs).to_pyarrow()
+    per = ev.group_by(keys).aggregate(_n=ev.count(), _lo=ev.ts.min()).to_pyarrow()
     weekly = None
     if week_zone is not None:
         weekly = per.select(["member_id", "_week"])
         per = per.group_by("member_id", use_threads=False).aggregate(
-            [("_n", "sum"), ("_lo", "min"), ("_hi", "max"), *[(k, "sum") for k in cond]])
+            [("_n", "sum"), ("_lo", "min")])
         per = per.rename_columns([c.removesuffix("_sum").removesuffix("_min")
-                                  .removesuffix("_max") for c in per.column_names])
-    counts = {k: int(pa_sum(per.column(k))) for k in cond}
+                                  for c in per.column_names])
     ids = per.column("member_id").to_numpy(zero_copy_only=False)
     n = per.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
     null_id = np.asarray(pd.isna(ids), dtype=bool)
@@ -155,9 +156,8 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         problem, column, show, fix = PRE_JOIN
         raise _error(problem, file=file, column=column, show=show, fix=fix,
                      n=counts["pre_join"], rows=_examples(joined, events, "pre_join", numbered))
-    hi = _utc_values(per.column("_hi"))
-    lo = lo_first[lo_first.asi8 != NAT]
-    hi = hi[hi.asi8 != NAT]
+    lo, hi = _utc_values(totals.column("_lo")), _utc_values(totals.column("_hi"))
+    lo, hi = lo[lo.asi8 != NAT], hi[hi.asi8 != NAT]
     counts["lo"] = lo.min() if len(lo) else None
     counts["hi"] = hi.max() if len(hi) else None
     counts["weekly"] = None
