@@ -17,6 +17,9 @@ every 0.2 s and reports the peak of the sum; the kernel's own peak (``getrusage`
 runner) is printed beside it. The data are made by ``retention.dataset_for`` when
 missing (10,000,000 members: about 430 million events, in member chunks).
 
+``--trace`` writes ``<out>/<report>.trace``: the memory every 10 s and, with ``py-spy`` on
+``PATH``, the stack of the largest process (the kernel), to find which function holds the peak.
+
 The output ends with one line per report::
 
     report 01 at 10,000,000 members: 123.4 s, peak 5,678 MB
@@ -29,6 +32,7 @@ import dataclasses
 import json
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -110,9 +114,31 @@ def _tree_rss(proc) -> int:
     return total
 
 
-def measure(cmd: list[str], *, interval: float = 0.2) -> dict:
+def _stack(pid: int, py_spy: str) -> str:
+    """The helpers (and innermost library) frames of ``pid``'s main thread, innermost first,
+    from ``py-spy dump`` ("" when it fails)."""
+    try:
+        dump = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True,
+                              text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = [ln.strip() for ln in dump.splitlines() if ln.startswith((" ", "\t"))]
+    own = [i for i, ln in enumerate(lines) if re.search(r"[(/]helpers/", ln)]
+    lib = lines[:1] if own and own[0] > 0 else []
+    return " < ".join(lib + [re.sub(r"\(\S*?helpers/", "(", lines[i]) for i in own])
+
+
+def measure(cmd: list[str], *, interval: float = 0.2, trace=None, trace_every: float = 10.0,
+            py_spy: str | None = None) -> dict:
     """Run ``cmd``; its wall time, exit code, stdout, and the peak resident memory of its
     process tree.
+
+    Parameters
+    ----------
+    trace : file, optional
+        Receives a line every ``trace_every`` seconds: elapsed seconds, the tree's and the
+        largest process's resident MB and, with ``py_spy`` (a ``py-spy`` executable), that
+        process's stack — which function holds the memory when the peak comes.
 
     Returns
     -------
@@ -130,8 +156,23 @@ def measure(cmd: list[str], *, interval: float = 0.2) -> dict:
     done = threading.Event()
 
     def sample():
+        last = -trace_every
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(proc))
+            now = time.perf_counter() - t0
+            if trace is not None and now - last >= trace_every:
+                last = now
+                try:
+                    procs = [proc, *proc.children(recursive=True)]
+                    sizes = [(p.memory_info().rss, p.pid) for p in procs]
+                except psutil.Error:
+                    sizes = []
+                if sizes:
+                    rss, pid = max(sizes)
+                    where = _stack(pid, py_spy) if py_spy else ""
+                    trace.write(f"{now:8.1f} s  tree {sum(r for r, _ in sizes) / 2**20:8,.0f} MB"
+                                f"  largest {rss / 2**20:8,.0f} MB  {where}\n")
+                    trace.flush()
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -169,6 +210,9 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", default=list(REPORTS), choices=REPORTS)
     p.add_argument("--out", type=Path, help="output folder (default /tmp/reports_<size>)")
     p.add_argument("--engine", default="duckdb")
+    p.add_argument("--trace", action="store_true",
+                   help="write <out>/<report>.trace: memory every 10 s and, when py-spy is on "
+                        "PATH, the stack of the largest process (where the memory goes)")
     p.add_argument("--one", help=argparse.SUPPRESS)  # child mode: run one report, print JSON
     p.add_argument("--fingerprint", nargs=2, default=("", "0"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -198,7 +242,12 @@ def main(argv=None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--dataset",
                str(folder), "--out", str(out), "--engine", a.engine, "--fingerprint", fp[0],
                str(fp[1])]
-        m = measure(cmd)
+        trace = open(out / f"{name}.trace", "w", encoding="utf-8") if a.trace else None
+        try:
+            m = measure(cmd, trace=trace, py_spy=shutil.which("py-spy"))
+        finally:
+            if trace is not None:
+                trace.close()
         line = next((ln for ln in m["stdout"].splitlines() if ln.startswith("RESULT ")), None)
         rec = json.loads(line[len("RESULT "):]) if line else {}
         problems = list(rec.get("page_problems") or [])
