@@ -12,6 +12,7 @@ from scipy import stats
 
 from .. import config
 from ..data import Community
+from ..engine.api import is_lazy, members_between
 from ..errors import ParameterError
 from .._time import resolve_end
 from .._format import escape_md
@@ -121,7 +122,10 @@ def active_at_start(community: Community, members: pd.DataFrame, start,
     exit before it, and an event or the join within ``inactivity_days`` before it)."""
     since = start - pd.Timedelta(days=float(inactivity_days))
     ev = community.events
-    recent = ev.loc[(ev["ts"] >= since) & (ev["ts"] < start), "member_id"]
+    if is_lazy(ev):  # a lazy table (engine="duckdb"/"spark"): the member ids from the engine
+        recent = members_between(ev, since=since, before=start, tz=community.timezone)
+    else:
+        recent = ev.loc[(ev["ts"] >= since) & (ev["ts"] < start), "member_id"]
     ok = members["member_id"].isin(set(recent)) | (
         (members["joined_at"] >= since) & (members["joined_at"] < start))
     ok &= members["joined_at"] < start
@@ -137,7 +141,7 @@ def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days,
     exp = experiment_row(community, experiment_id)
     pop = experiment_population(community, experiment_id)
     control = str(exp.get("control_arm") or "control")
-    start, end = exp["starts_at"], resolve_end(None, community.events)
+    start, end = exp["starts_at"], resolve_end(None, community.events, community.timezone)
     churn = survival.churn_table(community.members, community.events,
                                  inactivity_days=inactivity_days)
     churn = churn[["member_id", "joined_at", "duration_days", "churned"]].merge(
