@@ -359,9 +359,11 @@ class _LazyWindows:
     def counts(self, lo, hi, kind: str) -> np.ndarray:
         key = (pd.Timestamp(lo).value, pd.Timestamp(hi).value)
         if key not in self._done:
-            self._done[key] = window_metrics(self.events, start=lo, end=hi, pre_start=lo,
-                                             ret_from=hi, active_types=self.active_types,
-                                             tz=self.tz)
+            # bounds rounded up to a microsecond: the same comparisons for µs events
+            lo_us, hi_us = (pd.Timestamp(v).ceil("us") for v in (lo, hi))
+            self._done[key] = window_metrics(self.events, start=lo_us, end=hi_us,
+                                             pre_start=lo_us, ret_from=hi_us,
+                                             active_types=self.active_types, tz=self.tz)
         got = self._done[key]
         pos = self.ids.get_indexer(got["member_id"].to_numpy())
         keep = pos >= 0

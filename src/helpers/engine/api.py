@@ -365,6 +365,12 @@ def _aware(values, tz) -> pd.DatetimeIndex:
     return idx.tz_localize(tz) if idx.tz is None else idx
 
 
+def _floor_us(t):
+    """``t`` floored to a microsecond: for microsecond events ``ts <= t`` is unchanged (and no
+    nanoseconds are discarded with a warning by the engines' literals)."""
+    return None if t is None else pd.Timestamp(t).floor("us")
+
+
 def _id_values(values) -> np.ndarray:
     """Member ids as the engine's tables hold them (int64 or text)."""
     v = np.asarray(values)
@@ -400,7 +406,8 @@ def purchase_summary(events, members: pd.DataFrame, *, horizon_days: float,
     m["window_end"] = m["joined_at"] + pd.Timedelta(days=float(horizon_days))
     windows = _ibis.windows_table(m, "member_id", "joined_at", "window_end")
     since = m["joined_at"].min() if len(m) else None
-    expr = _ibis.purchase_summary(events, windows, until=_until(events, until, tz), since=since)
+    expr = _ibis.purchase_summary(events, windows, until=_floor_us(_until(events, until, tz)),
+                                  since=since)
     arrow = _fetch(expr, ["member_id"])
     got = pd.DataFrame({
         "member_id": _ids(arrow.column("member_id")),
@@ -427,7 +434,7 @@ def purchase_day_totals(events, *, observed_until=None, tz=None) -> pd.DataFrame
     from . import _ibis
     tz = tz or config.TIMEZONE
     expr = _ibis.purchase_day_totals(events, zone=_zone(events, tz),
-                                     until=_until(events, observed_until, tz))
+                                     until=_floor_us(_until(events, observed_until, tz)))
     arrow = _fetch(expr, ["member_id", "day"])
     amount = arrow.column("amount").to_pandas().to_numpy(dtype=float, na_value=np.nan)
     return pd.DataFrame({
@@ -459,7 +466,7 @@ def count_events(events, *, event_types=None, until=None, tz=None) -> int:
                                                   "until")).to_numpy()
         return int(keep.sum())
     from . import _ibis
-    expr = _ibis.count_events(events, types=types, until=_until(events, until, tz))
+    expr = _ibis.count_events(events, types=types, until=_floor_us(_until(events, until, tz)))
     return int(expr.to_pyarrow().as_py())
 
 
@@ -467,8 +474,9 @@ def members_between(events, *, since, before, tz=None) -> np.ndarray:
     """Ids of the members with an event in ``[since, before)`` (sorted), lazily."""
     from . import _ibis
     tz = tz or config.TIMEZONE
-    expr = _ibis.members_between(events, since=to_timestamp(since, tz, "since"),
-                                 before=to_timestamp(before, tz, "before"))
+    # rounded up: for microsecond events ``ts >= since`` and ``ts < before`` are unchanged
+    expr = _ibis.members_between(events, since=to_timestamp(since, tz, "since").ceil("us"),
+                                 before=to_timestamp(before, tz, "before").ceil("us"))
     return np.sort(_ids(expr.to_pyarrow().column("member_id")))
 
 
@@ -493,7 +501,7 @@ def activity_takers(events, activities: pd.DataFrame, *, until=None, tz=None) ->
     """
     from . import _ibis
     tz = tz or config.TIMEZONE
-    until = _until(events, until, tz)
+    until = _floor_us(_until(events, until, tz))
     acts = pd.DataFrame({"activity_id": activities["activity_id"].astype(str).to_numpy(),
                          "starts_at": _aware(activities["starts_at"].array, tz),
                          "ends_at": _aware(activities["ends_at"].array, tz)})
