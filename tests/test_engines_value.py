@@ -135,11 +135,31 @@ def day_totals_reference(events, tz, until):
                          "amount": g["amount"].sum(min_count=1).astype(float)}).reset_index()
 
 
+def window_counts_reference(events, windows, tz, types):
+    """Active local days and purchases per (window, member), window by window in pandas."""
+    parts = []
+    for w in windows.itertuples(index=False):
+        ev = events[(events["ts"] >= w.start) & (events["ts"] < w.end)]
+        et = ev["event_type"].astype(str)
+        day = ev["ts"].dt.tz_convert(tz).dt.date
+        day = day.where(et.isin(types)) if types else day
+        f = pd.DataFrame({"member_id": ev["member_id"].to_numpy(), "day": day.to_numpy(),
+                          "buy": (et == "purchase").to_numpy()})
+        g = f.groupby("member_id", sort=True)
+        parts.append(pd.DataFrame({"window_id": w.window_id,
+                                   "active_days": g["day"].nunique().astype(np.int64),
+                                   "purchases": g["buy"].sum().astype(np.int64)}).reset_index())
+    out = pd.concat(parts, ignore_index=True)
+    return out[["window_id", "member_id", "active_days", "purchases"]].astype(
+        {"window_id": np.int64})
+
+
 # ----------------------------------------------------------------------------- the steps
 @pytest.mark.parametrize("eng", LAZY)
 @pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin"])
 def test_value_steps_match_pandas_computations(plus, eng, tz):
-    """Purchase summary, purchase day totals, event counts and members in a window."""
+    """Purchase summary, purchase day totals, window counts, event counts and members in a
+    window."""
     if eng == "spark" and tz != "Europe/Berlin":
         pytest.skip("Spark: the daylight-saving zone only (its queries cost seconds)")
     ref, got = plus(tz, "pandas"), plus(tz, eng)
@@ -163,6 +183,15 @@ def test_value_steps_match_pandas_computations(plus, eng, tz):
     for types, until in ((None, None), ("purchase", early), (["message", "share"], end)):
         assert api.count_events(got.events, event_types=types, until=until, tz=tz) == \
             api.count_events(ref.events, event_types=types, until=until) > 0
+    windows = pd.DataFrame({"window_id": [0, 1, 2],  # overlapping; the DST night; the end
+                            "start": [t0 := pd.Timestamp("2026-03-01", tz=tz),
+                                      pd.Timestamp("2026-03-28 12:00", tz=tz), early],
+                            "end": [t0 + pd.Timedelta(days=40),
+                                    pd.Timestamp("2026-04-01 00:30", tz=tz), end]})
+    for types in (None, ["message", "check_in"]):
+        want = window_counts_reference(ref.events, windows, tz, types)
+        assert want["active_days"].max() >= 2 and want["purchases"].sum() > 0
+        close(api.window_counts(got.events, windows, active_types=types, tz=tz), want)
     since, before = pd.Timestamp("2026-03-08 23:59", tz=tz), pd.Timestamp("2026-04-01 00:30", tz=tz)
     ev = ref.events
     want = np.sort(ev.loc[(ev["ts"] >= since) & (ev["ts"] < before), "member_id"].unique())

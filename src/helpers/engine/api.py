@@ -523,3 +523,41 @@ def activity_takers(events, activities: pd.DataFrame, *, until=None, tz=None) ->
                              "activity_id": pd.Series(dtype=object)})
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["member_id", "activity_id"], kind="stable").reset_index(drop=True)
+
+
+def window_counts(events, windows: pd.DataFrame, *, active_types=None, tz=None) -> pd.DataFrame:
+    """Active local days and purchases per member in each of a few windows, in one query.
+
+    Parameters
+    ----------
+    events : Ibis table
+    windows : DataFrame
+        ``window_id`` (int), ``start``, ``end``: the windows ``[start, end)``.
+    active_types : str, list of str or None
+        What counts as an active day.
+
+    Returns
+    -------
+    DataFrame
+        ``window_id, member_id, active_days, purchases`` (int64) for the members with an event
+        in a window, sorted by ``window_id, member_id``.
+    """
+    from . import _ibis
+    tz = tz or config.TIMEZONE
+    if windows.empty:
+        return pd.DataFrame({"window_id": pd.Series(dtype=np.int64),
+                             "member_id": pd.Series(dtype=object),
+                             "active_days": pd.Series(dtype=np.int64),
+                             "purchases": pd.Series(dtype=np.int64)})
+    # bounds rounded up to a microsecond: the same comparisons for microsecond events
+    bounds = [(int(i), lo.tz_convert("UTC").ceil("us"), hi.tz_convert("UTC").ceil("us"))
+              for i, lo, hi in zip(windows["window_id"], _aware(windows["start"].array, tz),
+                                   _aware(windows["end"].array, tz))]
+    expr = _ibis.window_counts(events, bounds, zone=_zone(events, tz),
+                               types=_types(events, active_types))
+    arrow = _fetch(expr, ["window_id", "member_id"])
+    return pd.DataFrame({
+        "window_id": arrow.column("window_id").to_numpy(zero_copy_only=False).astype(np.int64),
+        "member_id": _ids(arrow.column("member_id")),
+        **{c: arrow.column(c).to_numpy(zero_copy_only=False).astype(np.int64)
+           for c in ("active_days", "purchases")}})
