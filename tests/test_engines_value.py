@@ -280,7 +280,7 @@ def _review_frames(r):
 @pytest.mark.parametrize("name", ["Europe/Berlin", "synth"])
 def test_activity_review_identical(loaded, plus, eng, name):
     if eng == "spark" and name == "synth":
-        pytest.skip("Spark: the edge dataset only (each window is a query of seconds)")
+        pytest.skip("Spark: the edge dataset only (ten member-layer tables of seconds each)")
     get = (lambda e: loaded(name, e)) if name == "synth" else (lambda e: plus(name, e))
     ref, got = get("pandas"), get(eng)
     kws = [dict(experiments=ref.experiments, assignments=ref.assignments)]

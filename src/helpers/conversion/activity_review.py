@@ -180,6 +180,8 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     ----------
     members, events, activities : DataFrame
         The dataset's tables (``activities`` may be empty: the result says so in ``notes``).
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): who took part, first
+        participations and the before/after counts come from the engine as per-member tables.
     detail : int or list of str
         Activities reviewed by layer and before/after: the ``detail`` most recent community-wide
         ones (any, when there are none) whose after-window is complete (default 10), or a list

@@ -154,6 +154,8 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     Parameters
     ----------
     members, events : DataFrame
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): every section then
+        works on per-member tables from the engine, with the same numbers.
     activities, memberships : DataFrame, optional
         Optional tables (absent or empty: their sections are skipped with the reason).
     experiments, assignments : DataFrame, optional

@@ -79,6 +79,8 @@ def survival_by_arm(community: Community, experiment_id: str, *,
     For group-randomised experiments the RMST difference also gets ``se_groups,
     ci_low_groups, ci_high_groups, p_value_groups`` from ``n_bootstrap`` resamples of groups
     within arms; a note compares that interval with the member-level one.
+    On ``engine="duckdb"``/``"spark"`` (lazy ``community.events``) the churn table and the
+    members with an event before the start come from the engine; the numbers are the same.
     ``on_error="report"`` returns empty tables with the message in ``warnings`` instead of
     raising a ParameterError (unknown experiment, no experiments table, one arm).
 

@@ -186,6 +186,8 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
     ----------
     members, events : DataFrame
         The dataset's tables (events need ``purchase`` rows; ``amount`` for the spend model).
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): the purchase days
+        come from the engine (:func:`daily_purchases`).
     observed_until : str, Timestamp or None
         End of observation (the last event when None).
     time_unit_days : float
