@@ -28,6 +28,7 @@ from scipy import stats
 from .. import config
 from .._checks import active_mask, check_alpha
 from .._time import DAY_NS, as_ns, period_codes, resolve_end, tz_of
+from ..engine.api import activity_takers, is_lazy, member_spans, window_counts
 from ._members import wilson
 
 ACTIVITY_COLUMNS = ["activity_id", "name", "activity_type", "group_id", "starts_at", "ends_at",
@@ -93,6 +94,63 @@ def _participation_events(events: pd.DataFrame) -> pd.DataFrame:
                          "activity_id": np.asarray(ids, dtype=object)})
 
 
+class _Participation:
+    """Who took part in which activity, and each member's first participation (as ns).
+
+    An in-memory log is indexed here; a lazy table (``engine="duckdb"``/``"spark"``) answers
+    with per-(member, activity) and per-member tables (:func:`helpers.engine.api.
+    activity_takers`, :func:`helpers.engine.api.member_spans`)."""
+
+    def __init__(self, members: pd.DataFrame, events, acts: pd.DataFrame, end, tz):
+        self.n = len(members)
+        ids = pd.Index(members["member_id"])
+        if is_lazy(events):
+            spans = member_spans(events, observed_until=end, tz=tz)
+            first = np.full(self.n, _NEVER, dtype=np.int64)
+            at = spans["first_participation_at"]
+            pos = ids.get_indexer(spans["member_id"].to_numpy())
+            ok = (pos >= 0) & at.notna().to_numpy()
+            first[pos[ok]] = as_ns(at[ok])
+            self.first = first
+            pairs = activity_takers(events, acts, until=end, tz=tz)
+            pos = ids.get_indexer(pairs["member_id"].to_numpy())
+            frame = pd.DataFrame({"pos": pos, "aid": pairs["activity_id"].to_numpy()})
+            self.pairs = {str(k): g.to_numpy() for k, g in
+                          frame[frame["pos"] >= 0].groupby("aid")["pos"]}
+            self.lazy = True
+            return
+        self.lazy = False
+        part = _participation_events(events[events["ts"] <= end])
+        mpos = ids.get_indexer(part["member_id"])
+        part = part[mpos >= 0].assign(pos=mpos[mpos >= 0])
+        first = np.full(self.n, _NEVER, dtype=np.int64)
+        np.minimum.at(first, part["pos"].to_numpy(), part["ts"].to_numpy())
+        self.first = first
+        labelled = part[part["activity_id"].notna()]
+        codes, ids_seen = pd.factorize(labelled["activity_id"].astype(str))
+        order = np.argsort(codes, kind="stable")
+        self.l_code, self.l_ts, self.l_pos = codes[order], labelled["ts"].to_numpy()[order], \
+            labelled["pos"].to_numpy()[order]
+        self.code_of = {k: i for i, k in enumerate(ids_seen)}
+        un = part[part["activity_id"].isna()]
+        self.u_ts, self.u_pos = un["ts"].to_numpy(), un["pos"].to_numpy()
+
+    def took(self, activity_id, start_ns: int, end_ns: int) -> np.ndarray:
+        """Boolean per member: took part in ``activity_id`` in ``[start, end)``."""
+        took = np.zeros(self.n, bool)
+        if self.lazy:
+            took[self.pairs.get(str(activity_id), np.zeros(0, np.int64))] = True
+            return took
+        c = self.code_of.get(str(activity_id))
+        if c is not None:
+            lo, hi = np.searchsorted(self.l_code, c), np.searchsorted(self.l_code, c, side="right")
+            ts, pos = self.l_ts[lo:hi], self.l_pos[lo:hi]
+        else:  # events without an activity_id: activity_join events in the window
+            ts, pos = self.u_ts, self.u_pos
+        took[pos[(ts >= start_ns) & (ts < end_ns)]] = True
+        return took
+
+
 class _Presence:
     """Who is present at a time: joined before it, not left by it, in a group (vectorised)."""
 
@@ -122,6 +180,8 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     ----------
     members, events, activities : DataFrame
         The dataset's tables (``activities`` may be empty: the result says so in ``notes``).
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): who took part, first
+        participations and the before/after counts come from the engine as per-member tables.
     detail : int or list of str
         Activities reviewed by layer and before/after: the ``detail`` most recent community-wide
         ones (any, when there are none) whose after-window is complete (default 10), or a list
@@ -147,7 +207,7 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     from .. import cohorts  # public API
 
     check_alpha(alpha)
-    tz = tz_of(events["ts"])
+    tz = tz_of(members["joined_at"]) if is_lazy(events) else tz_of(events["ts"])
     end = resolve_end(observed_until, events, tz)
     empty = ActivityReview(pd.DataFrame(columns=ACTIVITY_COLUMNS), pd.DataFrame(),
                            pd.DataFrame(), pd.DataFrame(), (), float(window_days),
@@ -164,20 +224,9 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         acts["group_id"].notna() & (acts["group_id"].astype(str).str.strip() != ""), None)
     acts["name"] = acts["name"].astype(object).where(acts["name"].notna(), acts["activity_id"])
     acts = acts.sort_values(["starts_at", "activity_id"], kind="stable").reset_index(drop=True)
-    part = _participation_events(events[events["ts"] <= end])
-    mpos = pd.Index(members["member_id"]).get_indexer(part["member_id"])
-    part = part[mpos >= 0].assign(pos=mpos[mpos >= 0])
     n = len(members)
-    first_part = np.full(n, _NEVER, dtype=np.int64)
-    np.minimum.at(first_part, part["pos"].to_numpy(), part["ts"].to_numpy())
-    labelled = part[part["activity_id"].notna()]
-    codes, ids_seen = pd.factorize(labelled["activity_id"].astype(str))
-    order = np.argsort(codes, kind="stable")
-    l_code, l_ts, l_pos = codes[order], labelled["ts"].to_numpy()[order], \
-        labelled["pos"].to_numpy()[order]
-    code_of = {k: i for i, k in enumerate(ids_seen)}
-    un = part[part["activity_id"].isna()]
-    u_ts, u_pos = un["ts"].to_numpy(), un["pos"].to_numpy()
+    taking = _Participation(members, events, acts, end, tz)
+    first_part = taking.first
     rows, eligible_sets, part_sets = [], {}, {}
     presence = _Presence(members)
     arms = treatment_members(members, experiments, assignments)
@@ -187,15 +236,7 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         exp_id, treated = arms.get(str(a.activity_id), (None, None))
         if treated is not None:
             ok = ok & treated
-        c = code_of.get(str(a.activity_id))
-        if c is not None:
-            lo, hi = np.searchsorted(l_code, c), np.searchsorted(l_code, c, side="right")
-            ts, pos = l_ts[lo:hi], l_pos[lo:hi]
-        else:  # events without an activity_id: activity_join events in the window
-            ts, pos = u_ts, u_pos
-        took = np.zeros(n, bool)
-        took[pos[(ts >= s) & (ts < e)]] = True
-        took &= ok
+        took = taking.took(a.activity_id, s, e) & ok
         first = int((took & (first_part >= s)).sum())
         eligible_sets[a.activity_id], part_sets[a.activity_id] = ok, took
         rows.append(dict(activity_id=a.activity_id, name=a.name, activity_type=a.activity_type,
@@ -223,8 +264,14 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
         ids = [str(i) for i in detail]
     notes: list[str] = []
     layer_rows, ba_rows = [], []
-    windows = _Windows(members, events, active_types, tz)
     info = table.set_index("activity_id")
+    if is_lazy(events):  # the before and after windows of every reviewed activity, one query
+        bounds = [(info.loc[aid, "starts_at"] - win, info.loc[aid, "starts_at"]) for aid in ids]
+        bounds += [(info.loc[aid, "ends_at"], info.loc[aid, "ends_at"] + win) for aid in ids
+                   if info.loc[aid, "ends_at"] + win <= end]
+        windows = _LazyWindows(members, events, active_types, tz, bounds)
+    else:
+        windows = _Windows(members, events, active_types, tz)
     member_ids = members["member_id"].to_numpy()
     for aid in ids:
         a = info.loc[aid]
@@ -305,6 +352,31 @@ class _Windows:
         i, j = np.searchsorted(self.a_ts, [lo, hi])
         pairs = np.unique(self.a_pos[i:j].astype(np.int64) * (1 << 32) + (self.a_day[i:j] & 0xFFFFFFFF))
         return np.bincount((pairs >> 32).astype(np.int64), minlength=self.n).astype(float)
+
+
+class _LazyWindows:
+    """:class:`_Windows` on a lazy table: the counts of every window the review needs from one
+    engine query (:func:`helpers.engine.api.window_counts`), given the windows up front."""
+
+    def __init__(self, members, events, active_types, tz, bounds):
+        keys = sorted({(pd.Timestamp(lo).value, pd.Timestamp(hi).value) for lo, hi in bounds})
+        self.slot = {k: i for i, k in enumerate(keys)}
+        w = pd.DataFrame({"window_id": np.arange(len(keys)),
+                          "start": pd.to_datetime([k[0] for k in keys], utc=True),
+                          "end": pd.to_datetime([k[1] for k in keys], utc=True)})
+        got = window_counts(events, w, active_types=active_types, tz=tz)
+        pos = pd.Index(members["member_id"]).get_indexer(got["member_id"].to_numpy())
+        keep = pos >= 0
+        self.n = len(members)
+        self.w, self.pos = got["window_id"].to_numpy()[keep], pos[keep]
+        self.values = {c: got[c].to_numpy(float)[keep] for c in ("active_days", "purchases")}
+
+    def counts(self, lo, hi, kind: str) -> np.ndarray:
+        i = self.slot[(pd.Timestamp(lo).value, pd.Timestamp(hi).value)]
+        sel = self.w == i
+        out = np.zeros(self.n)
+        out[self.pos[sel]] = self.values["purchases" if kind == "purchases" else "active_days"][sel]
+        return out
 
 
 def _before_after(aid, windows, ok, took, start, stop, win, end, alpha):

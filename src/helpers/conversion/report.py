@@ -18,6 +18,7 @@ from .. import config
 from .._checks import check_alpha
 from .._format import check_language, count, date, escape_md, interval, na, number, pct
 from .._time import resolve_end, tz_of
+from ..engine.api import count_events, is_lazy
 from ..errors import ParameterError, WorkspaceError
 from ._messages import CATALOG
 from .activity_review import ActivityReview, activity_review
@@ -153,6 +154,8 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     Parameters
     ----------
     members, events : DataFrame
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): every section then
+        works on per-member tables from the engine, with the same numbers.
     activities, memberships : DataFrame, optional
         Optional tables (absent or empty: their sections are skipped with the reason).
     experiments, assignments : DataFrame, optional
@@ -178,14 +181,13 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     if settings is not None and options:
         s = ConversionSettings(**{**{f: getattr(settings, f) for f in settings.__dataclass_fields__},
                                   **options})
-    tz = tz_of(events["ts"])
+    tz = tz_of(members["joined_at"]) if is_lazy(events) else tz_of(events["ts"])
     end = resolve_end(s.observed_until, events, tz)
     skipped: dict[str, str] = {}
     caught: list[str] = []
     opts = dict(observed_until=end, active_types=s.active_types)
     n_members = int((members["joined_at"] <= end).sum())
-    has_purchases = bool(((events["event_type"] == "purchase").to_numpy()
-                          & (events["ts"] <= end).to_numpy()).any())
+    has_purchases = count_events(events, event_types="purchase", until=end, tz=tz) > 0
     by = s.by
     if by is not None and by not in members.columns:
         raise ParameterError(f"by={by!r} is not a column of members; available: "

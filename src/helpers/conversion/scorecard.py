@@ -28,6 +28,7 @@ from .. import config
 from .._checks import check_alpha, column_param
 from .._format import overlap
 from .._time import DAY_NS, as_ns, resolve_end, tz_of
+from ..engine.api import is_lazy, purchase_summary
 from ..errors import AnalysisWarning
 from ._members import event_positions, wilson
 from .funnel import funnel
@@ -45,13 +46,20 @@ METRICS: dict[str, tuple[str, str, str]] = {
 def value_per_member(members, events, *, horizon_days: float = 90, by="channel",
                      observed_until=None, alpha: float = config.ALPHA) -> pd.DataFrame:
     """Mean spend in the first ``horizon_days`` after joining per segment: ``by, eligible,
-    value, ci_low, ci_high`` (members who joined at least ``horizon_days`` before the end)."""
-    tz = tz_of(events["ts"])
+    value, ci_low, ci_high`` (members who joined at least ``horizon_days`` before the end).
+
+    ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): the spend per member
+    comes from the engine (:func:`helpers.engine.api.purchase_summary`)."""
+    tz = tz_of(events["ts"]) if not is_lazy(events) else tz_of(members["joined_at"])
     end = resolve_end(observed_until, events, tz)
     m = members.loc[members["joined_at"] + pd.Timedelta(days=horizon_days) <= end,
                     ["member_id", "joined_at", by]].reset_index(drop=True)
     spend = np.zeros(len(m))
-    if "amount" in events.columns and len(m):
+    if "amount" in events.columns and len(m) and is_lazy(events):
+        got = purchase_summary(events, m, horizon_days=horizon_days, until=end, tz=tz)
+        spend = got.set_index("member_id")["window_spend"].reindex(
+            m["member_id"].to_numpy()).to_numpy(float)
+    elif "amount" in events.columns and len(m):
         pos, keep = event_positions(m, events, end)
         keep &= (events["event_type"] == "purchase").to_numpy()
         ts = as_ns(events["ts"])
@@ -95,7 +103,7 @@ def channel_scorecard(members: pd.DataFrame, events: pd.DataFrame, *, by: str = 
 
     check_alpha(alpha)
     column_param("by", by, members)
-    tz = tz_of(events["ts"])
+    tz = tz_of(events["ts"]) if not is_lazy(events) else tz_of(members["joined_at"])
     end = resolve_end(observed_until, events, tz)
     opts = dict(observed_until=end, active_types=active_types)
     notes: list[str] = []

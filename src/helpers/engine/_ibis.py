@@ -301,3 +301,132 @@ def purchase_days(events, *, zone, until: pd.Timestamp | None = None,
     ev = ev.mutate(day=local_day(ev.ts, zone), _amount=amount)
     return ev.group_by(["member_id", "day"]).aggregate(
         purchases=ev.count(), amount=ev._amount.sum(), first_at=ev.ts.min())
+
+
+# ----------------------------------------------------------------------------- report 04, arms
+def windows_table(frame: pd.DataFrame, key: str, start: str, end: str):
+    """A memtable ``key, window_start, window_end`` of instants (UTC, microseconds, rounded up:
+    for microsecond events ``ts >= window_start`` and ``ts < window_end`` are the comparisons
+    with the exact nanosecond bounds)."""
+    def utc(values):
+        idx = pd.DatetimeIndex(values)
+        idx = idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
+        return idx.ceil("us").as_unit("us")
+    return ibis.memtable(pd.DataFrame({key: frame[key].to_numpy(),
+                                       "window_start": utc(frame[start].array),
+                                       "window_end": utc(frame[end].array)}))
+
+
+def purchase_summary(events, windows, *, until: pd.Timestamp | None = None, since=None,
+                     purchase_type: str = PURCHASE_TYPE):
+    """Per member of ``windows`` (``member_id, window_start, window_end``: join time and join
+    time + horizon): their purchases from ``window_start`` up to ``until``.
+
+    Returns ``member_id, purchases, first_purchase_at, last_purchase_at, spend,
+    window_purchases, window_spend`` for the members with such a purchase (``window_*``:
+    purchases in ``[window_start, window_end)``; amounts without a value count as 0).
+    ``since`` (the earliest window start) and ``until`` prune month partitions.
+    """
+    ev = until_filter(prune(events, since=since), until)
+    ev = ev.filter(ev.event_type == purchase_type)
+    amount = ev.amount.cast("float64").fill_null(0.0) if "amount" in ev.columns \
+        else ibis.literal(0.0)
+    ev = ev.select(ev.member_id, ev.ts, _amount=amount)
+    j = ev.join(windows, ev.member_id == windows.member_id).select(
+        ev.member_id, ev.ts, ev._amount, windows.window_start, windows.window_end)
+    j = j.filter(j.ts >= j.window_start)
+    inside = j.ts < j.window_end
+    return j.group_by("member_id").aggregate(
+        purchases=j.count(), first_purchase_at=j.ts.min(), last_purchase_at=j.ts.max(),
+        spend=j._amount.sum(), window_purchases=inside.cast("int64").sum(),
+        window_spend=ibis.cases((inside, j._amount), else_=0.0).sum())
+
+
+def purchase_day_totals(events, *, zone, until: pd.Timestamp | None = None,
+                        purchase_type: str = PURCHASE_TYPE):
+    """Purchases per (member, local day) with the day's amount as SQL sums it: ``member_id,
+    day, purchases, amount`` (``amount`` null when no purchase of the day has one, or without
+    an ``amount`` column: the repeat-purchase model's "no monetary value")."""
+    ev = until_filter(events, until)
+    ev = ev.filter(ev.event_type == purchase_type)
+    amount = ev.amount.cast("float64") if "amount" in ev.columns \
+        else ibis.null().cast("float64")
+    ev = ev.mutate(day=local_day(ev.ts, zone), _amount=amount)
+    return ev.group_by(["member_id", "day"]).aggregate(purchases=ev.count(),
+                                                      amount=ev._amount.sum())
+
+
+def count_events(events, *, types: Sequence[str] | None = None,
+                 until: pd.Timestamp | None = None):
+    """Scalar expression: the number of events (of ``types``; up to ``until``)."""
+    ev = until_filter(events, until)
+    if types is not None:
+        ev = ev.filter(is_active(ev, types))
+    return ev.count()
+
+
+def members_between(events, *, since: pd.Timestamp, before: pd.Timestamp,
+                    types: Sequence[str] | None = None):
+    """Distinct ``member_id`` with an event (of ``types``) in ``[since, before)``."""
+    ev = prune(events, since=since, until=before)
+    ev = ev.filter((ev.ts >= ts_literal(ev, since)) & (ev.ts < ts_literal(ev, before)))
+    if types is not None:
+        ev = ev.filter(is_active(ev, types))
+    return ev.select("member_id").distinct()
+
+
+def labelled_activities(events, *, until: pd.Timestamp | None = None):
+    """Distinct ``activity_id`` (as text) of the events that name one, up to ``until``."""
+    if "activity_id" not in events.columns:
+        return None
+    ev = until_filter(events, until)
+    ev = ev.filter(ev.activity_id.notnull())
+    return ev.select(activity_id=ev.activity_id.cast("string")).distinct()
+
+
+def activity_takers(events, windows, *, until: pd.Timestamp | None = None,
+                    labelled: bool = True):
+    """Distinct ``member_id, activity_id`` of members who took part in an activity of
+    ``windows`` (``activity_id, window_start, window_end``: its start and end) during it.
+
+    ``labelled``: events naming the activity (``activity_id``); otherwise ``activity_join``
+    events that name none, matched to every activity of ``windows`` by time only (the activity
+    review's rule for activities no event names). Events after ``until`` are ignored.
+    """
+    ev = until_filter(events, until)
+    if labelled:
+        ev = ev.filter(ev.activity_id.notnull())
+        ev = ev.select(ev.member_id, ev.ts, _aid=ev.activity_id.cast("string"))
+        j = ev.join(windows, ev._aid == windows.activity_id)
+    else:
+        cond = ev.event_type == PARTICIPATION_TYPE
+        if "activity_id" in ev.columns:
+            cond = cond & ev.activity_id.isnull()
+        ev = ev.filter(cond).select("member_id", "ts")
+        j = ev.cross_join(windows)
+    j = j.filter((j.ts >= j.window_start) & (j.ts < j.window_end))
+    return j.select("member_id", "activity_id").distinct()
+
+
+def window_counts(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Timestamp]], *, zone,
+                  types: Sequence[str] | None):
+    """Per (window, member): active local days and purchases in the window, for a few windows
+    ``(window_id, start, end)`` (``[start, end)``) in one query.
+
+    A union of one filtered aggregate per window (measured on 4 million events and 20 windows:
+    0.7 s on DuckDB, against 11 s for a range join of the events with a table of windows).
+
+    Returns ``window_id, member_id, active_days, purchases`` for the members with an event in
+    a window.
+    """
+    parts = []
+    for wid, lo, hi in windows:
+        ev = prune(events, since=lo, until=hi)
+        ev = ev.filter((ev.ts >= ts_literal(ev, lo)) & (ev.ts < ts_literal(ev, hi)))
+        active = is_active(ev, types)
+        parts.append(ev.group_by("member_id").aggregate(
+            active_days=local_day(ev.ts, zone).nunique(where=active),
+            purchases=(ev.event_type == PURCHASE_TYPE).cast("int64").sum(),
+        ).mutate(window_id=ibis.literal(int(wid), type="int64")))
+    out = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    return out.select("window_id", "member_id", "active_days", "purchases")

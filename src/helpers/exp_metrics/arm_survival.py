@@ -12,6 +12,7 @@ from scipy import stats
 
 from .. import config
 from ..data import Community
+from ..engine.api import is_lazy, members_between
 from ..errors import ParameterError
 from .._time import resolve_end
 from .._format import escape_md
@@ -78,6 +79,8 @@ def survival_by_arm(community: Community, experiment_id: str, *,
     For group-randomised experiments the RMST difference also gets ``se_groups,
     ci_low_groups, ci_high_groups, p_value_groups`` from ``n_bootstrap`` resamples of groups
     within arms; a note compares that interval with the member-level one.
+    On ``engine="duckdb"``/``"spark"`` (lazy ``community.events``) the churn table and the
+    members with an event before the start come from the engine; the numbers are the same.
     ``on_error="report"`` returns empty tables with the message in ``warnings`` instead of
     raising a ParameterError (unknown experiment, no experiments table, one arm).
 
@@ -121,7 +124,10 @@ def active_at_start(community: Community, members: pd.DataFrame, start,
     exit before it, and an event or the join within ``inactivity_days`` before it)."""
     since = start - pd.Timedelta(days=float(inactivity_days))
     ev = community.events
-    recent = ev.loc[(ev["ts"] >= since) & (ev["ts"] < start), "member_id"]
+    if is_lazy(ev):  # a lazy table (engine="duckdb"/"spark"): the member ids from the engine
+        recent = members_between(ev, since=since, before=start, tz=community.timezone)
+    else:
+        recent = ev.loc[(ev["ts"] >= since) & (ev["ts"] < start), "member_id"]
     ok = members["member_id"].isin(set(recent)) | (
         (members["joined_at"] >= since) & (members["joined_at"] < start))
     ok &= members["joined_at"] < start
@@ -137,7 +143,7 @@ def _survival_by_arm(community, experiment_id, *, horizon_days, inactivity_days,
     exp = experiment_row(community, experiment_id)
     pop = experiment_population(community, experiment_id)
     control = str(exp.get("control_arm") or "control")
-    start, end = exp["starts_at"], resolve_end(None, community.events)
+    start, end = exp["starts_at"], resolve_end(None, community.events, community.timezone)
     churn = survival.churn_table(community.members, community.events,
                                  inactivity_days=inactivity_days)
     churn = churn[["member_id", "joined_at", "duration_days", "churned"]].merge(

@@ -20,6 +20,7 @@ from scipy import stats
 from .. import config
 from .._checks import as_columns, require_columns
 from .._time import period_codes, resolve_end, tz_of
+from ..engine.api import is_lazy, purchase_day_totals, ts_range
 from ..errors import ParameterError
 from . import bgnbd, gamma_gamma
 from ._uncertainty import log_param_cov, pool_rows
@@ -99,20 +100,65 @@ def rfm_summary(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=N
     """
     require_columns(events, ["member_id", "ts", "event_type"], "events")
     by_cols = as_columns("by", by, members)
-    tz = tz_of(events["ts"])
+    tz = _zone(members, events)
     end = resolve_end(observed_until, events, tz)
+    return _rfm(daily_purchases(events, end, tz), members, _day(end, tz), time_unit_days, by_cols)
+
+
+def _zone(members: pd.DataFrame, events) -> object | None:
+    """The zone of the local calendar days: the events' (a DataFrame), else the dataset's (the
+    members' join times; a lazy table's instants carry none)."""
+    if not is_lazy(events):
+        return tz_of(events["ts"])
+    return tz_of(members["joined_at"]) if "joined_at" in members.columns else config.TIMEZONE
+
+
+def _day(t: pd.Timestamp, tz) -> int:
+    """Local calendar day code of one instant."""
+    return int(period_codes(pd.Series([t]), "D", tz=tz)[0])
+
+
+def daily_purchases(events, end, tz) -> pd.DataFrame:
+    """Purchases up to ``end`` per (member, local calendar day): ``member_id, day, amount``
+    (the day's amounts summed; NaN when none of them has an amount, or without an ``amount``
+    column), sorted by member and day.
+
+    The one event-level step of the repeat-purchase model: a lazy table (``engine="duckdb"`` /
+    ``"spark"``) computes it in the engine (:func:`helpers.engine.api.purchase_day_totals`), a
+    DataFrame here.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"member_id": [1, 1, 2], "event_type": ["purchase"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 23:00", "2026-01-02 01:00"]
+    ...                          ).tz_localize("Asia/Shanghai"), "amount": [10.0, 5.0, None]})
+    >>> d = daily_purchases(ev, pd.Timestamp("2026-01-03", tz="Asia/Shanghai"), "Asia/Shanghai")
+    >>> d["day"].tolist(), d["amount"].tolist()
+    ([20454, 20455], [15.0, nan])
+    """
+    if is_lazy(events):
+        days = purchase_day_totals(events, observed_until=end, tz=tz)
+        return days[["member_id", "day", "amount"]]
     et = events["event_type"]
     buy = (et == "purchase").to_numpy() & (events["ts"] <= end).to_numpy()
     cols = ["member_id", "ts"] + (["amount"] if "amount" in events.columns else [])
     p = events.loc[buy, cols]
-    out_cols = ["member_id", "frequency", "recency", "T", "monetary_value", *by_cols]
     if p.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in out_cols})
+        return pd.DataFrame({"member_id": pd.Series(dtype=events["member_id"].dtype),
+                             "day": pd.Series(dtype=np.int64), "amount": pd.Series(dtype=float)})
     day = period_codes(p["ts"], "D", tz=tz)
     amount = p["amount"].to_numpy(float) if "amount" in p else np.full(len(p), np.nan)
     daily = pd.DataFrame({"member_id": p["member_id"].to_numpy(), "day": day, "amount": amount})
     daily = daily.groupby(["member_id", "day"], sort=True, observed=True)["amount"].sum(min_count=1)
-    daily = daily.reset_index()
+    return daily.reset_index()
+
+
+def _rfm(daily: pd.DataFrame, members: pd.DataFrame, end_day: int, time_unit_days: float,
+         by_cols: list) -> pd.DataFrame:
+    """:func:`rfm_summary` from the purchase days (:func:`daily_purchases`)."""
+    out_cols = ["member_id", "frequency", "recency", "T", "monetary_value", *by_cols]
+    if daily.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in out_cols})
     g = daily.groupby("member_id", sort=False)
     first = g["day"].transform("min").to_numpy()
     repeat = daily["day"].to_numpy() > first
@@ -121,7 +167,6 @@ def rfm_summary(members: pd.DataFrame, events: pd.DataFrame, *, observed_until=N
     s = agg.groupby("member_id", sort=True).agg(first=("first", "first"), last=("day", "max"),
                                                frequency=("repeat", "sum"),
                                                monetary_value=("amt", "mean")).reset_index()
-    end_day = int(period_codes(pd.Series([end]), "D", tz=tz)[0])
     s["recency"] = (s["last"] - s["first"]) / time_unit_days
     s["T"] = (end_day - s["first"]) / time_unit_days
     s["frequency"] = s["frequency"].astype(int)
@@ -141,6 +186,8 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
     ----------
     members, events : DataFrame
         The dataset's tables (events need ``purchase`` rows; ``amount`` for the spend model).
+        ``events`` may be a lazy table (``engine="duckdb"``/``"spark"``): the purchase days
+        come from the engine (:func:`daily_purchases`).
     observed_until : str, Timestamp or None
         End of observation (the last event when None).
     time_unit_days : float
@@ -162,11 +209,13 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
     """
     if not (time_unit_days > 0 and horizon_days > 0):
         raise ParameterError("time_unit_days and horizon_days must be positive numbers of days")
+    require_columns(events, ["member_id", "ts", "event_type"], "events")
     by_cols = as_columns("by", by, members)
-    tz = tz_of(events["ts"])
+    tz = _zone(members, events)
     end = resolve_end(observed_until, events, tz)
     notes: list[str] = []
-    s = rfm_summary(members, events, observed_until=end, time_unit_days=time_unit_days, by=by_cols)
+    daily = daily_purchases(events, end, tz)
+    s = _rfm(daily, members, _day(end, tz), time_unit_days, by_cols)
     empty_members = pd.DataFrame({c: pd.Series(dtype=float) for c in [*MEMBER_COLUMNS, *by_cols]})
     base = dict(time_unit_days=float(time_unit_days), horizon_days=float(horizon_days),
                 observed_until=end, by=tuple(by_cols))
@@ -194,7 +243,7 @@ def repeat_purchase(members: pd.DataFrame, events: pd.DataFrame, *, observed_unt
     else:
         s["expected_spend"] = np.nan
     by_level = _by_level(s, by_cols, params, spend_params, t, alpha)
-    holdout, summary = _holdout(members, events, end, time_unit_days,
+    holdout, summary = _holdout(members, events, daily, end, tz, time_unit_days,
                                 holdout_days if holdout_days is not None else horizon_days, notes)
     return RepeatPurchase(params, spend_params, s[[*MEMBER_COLUMNS, *by_cols]], by_level,
                           holdout, summary, notes=tuple(notes), **base)
@@ -279,36 +328,28 @@ def _by_level(s, by_cols, params, spend_params, t, alpha) -> pd.DataFrame:
     return pd.DataFrame(rows).drop(columns=["_all"], errors="ignore")
 
 
-def _holdout(members, events, end, time_unit_days, holdout_days, notes):
-    """Fit up to ``end − holdout_days``, predict the holdout's repeat purchase days, compare."""
-    tz = tz_of(events["ts"])
-    first_ts = events["ts"].min()
+def _holdout(members, events, daily, end, tz, time_unit_days, holdout_days, notes):
+    """Fit up to ``end − holdout_days``, predict the holdout's repeat purchase days, compare
+    (``daily``: the purchase days up to ``end``, :func:`daily_purchases`)."""
+    first_ts = ts_range(events)[0] if is_lazy(events) else events["ts"].min()
     span_days = (end - first_ts) / pd.Timedelta(days=1)
     holdout_days = float(min(holdout_days, span_days / 3))
     if holdout_days < 7:
         notes.append("holdout_too_short")
         return pd.DataFrame(), {}
     cal_end = end - pd.Timedelta(days=holdout_days)
-    cal = rfm_summary(members, events, observed_until=cal_end, time_unit_days=time_unit_days)
+    cal_day = _day(cal_end, tz)
+    cal = _rfm(daily_purchases(events, cal_end, tz), members, cal_day, time_unit_days, [])
     if len(cal) < 20 or (cal["frequency"] > 0).sum() < 5:
         notes.append("holdout_too_few_buyers")
         return pd.DataFrame(), {}
     x, t_x, T = (cal[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     par = bgnbd.fit(x, t_x, T)
     # the holdout's length in time units as rfm counts it (whole local days)
-    end_day = int(period_codes(pd.Series([end]), "D", tz=tz)[0])
-    cal_day = int(period_codes(pd.Series([cal_end]), "D", tz=tz)[0])
-    t_hold = (end_day - cal_day) / time_unit_days
+    t_hold = (_day(end, tz) - cal_day) / time_unit_days
     predicted = bgnbd.expected_purchases(par, t_hold, x, t_x, T)
-    buy = (events["event_type"] == "purchase").to_numpy()
-    idx = np.flatnonzero(buy)
-    ts = events["ts"].iloc[idx]
-    idx = idx[((ts > cal_end) & (ts <= end)).to_numpy()]
-    after = events.iloc[idx][["member_id", "ts"]]
-    days = pd.DataFrame({"member_id": after["member_id"].to_numpy(),
-                         "day": period_codes(after["ts"], "D", tz=tz)})
-    days = days[days["day"] > cal_day].drop_duplicates()
-    actual = days.groupby("member_id").size()
+    # purchase days after the calibration end's day (their purchases are after cal_end)
+    actual = daily.loc[daily["day"].to_numpy() > cal_day].groupby("member_id").size()
     cal["predicted"] = predicted
     cal["actual"] = cal["member_id"].map(actual).fillna(0).to_numpy()
     cal["frequency_cal"] = np.minimum(cal["frequency"], 7)
