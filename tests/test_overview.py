@@ -832,10 +832,6 @@ def test_pandas_and_duckdb_overviews_are_identical_on_the_demo(demo_dir, demo_re
     _same_overview(demo_report, rep)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="conversion.value_per_member reads events['ts'] as a pandas column: "
-                          "on lazy events the end of observation loses its zone (report 04's; "
-                          "remove this mark when the scorecard runs on DuckDB)")
 def test_channel_scorecard_on_duckdb_equals_pandas(small_dir, small_report):
     pytest.importorskip("duckdb")
     with warnings.catch_warnings():
