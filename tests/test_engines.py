@@ -399,6 +399,24 @@ def test_the_validation_scan_yields_the_weekly_pairs(request, monkeypatch, edge_
                                   until=got.observed_until - pd.Timedelta(days=3))
 
 
+def test_large_communities_validate_per_member(monkeypatch, synth_dir):
+    """Beyond ``load.FUSED_MEMBERS`` the validation scan groups by member only (bounded
+    memory): the weekly pairs then come from their own query, with the same rows."""
+    from helpers.engine import _ibis
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = data.load_community(synth_dir)
+        monkeypatch.setattr(load, "FUSED_MEMBERS", 10)
+        got = data.load_community(synth_dir, engine="duckdb")
+    calls = []
+    original = _ibis.activity_pairs
+    monkeypatch.setattr(_ibis, "activity_pairs", lambda *a, **k: calls.append(1) or original(*a, **k))
+    pd.testing.assert_frame_equal(engine.activity_pairs(got.events, period="W"),
+                                  engine.activity_pairs(ref.events, period="W",
+                                                        tz="Asia/Shanghai"))
+    assert calls == [1]
+
+
 def test_a_lazy_table_knows_its_dataset_zone(loaded):
     """Without ``tz``, a lazy table's steps cut the wall clock of the zone it was loaded in
     (Berlin here), not the workspace default (Shanghai); the last event is given in it."""

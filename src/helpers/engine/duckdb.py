@@ -7,6 +7,8 @@ cut on the dataset's wall clock by :mod:`helpers.engine._ibis`, whatever the OS 
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import ibis
@@ -15,8 +17,34 @@ import pandas as pd
 from ..errors import ParameterError
 
 
+#: DuckDB's share of the machine's memory by default (its own default is 80%, which leaves the
+#: pandas side of an analysis no room: a 10-million-member load was killed at 21 GB); beyond it
+#: DuckDB spills its hash tables to a temporary folder. ``COMMUNITY_DUCKDB_MEMORY`` overrides it
+#: (e.g. ``8GB``).
+MEMORY_SHARE = 0.3
+
+
+def default_memory_limit() -> str:
+    """The memory limit of new connections: ``COMMUNITY_DUCKDB_MEMORY`` or 30% of the RAM.
+
+    Examples
+    --------
+    >>> default_memory_limit().endswith("MB") or "COMMUNITY_DUCKDB_MEMORY" in os.environ
+    True
+    """
+    env = os.environ.get("COMMUNITY_DUCKDB_MEMORY", "").strip()
+    if env:
+        return env
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4096MB"
+    return f"{max(int(total * MEMORY_SHARE) >> 20, 512)}MB"
+
+
 def connect(*, threads: int | None = None, memory_limit: str | None = None):
-    """A new in-process DuckDB connection through Ibis (UTC session zone).
+    """A new in-process DuckDB connection through Ibis (UTC session zone, memory capped at
+    :func:`default_memory_limit` unless ``memory_limit`` is given; spills to the temp folder).
 
     Examples
     --------
@@ -28,8 +56,10 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None):
     con.raw_sql("SET TimeZone = 'UTC'")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
-    if memory_limit:
-        con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    limit = str(memory_limit or default_memory_limit()).replace("'", "")
+    con.raw_sql(f"SET memory_limit = '{limit}'")
+    spill = Path(tempfile.gettempdir()) / "community-duckdb-spill"
+    con.raw_sql(f"SET temp_directory = '{str(spill).replace(chr(39), '')}'")
     return con
 
 

@@ -27,6 +27,10 @@ Engine = Literal["auto", "pandas", "duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb", "spark")
 #: ``engine="auto"`` reads Parquet events lazily (DuckDB) from this many rows on
 AUTO_DUCKDB_ROWS = 20_000_000
+#: up to this many members the loader's validation scan also yields the weekly activity pairs
+#: (a (member, week) grouping: at 1,000,000 members ~7 million groups; at 10,000,000 the scan's
+#: hash table and the pairs would take several GB, so it groups by member only)
+FUSED_MEMBERS = 2_000_000
 #: the columns of the events table an analysis reads (others stay in the files)
 EVENT_COLUMNS = ("member_id", "ts", "event_type", "activity_id", "amount", "group_id")
 
@@ -117,7 +121,9 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     if numbered is not None:
         numbered, _ = _align_ids(numbered, members)
     span = _likely_span(members)
-    week_zone = zone_transitions(tz, *span)
+    # the weekly pairs of the validation scan: worth it while they are small (about 7 weeks a
+    # member, 16 bytes a pair); beyond FUSED_MEMBERS the scan groups by member only
+    week_zone = zone_transitions(tz, *span) if len(members) <= FUSED_MEMBERS else None
     counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
                           numbered=numbered, week_zone=week_zone)
     if counts["pre_join"] and pre_join_events == "drop":
