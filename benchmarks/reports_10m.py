@@ -88,7 +88,7 @@ def page_summary(page: str, chars: int = 400) -> str:
     Examples
     --------
     >>> page_summary("<html><style>p{}</style><h1>留存</h1><p>结论： 留存率 38.9%。</p></html>")
-    '留存 结论： 留存率 38.9%。'
+    '留存结论： 留存率 38.9%。'
     """
     from helpers.batch import visible_text
 
