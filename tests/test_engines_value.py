@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from helpers import conversion, data, engine, exp_metrics, value
-from helpers.engine import api, load
+from helpers.engine import load, purchases
 from test_engines import DATASETS, edge_dirs, loaded, spark_session, synth_dir  # noqa: F401
 
 LAZY = ["duckdb", "spark"]
@@ -168,7 +168,7 @@ def test_value_steps_match_pandas_computations(plus, eng, tz):
     cases = [(90, end), (30, early)] if eng == "duckdb" else [(30, early)]
     for horizon, until in cases:
         want = purchase_summary_reference(ref.members, ref.events, horizon, until)
-        have = api.purchase_summary(got.events, ref.members, horizon_days=horizon, until=until,
+        have = purchases.purchase_summary(got.events, ref.members, horizon_days=horizon, until=until,
                                     tz=tz)
         assert want["window_purchases"].sum() > 0
         if horizon == 30:  # member 1's purchases come 39 days after joining
@@ -179,10 +179,10 @@ def test_value_steps_match_pandas_computations(plus, eng, tz):
     for until in (end, early):
         want = day_totals_reference(ref.events, tz, until)
         assert want["amount"].isna().sum() == (1 if until == end else 0) or until == early
-        close(api.purchase_day_totals(got.events, observed_until=until, tz=tz), want)
+        close(purchases.purchase_day_totals(got.events, observed_until=until, tz=tz), want)
     for types, until in ((None, None), ("purchase", early), (["message", "share"], end)):
-        assert api.count_events(got.events, event_types=types, until=until, tz=tz) == \
-            api.count_events(ref.events, event_types=types, until=until) > 0
+        assert purchases.count_events(got.events, event_types=types, until=until, tz=tz) == \
+            purchases.count_events(ref.events, event_types=types, until=until) > 0
     windows = pd.DataFrame({"window_id": [0, 1, 2],  # overlapping; the DST night; the end
                             "start": [t0 := pd.Timestamp("2026-03-01", tz=tz),
                                       pd.Timestamp("2026-03-28 12:00", tz=tz), early],
@@ -191,11 +191,11 @@ def test_value_steps_match_pandas_computations(plus, eng, tz):
     for types in (None, ["message", "check_in"]):
         want = window_counts_reference(ref.events, windows, tz, types)
         assert want["active_days"].max() >= 2 and want["purchases"].sum() > 0
-        close(api.window_counts(got.events, windows, active_types=types, tz=tz), want)
+        close(purchases.window_counts(got.events, windows, active_types=types, tz=tz), want)
     since, before = pd.Timestamp("2026-03-08 23:59", tz=tz), pd.Timestamp("2026-04-01 00:30", tz=tz)
     ev = ref.events
     want = np.sort(ev.loc[(ev["ts"] >= since) & (ev["ts"] < before), "member_id"].unique())
-    have = api.members_between(got.events, since=since, before=before, tz=tz)
+    have = purchases.members_between(got.events, since=since, before=before, tz=tz)
     assert len(want) >= 3 and have.tolist() == want.tolist()  # both ends: 23:59 in, 00:30 out
 
 
@@ -205,7 +205,7 @@ def test_activity_takers_named_and_unnamed(plus, eng):
     ``activity_join`` events naming none (one inside its window, one after it)."""
     tz = "Europe/Berlin"
     ref, got = plus(tz, "pandas"), plus(tz, eng)
-    have = api.activity_takers(got.events, ref.activities, until=ref.observed_until, tz=tz)
+    have = purchases.activity_takers(got.events, ref.activities, until=ref.observed_until, tz=tz)
     ids = ref.members["member_id"].tolist()
     want = pd.DataFrame({"member_id": [ids[1], ids[2], ids[3], ids[4]],
                          "activity_id": ["a1", "a1", "a3", "a2"]})

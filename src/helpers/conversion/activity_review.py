@@ -28,7 +28,8 @@ from scipy import stats
 from .. import config
 from .._checks import active_mask, check_alpha
 from .._time import DAY_NS, as_ns, period_codes, resolve_end, tz_of
-from ..engine.api import activity_takers, is_lazy, member_spans, window_counts
+from ..engine.api import is_lazy, member_spans
+from ..engine.purchases import activity_takers, window_counts
 from ._members import wilson
 
 ACTIVITY_COLUMNS = ["activity_id", "name", "activity_type", "group_id", "starts_at", "ends_at",

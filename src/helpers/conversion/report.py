@@ -18,7 +18,8 @@ from .. import config
 from .._checks import check_alpha
 from .._format import check_language, count, date, escape_md, interval, na, number, pct
 from .._time import resolve_end, tz_of
-from ..engine.api import count_events, is_lazy
+from ..engine.api import is_lazy
+from ..engine.purchases import count_events
 from ..errors import ParameterError, WorkspaceError
 from ._messages import CATALOG
 from .activity_review import ActivityReview, activity_review

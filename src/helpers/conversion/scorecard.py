@@ -28,7 +28,8 @@ from .. import config
 from .._checks import check_alpha, column_param
 from .._format import overlap
 from .._time import DAY_NS, as_ns, resolve_end, tz_of
-from ..engine.api import is_lazy, purchase_summary
+from ..engine.api import is_lazy
+from ..engine.purchases import purchase_summary
 from ..errors import AnalysisWarning
 from ._members import event_positions, wilson
 from .funnel import funnel

@@ -91,7 +91,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         The events (``member_id, ts, event_type`` [, ``activity_id, amount, group_id``,
         ``month``]) and the members (``member_id`` as text when the events' ids are text).
     """
-    from . import api
+    from . import _run, api
     from . import duckdb as duck
     from . import spark as spk
     from ._ibis import zone_transitions
@@ -136,7 +136,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     api.remember_zone(events, tz)
     if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
         rng = (_instant(counts["lo"]), _instant(counts["hi"]))
-        api._cached(events, "range", lambda: rng)
+        _run.cached(events, "range", lambda: rng)
         inside = rng[0] is None or (span[0] <= rng[0] and rng[1] <= span[1])
         if counts["weekly"] is not None and inside:  # the zone held over the whole log
             api.remember_pairs(events, counts["weekly"], period="W", tz=tz)
@@ -157,7 +157,7 @@ def _likely_span(members: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):
     """A validated events DataFrame (e.g. from CSV) as a table on ``engine``."""
-    from . import api
+    from . import _run, api
     from . import duckdb as duck
     from . import spark as spk
     frame = events[[c for c in events.columns if c in EVENT_COLUMNS]].copy()
@@ -170,7 +170,7 @@ def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):
     table = mod.from_frame(con, frame, name="events")
     api.remember_zone(table, str(events["ts"].dt.tz))
     if len(frame):
-        api._cached(table, "range", lambda: (frame["ts"].min(), frame["ts"].max()))
+        _run.cached(table, "range", lambda: (frame["ts"].min(), frame["ts"].max()))
     return table
 
 

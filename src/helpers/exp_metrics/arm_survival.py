@@ -12,7 +12,8 @@ from scipy import stats
 
 from .. import config
 from ..data import Community
-from ..engine.api import is_lazy, members_between
+from ..engine.api import is_lazy
+from ..engine.purchases import members_between
 from ..errors import ParameterError
 from .._time import resolve_end
 from .._format import escape_md

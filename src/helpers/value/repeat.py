@@ -20,7 +20,8 @@ from scipy import stats
 from .. import config
 from .._checks import as_columns, require_columns
 from .._time import period_codes, resolve_end, tz_of
-from ..engine.api import is_lazy, purchase_day_totals, ts_range
+from ..engine.api import is_lazy, ts_range
+from ..engine.purchases import purchase_day_totals
 from ..errors import ParameterError
 from . import bgnbd, gamma_gamma
 from ._uncertainty import log_param_cov, pool_rows
