@@ -3,6 +3,7 @@ and the landmark subset for early-engagement covariates (lifelines CoxPHFitter).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 from collections.abc import Sequence
@@ -18,7 +19,128 @@ from ._common import check_columns, survival_frame
 from ._design import PENALIZER_ON_FAILURE, design_matrix, fit_with_retry, tidy_summary
 
 __all__ = ["PENALIZER_ON_FAILURE", "CoxResult", "CoxSettings", "cox_model", "ph_check",
-           "stratify_violations", "landmark"]
+           "stratify_violations", "landmark", "schoenfeld_residuals", "score_residuals"]
+
+
+def score_residuals(X: np.ndarray, E: np.ndarray, weights: np.ndarray,
+                    beta: np.ndarray) -> np.ndarray:
+    """Score residuals of a Cox model over rows sorted by time (Lin & Wei 1989), in O(n d).
+
+    The same sums as lifelines' ``SemiParametricPHFitter._compute_score_within_strata`` (the
+    residuals behind its cluster-robust sandwich), written with cumulative sums: lifelines
+    sums over every earlier row for each row, O(n²) — 23 s at 20,000 members, about 16 hours
+    at 1,000,000. With ``c_j = E_j w_j / R_j`` and ``h_j = RX_j / R_j`` (``R``, ``RX``: reverse
+    cumulative sums of ``w φ`` and ``x w φ``), row i's residual is
+    ``w_i [E_i (x_i − h_i) − φ_i (x_i Σ_{j≤i} c_j − Σ_{j≤i} c_j h_j)]``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Normalised covariates, rows sorted by duration (as lifelines holds them).
+    E, weights : ndarray, shape (n,)
+        Event indicator and row weights.
+    beta : ndarray, shape (d,)
+        Coefficients on the normalised scale.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+
+    Examples
+    --------
+    Three members at β = 0 (φ = 1), the first two churn: h = (1/3, 1/2, 0), c = (1/3, 1/2, 0),
+    so the residuals are −1/3 + 1/9, 1/2 − (5/6 − 13/36) and 13/36:
+
+    >>> X = np.array([[0.0], [1.0], [0.0]])
+    >>> score_residuals(X, np.array([1, 1, 0]), np.ones(3), np.array([0.0])).round(4).tolist()
+    [[-0.2222], [0.0278], [0.3611]]
+    """
+    E = np.asarray(E).astype(int)
+    w = np.asarray(weights, float)
+    phi = np.exp(X @ np.asarray(beta, float))
+    risk_phi_x = (X * (w * phi)[:, None])[::-1].cumsum(0)[::-1]
+    risk_phi = (w * phi)[::-1].cumsum()[::-1]
+    c = E * w / risk_phi
+    h = risk_phi_x / risk_phi[:, None]
+    first = np.cumsum(c)
+    second = np.cumsum(c[:, None] * h, axis=0)
+    return (E[:, None] * (X - h) - phi[:, None] * (X * first[:, None] - second)) * w[:, None]
+
+
+def schoenfeld_residuals(X: np.ndarray, T: np.ndarray, E: np.ndarray, weights: np.ndarray,
+                         beta: np.ndarray) -> np.ndarray:
+    """Schoenfeld residuals of a Cox model over rows sorted by time, in O(n d).
+
+    The same values as lifelines' ``SemiParametricPHFitter._compute_schoenfeld_within_strata``
+    (the residuals of its proportional-hazards test), which grows its result with one
+    ``np.append`` per row — O(n²): 0.85 s at 20,000 members, about 35 minutes at 1,000,000.
+    For the rows of one distinct time t with m events, risk sums ``R, RX`` over ``T ≥ t`` and
+    tie sums ``T_φ, T_φx`` over its events, the Efron mean is
+    ``Σ_{l<m} (RX − l/m T_φx) / (m (R − l/m T_φ))``; an event row's residual is ``x − mean``,
+    other rows 0.
+
+    Examples
+    --------
+    Two members at β = 0 churn at time 1 (a tie), one is censored later: R = 3, RX = 1,
+    T_φ = 2, T_φx = 1, so the Efron mean is (1 − 0)/(2·3) + (1 − 1/2)/(2·(3 − 1)) = 7/24:
+
+    >>> X = np.array([[1.0], [0.0], [0.0]])
+    >>> schoenfeld_residuals(X, np.array([1, 1, 2]), np.array([1, 1, 0]), np.ones(3),
+    ...                      np.array([0.0])).round(4).tolist()
+    [[0.7083], [-0.2917], [0.0]]
+    """
+    X = np.asarray(X, float)
+    n, d = X.shape
+    T, E = np.asarray(T), np.asarray(E).astype(bool)
+    phi = np.asarray(weights, float) * np.exp(X @ np.asarray(beta, float))
+    phix = X * phi[:, None]
+    new = np.r_[True, T[1:] != T[:-1]] if n else np.zeros(0, bool)
+    start, block = np.flatnonzero(new), np.cumsum(new) - 1
+    k = len(start)
+    R = phi[::-1].cumsum()[::-1][start]
+    RX = phix[::-1].cumsum(0)[::-1][start]
+    m = np.bincount(block, weights=E, minlength=k)
+    tie_phi = np.bincount(block, weights=phi * E, minlength=k)
+    tie_phix = np.column_stack([np.bincount(block, weights=phix[:, j] * E, minlength=k)
+                                for j in range(d)]) if d else np.zeros((k, 0))
+    ev = np.flatnonzero(E)
+    b = block[ev]
+    first = np.r_[0, np.cumsum(m)[:-1]].astype(int)
+    frac = (np.arange(ev.size) - first[b]) / m[b]
+    term = (RX[b] - frac[:, None] * tie_phix[b]) / ((R[b] - frac * tie_phi[b]) * m[b])[:, None]
+    mean = np.zeros((k, d))
+    np.add.at(mean, b, term)
+    out = np.zeros((n, d))
+    out[ev] = X[ev] - mean[b]
+    return out
+
+
+def _schoenfeld_within_strata(self, X, T, E, weights, entries):
+    """Drop-in for lifelines' method, via :func:`schoenfeld_residuals` (lifelines uses
+    ``params_`` with the data it is given here)."""
+    return schoenfeld_residuals(X.values, T.values, E.values, weights.values,
+                                np.asarray(self.params_.values, float))
+
+
+def _score_within_strata(self, X, _T, E, weights, entries):
+    """Drop-in for lifelines' method (same arguments and result), via :func:`score_residuals`."""
+    return score_residuals(X.values, E.values, weights.values,
+                           np.asarray(self.params_.values * self._norm_std))
+
+
+@contextlib.contextmanager
+def linear_time_residuals():
+    """While active, lifelines' cluster-robust (sandwich) standard errors and its
+    proportional-hazards test use :func:`score_residuals` and :func:`schoenfeld_residuals`
+    (identical values, tested against lifelines' own loops; ``tests/test_cox_robust.py``)."""
+    from lifelines.fitters.coxph_fitter import SemiParametricPHFitter as fitter
+    originals = (fitter._compute_score_within_strata, fitter._compute_schoenfeld_within_strata)
+    fitter._compute_score_within_strata = _score_within_strata
+    fitter._compute_schoenfeld_within_strata = _schoenfeld_within_strata
+    try:
+        yield
+    finally:
+        fitter._compute_score_within_strata, fitter._compute_schoenfeld_within_strata = originals
 
 
 
@@ -193,9 +315,10 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
         df["_cluster"] = data[cluster_col].astype(str).to_numpy()
 
     def fit(pen):
-        return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
-            df, "_T", "_E", strata=strata or None,
-            cluster_col="_cluster" if cluster_col else None)
+        with linear_time_residuals():
+            return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
+                df, "_T", "_E", strata=strata or None,
+                cluster_col="_cluster" if cluster_col else None)
 
     fitter, pen, notes = fit_with_retry(fit, X, frame["event"].to_numpy(), penalizer)
     return CoxResult(hazard_ratios=tidy_summary(fitter, info, alpha), baselines=baselines,
@@ -228,8 +351,9 @@ def ph_check(result: CoxResult, *, alpha: float = config.ALPHA) -> pd.DataFrame:
             .itertuples(index=False)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        test = proportional_hazard_test(result.fitter, result.training_data.copy(),
-                                        time_transform="rank")
+        with linear_time_residuals():
+            test = proportional_hazard_test(result.fitter, result.training_data.copy(),
+                                            time_transform="rank")
     s = test.summary
     out = pd.DataFrame({"term": s.index.astype(str),
                         "covariate": [info.get(t, (t, None))[0] for t in s.index],
