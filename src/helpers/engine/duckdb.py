@@ -11,7 +11,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import ibis
 import pandas as pd
 
 from ..errors import ParameterError
@@ -52,7 +51,8 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None):
     >>> con.raw_sql("SELECT current_setting('TimeZone')").fetchall()
     [('UTC',)]
     """
-    con = ibis.duckdb.connect()
+    from ibis.backends.duckdb import Backend  # directly: ibis.duckdb scans every entry point
+    con = Backend().connect()
     con.raw_sql("SET TimeZone = 'UTC'")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
