@@ -57,3 +57,17 @@ def demo_truth(demo_dir):
 def _close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script(path, name)``: a script outside the package (``benchmarks/*.py``) imported
+    as module ``name``."""
+    import importlib.util
+
+    def load(path, name: str):
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    return load

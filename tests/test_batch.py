@@ -84,18 +84,23 @@ runs:
     assert {r.parameters["dataset"] for r in cfg2.runs} == {"demo"}
 
 
-def test_fanout_over_a_missing_optional_table_gives_no_runs_and_a_note(tmp_path, small_dir):
-    data = tmp_path / "no_experiments"
-    data.mkdir()
-    for table in ("members", "events"):
-        shutil.copy(batch.find_table_file(small_dir, table), data)
+def _foreach_config(tmp_path, data):
+    """The config of a project on ``data``: one A/B run per experiment, then one other run."""
     yml = f"""
 dataset: {data}
 runs:
   - {{name: "ab_{{experiment_id}}", notebook: tiny.ipynb, foreach: {{experiment_id: experiments.experiment_id}}}}
   - {{name: other, notebook: tiny.ipynb}}
 """
-    cfg = batch.load_config(write_project(tmp_path / "p", yml, tiny=tiny_notebook()))
+    return batch.load_config(write_project(tmp_path / "p", yml, tiny=tiny_notebook()))
+
+
+def test_fanout_over_a_missing_optional_table_gives_no_runs_and_a_note(tmp_path, small_dir):
+    data = tmp_path / "no_experiments"
+    data.mkdir()
+    for table in ("members", "events"):
+        shutil.copy(batch.find_table_file(small_dir, table), data)
+    cfg = _foreach_config(tmp_path, data)
     assert [r.name for r in cfg.runs] == ["other"]
     assert "no values for experiment_id" in cfg.notes[0]
 
@@ -208,13 +213,7 @@ def test_index_entries_of_one_notebook_each_name_their_experiment(tmp_path, smal
         shutil.copy(batch.find_table_file(small_dir, table), data)
     names = ["打卡挑战（成员随机）", "<b>直播</b>", ""][:len(ex)] + ["x"] * max(0, len(ex) - 3)
     ex.assign(name=names).to_csv(data / "experiments.csv", index=False)
-    yml = f"""
-dataset: {data}
-runs:
-  - {{name: "ab_{{experiment_id}}", notebook: tiny.ipynb, foreach: {{experiment_id: experiments.experiment_id}}}}
-  - {{name: other, notebook: tiny.ipynb}}
-"""
-    cfg = batch.load_config(write_project(tmp_path / "p", yml, tiny=tiny_notebook()))
+    cfg = _foreach_config(tmp_path, data)
     by_id = dict(zip(ex["experiment_id"], names))
     for r in cfg.runs[:-1]:
         name = by_id[r.parameters["experiment_id"]]

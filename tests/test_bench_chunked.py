@@ -9,7 +9,6 @@ complete dataset.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import warnings
 from pathlib import Path
@@ -24,11 +23,8 @@ N, CHUNK = 3_000, 1_000
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_retention", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(load_script):
+    return load_script(BENCH, "bench_retention")
 
 
 @pytest.fixture(scope="module")

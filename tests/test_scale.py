@@ -9,7 +9,6 @@ Plus the benchmark's comparison and slope functions, with negative controls.
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from pathlib import Path
 
@@ -151,11 +150,8 @@ def test_churn_sql_matches_churn_table(ds, pq_dir, con, until):
 
 # ----------------------------------------------------------------------------- benchmark logic
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(load_script):
+    return load_script(BENCH, "bench_run")
 
 
 def test_benchmark_compare_detects_differences(bench, ds, pq_dir, con, tmp_path):
