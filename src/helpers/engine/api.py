@@ -124,11 +124,8 @@ PAIRS_KEPT = 3
 
 
 def _pairs_key(events, period: str, types, until, since, tz) -> tuple:
-    """The cache key of a pairs query; an end at or after the last event and a type list
-    covering every type present are the same query as none."""
-    hi = ts_range(events)[1]
-    if until is not None and hi is not None and until >= hi:
-        until = None
+    """The cache key of a pairs query (``until`` as :func:`._run.as_end` gives it: None at or
+    after the last event); a type list covering every type present is the same query as none."""
     if types is not None and set(types) >= set(event_types(events)):
         types = None
     return (period, None if types is None else tuple(sorted(types)), until, since,

@@ -162,9 +162,9 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     counts["hi"] = hi.max() if len(hi) else None
     counts["weekly"] = None
     if weekly is not None:
-        ids = weekly.column("member_id").to_numpy(zero_copy_only=False)
+        from ._run import ids as id_values
         counts["weekly"] = pd.DataFrame({
-            "member_id": ids.astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(object),
+            "member_id": id_values(weekly.column("member_id")),
             "period": weekly.column("_week").to_numpy(zero_copy_only=False).astype(np.int64)})
     return counts
 
