@@ -46,6 +46,10 @@ lab: data ## start JupyterLab on the workspace with the project's kernel
 bench: data ## benchmarks (QUICK=1 for the two smaller sizes; ARGS=--spark adds Spark); prints figures, never fails on speed
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick,) $(ARGS)
 
+.PHONY: bench-reports
+bench-reports: data ## per report: wall time and peak RSS of a fresh process (SIZES=100000,1000000 ENGINES=pandas,duckdb[,spark])
+	$(PY) benchmarks/reports.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENGINES),--engines $(ENGINES),) $(ARGS)
+
 calibrate: data ## A/A false-positive rates and CI coverage by simulation (~8 min; prints figures)
 	$(PY) benchmarks/ab_calibration.py
 
