@@ -20,7 +20,7 @@ from ..engine import is_lazy
 from ..errors import ParameterError
 from ._common import fill_doc
 
-__all__ = ["LayerRules", "LayerMix", "member_layers", "layer_mix", "layer_transitions",
+__all__ = ["LayerRules", "LayerMix", "member_layers", "member_layers_at", "layer_mix", "layer_transitions",
            "current_members", "left_between", "transition_window", "LAYERS", "LAYER_ALIASES"]
 
 #: member layers, best first, with their English aliases
@@ -157,18 +157,74 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
     >>> member_layers(members, events, rules=LayerRules(active_frequency=1))["layer"].tolist()
     ['活跃', '潜在', '沉睡', '潜在', '活跃']
     """
+    return member_layers_at(members, events, [as_of], rules=rules, active_types=active_types,
+                            labels=labels, **thresholds)[0]
+
+
+def member_layers_at(members: pd.DataFrame, events: pd.DataFrame, at, *,
+                     rules: LayerRules | None = None, active_types=None, labels: Labels = "zh",
+                     **thresholds) -> list[pd.DataFrame]:
+    """:func:`member_layers` at several times, in one pass over the event log.
+
+    ``[member_layers(members, events, as_of=t, ...) for t in at]`` with the same frames; a
+    lazy ``events`` table answers all times with one query (a filtered aggregate per time)
+    instead of three queries per time — the activity review measures the layers at the start
+    of each of its activities.
+
+    Parameters
+    ----------
+    members, events : DataFrame
+        As for :func:`member_layers` (``events`` may be a lazy table).
+    at : sequence of Timestamp, str or None
+        The measurement times (None: the end of observation).
+    rules, active_types, labels, **thresholds
+        As for :func:`member_layers`.
+
+    Returns
+    -------
+    list of DataFrame
+        One :func:`member_layers` frame per time of ``at``, in order: ``member_id``, ``layer``,
+        ``recency_days``, ``frequency``, ``monetary``.
+
+    Examples
+    --------
+    >>> from helpers.cohorts._examples import tiny
+    >>> members, events = tiny()  # five members, 2026-03-02 … 03-24
+    >>> a, b = member_layers_at(members, events, ["2026-03-10", None])
+    >>> len(a), b["layer"].tolist() == member_layers(members, events)["layer"].tolist()
+    (3, True)
+    """
     check_choice("labels", labels, ("zh", "en"))
     rules = LayerRules.of(rules, **thresholds)
     require_columns(members, ["member_id", "joined_at"], "members")
     require_columns(events, ["member_id", "ts", "event_type"], "events")
     tz = tz_of(members["joined_at"])
-    until = resolve_end(as_of, events, tz)  # naive `as_of` is read in the members' zone
-    m = members.loc[(members["joined_at"] <= until).to_numpy(), ["member_id"]]
-    ids = pd.Index(m["member_id"])
-    rfm = _rfm_lazy if is_lazy(events) else _rfm
-    recency, frequency, monetary = rfm(events, ids, until=until, tz=tz,
-                                       window_days=rules.window_days, active_types=active_types)
-    n = len(m)
+    ends = [resolve_end(t, events, tz) for t in at]  # naive times are read in the members' zone
+    if not ends:
+        return []
+    joined = members["joined_at"]
+    if is_lazy(events):
+        figures = _rfm_lazy_at(events, ends, tz=tz, window_days=rules.window_days,
+                               active_types=active_types)
+    out = []
+    for i, until in enumerate(ends):
+        m = members.loc[(joined <= until).to_numpy(), ["member_id"]]
+        ids = pd.Index(m["member_id"])
+        if is_lazy(events):
+            recency, frequency, monetary = _pick(figures, i, ids, until, tz)
+        else:
+            recency, frequency, monetary = _rfm(events, ids, until=until, tz=tz,
+                                                window_days=rules.window_days,
+                                                active_types=active_types)
+        out.append(_classify(m["member_id"].to_numpy(), recency, frequency, monetary, rules,
+                             labels))
+    return out
+
+
+def _classify(member_ids: np.ndarray, recency: np.ndarray, frequency: np.ndarray,
+              monetary: np.ndarray, rules: LayerRules, labels: Labels) -> pd.DataFrame:
+    """The layers frame of :func:`member_layers` from the RFM figures (first rule that applies)."""
+    n = len(member_ids)
     recent = recency <= rules.recent_days  # NaN compares False
     in_window = frequency > 0
     spend_core = (monetary >= rules.core_monetary) if rules.core_monetary is not None else np.zeros(n, bool)
@@ -177,11 +233,11 @@ def member_layers(members: pd.DataFrame, events: pd.DataFrame, *, as_of=None,
                            in_window], [0, 1, 2], default=3)
     names = list(LAYERS) if labels == "zh" else [LAYER_ALIASES[x] for x in LAYERS]
     return pd.DataFrame({
-        "member_id": m["member_id"].to_numpy(),
+        "member_id": member_ids,
         "layer": pd.Categorical.from_codes(layer_idx, categories=names, ordered=True),
         "recency_days": recency,
         "frequency": frequency.astype(np.int64),
-        "monetary": monetary,
+        "monetary": monetary.astype(float),  # float also when no purchase is in any window
     })
 
 
@@ -218,34 +274,30 @@ def _rfm(events: pd.DataFrame, ids: pd.Index, *, until, tz, window_days: int, ac
     return recency, frequency, monetary
 
 
-def _rfm_lazy(events, ids: pd.Index, *, until, tz, window_days: int, active_types
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The same figures from a lazy event log (engine="duckdb"/"spark"): the engine returns per
-    member the last active time, per (member, day) the activity and the purchases."""
-    from .._time import period_start
-    from ..engine import activity_pairs, member_spans, purchase_days
+def _rfm_lazy_at(events, ends: list, *, tz, window_days: int, active_types) -> pd.DataFrame:
+    """The RFM figures at every time of ``ends`` from a lazy event log, one query
+    (:func:`helpers.engine.layer_figures`: per member ``last_i``, ``days_i``, ``spend_i``)."""
+    from ..engine.api import layer_figures
 
+    return layer_figures(events, ends, window_days=window_days, active_types=active_types,
+                         tz=tz)
+
+
+def _pick(figures: pd.DataFrame, i: int, ids: pd.Index, until, tz
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(recency_days, frequency, monetary) per member of ``ids`` at time ``i`` of
+    :func:`_rfm_lazy_at`'s figures (NaN recency and zeros for members without a row)."""
     n = len(ids)
-    until_ns = int(wall_ns(until, tz)[0])
-    until_day = until_ns // DAY_NS
-    spans = member_spans(events, active_types=active_types, observed_until=until, tz=tz)
-    pos = ids.get_indexer(spans["member_id"].to_numpy())
-    ok = (pos >= 0) & spans["last_active_at"].notna().to_numpy()
-    last_ns = wall_ns(pd.DatetimeIndex(spans["last_active_at"])[ok], tz)
+    pos = ids.get_indexer(figures["member_id"].to_numpy())
+    hit = pos >= 0
+    last = pd.DatetimeIndex(figures[f"last_{i}"])
+    ok = hit & last.notna()
     recency = np.full(n, np.nan)
-    recency[pos[ok]] = (until_ns - last_ns) / DAY_NS
-    since = period_start([until_day - window_days + 1], "D", tz=tz)[0]
-    pairs = activity_pairs(events, period="D", active_types=active_types, tz=tz, until=until,
-                           since=since)
-    ppos = ids.get_indexer(pairs["member_id"].to_numpy())
-    frequency = np.bincount(ppos[ppos >= 0], minlength=n)
+    recency[pos[ok]] = (int(wall_ns(until, tz)[0]) - wall_ns(last[ok], tz)) / DAY_NS
+    frequency = np.zeros(n, dtype=np.int64)
+    frequency[pos[hit]] = figures[f"days_{i}"].to_numpy()[hit]
     monetary = np.zeros(n)
-    if "amount" in events.columns:
-        buys = purchase_days(events, observed_until=until, tz=tz)
-        buys = buys.loc[(buys["day"] > until_day - window_days).to_numpy()]
-        bpos = ids.get_indexer(buys["member_id"].to_numpy())
-        keep = bpos >= 0
-        monetary = np.bincount(bpos[keep], weights=buys["amount"].to_numpy()[keep], minlength=n)
+    monetary[pos[hit]] = figures[f"spend_{i}"].to_numpy()[hit]
     return recency, frequency, monetary
 
 
@@ -295,8 +347,7 @@ def layer_transitions(members: pd.DataFrame, events: pd.DataFrame, *, start=None
           else to_timestamp(start, tz, "start"))
     if not t0 < t1:
         raise ParameterError(f"start={start!r} must be before end={end!r}")
-    a = member_layers(members, events, as_of=t0, **layer_options)
-    b = member_layers(members, events, as_of=t1, **layer_options)
+    a, b = member_layers_at(members, events, [t0, t1], **layer_options)
     if current_only:
         keep = members.loc[current_members(members, t0) & current_members(members, t1),
                            "member_id"]

@@ -205,7 +205,7 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     -------
     ActivityReview
     """
-    from .. import cohorts  # public API
+    from ..cohorts.layers import member_layers_at  # sibling package, public function
 
     check_alpha(alpha)
     tz = tz_of(members["joined_at"]) if is_lazy(events) else tz_of(events["ts"])
@@ -274,11 +274,12 @@ def activity_review(members: pd.DataFrame, events: pd.DataFrame, activities: pd.
     else:
         windows = _Windows(members, events, active_types, tz)
     member_ids = members["member_id"].to_numpy()
-    for aid in ids:
+    # the layers at every reviewed start at once (a lazy table: one query for all of them)
+    layers_at = member_layers_at(members, events, [info.loc[aid, "starts_at"] for aid in ids],
+                                 rules=layer_rules, active_types=active_types)
+    for aid, layers in zip(ids, layers_at):
         a = info.loc[aid]
         ok, took = eligible_sets[aid], part_sets[aid]
-        layers = cohorts.member_layers(members, events, as_of=a["starts_at"],
-                                       rules=layer_rules, active_types=active_types)
         lay = layers[layers["member_id"].isin(member_ids[ok])]
         g = lay.assign(took=lay["member_id"].isin(member_ids[took])).groupby(
             "layer", observed=False).agg(eligible=("member_id", "size"),

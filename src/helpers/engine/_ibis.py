@@ -430,3 +430,58 @@ def window_counts(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Timestam
         ).mutate(window_id=ibis.literal(int(wid), type="int64")))
     out = parts[0] if len(parts) == 1 else ibis.union(*parts)
     return out.select("window_id", "member_id", "active_days", "purchases")
+
+
+# ----------------------------------------------------------------------------- member layers
+def layer_figures(events, cuts: Sequence[tuple[pd.Timestamp, int]], *, zone,
+                  types: Sequence[str] | None, window_days: int,
+                  purchase_type: str = PURCHASE_TYPE):
+    """The member layers' RFM figures at several measurement times in one query.
+
+    ``cuts``: ``(instant, local day code)`` per measurement time ``i``. For each ``i``, per
+    member: ``last_i`` the last active event at or before the instant; ``days_i`` the active
+    local days among the ``window_days`` days ending with the instant's day (events of that
+    day up to the instant only); ``spend_i`` the ``amount`` of the purchases in that window
+    up to the instant (amounts without a value are not counted).
+
+    One grouped scan holds the last times and the spends (a filtered aggregate per time); the
+    active days come from the first active event of each (member, local day) since the earliest
+    window, counted per window (no distinct aggregate per time). Members without an event up to
+    the latest time have no row; ``days_i`` is null for members without an active day since the
+    earliest window.
+    """
+    hi = max(t for t, _ in cuts)
+    first_day = min(d for _, d in cuts) - int(window_days) + 1
+    ev = until_filter(events, hi)
+    day = local_day(ev.ts, zone)
+    active = is_active(ev, types)
+    buy = ev.event_type == purchase_type
+    if "amount" in ev.columns:
+        amount = ev.amount.cast("float64")
+        buy = buy & amount.notnull()
+    else:
+        amount = ibis.literal(0.0)
+    figures = {}
+    for i, (t, d) in enumerate(cuts):
+        upto = ev.ts <= ts_literal(ev, t)
+        figures[f"last_{i}"] = ev.ts.max(where=active & upto)
+        inside = buy & upto & (day > d - int(window_days))
+        figures[f"spend_{i}"] = ibis.cases((inside.fill_null(False), amount), else_=0.0).sum()
+    per_member = ev.group_by("member_id").aggregate(**figures)
+    recent = prune(ev, since=pd.Timestamp(min(t for t, _ in cuts))
+                   - pd.Timedelta(days=int(window_days) + 1))
+    if types is not None:
+        recent = recent.filter(is_active(recent, types))
+    recent = recent.mutate(_day=local_day(recent.ts, zone))
+    recent = recent.filter(recent._day >= first_day)
+    daily = recent.group_by(["member_id", "_day"]).aggregate(_first=recent.ts.min())
+    counts = {}
+    for i, (t, d) in enumerate(cuts):
+        keep = (daily._day > d - int(window_days)) & (
+            (daily._day < d) | ((daily._day == d) & (daily._first <= ts_literal(ev, t))))
+        counts[f"days_{i}"] = keep.cast("int64").sum()
+    days = daily.group_by("member_id").aggregate(**counts)
+    j = per_member.left_join(days, per_member.member_id == days.member_id)
+    return j.select(per_member.member_id, *[per_member[f"last_{i}"] for i in range(len(cuts))],
+                    *[j[f"days_{i}"] for i in range(len(cuts))],
+                    *[per_member[f"spend_{i}"] for i in range(len(cuts))])

@@ -327,3 +327,41 @@ def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
         "amount": arrow.column("amount").to_numpy(zero_copy_only=False).astype(float),
         "first_at": times(arrow.column("first_at"), tz)})
 
+
+
+def layer_figures(events, at: Sequence, *, window_days: int, active_types=None,
+                  tz=None) -> pd.DataFrame:
+    """The member layers' RFM figures at several times ``at``, lazily, in one query.
+
+    For each time ``i`` (an instant; naive values are read in ``tz``), per member with an
+    event up to the latest time: ``last_i`` the last active event at or before it (NaT if
+    none), ``days_i`` the active local days among the ``window_days`` calendar days ending
+    with its day (up to the time itself), ``spend_i`` the purchase ``amount`` in that window
+    (0 without amounts) — what :func:`helpers.cohorts.member_layers` measures on a DataFrame.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, last_0 … last_{n-1}`` (times in ``tz``), ``days_0 …`` (int64),
+        ``spend_0 …`` (float), sorted by ``member_id``.
+    """
+    from .. import _time
+    from . import _ibis
+    tz = zone_of(events, tz)
+    cuts = []
+    for t in at:
+        t = as_until(events, t, tz)
+        day = int(_time.wall_ns(t, tz)[0] // _time.DAY_NS)
+        cuts.append((t.floor("us"), day))  # µs events: ts <= t unchanged, no ns literal
+    expr = _ibis.layer_figures(events, cuts, zone=zone(events, tz),
+                               types=resolve_types(events, active_types),
+                               window_days=int(window_days))
+    arrow = fetch(expr, ["member_id"])
+    n = len(cuts)
+    out = {"member_id": ids(arrow.column("member_id"))}
+    out.update({f"last_{i}": times(arrow.column(f"last_{i}"), tz) for i in range(n)})
+    out.update({f"days_{i}": arrow.column(f"days_{i}").to_pandas().fillna(0).to_numpy()
+                .astype(np.int64) for i in range(n)})
+    out.update({f"spend_{i}": arrow.column(f"spend_{i}").to_numpy(zero_copy_only=False)
+                .astype(float) for i in range(n)})
+    return pd.DataFrame(out)
