@@ -219,6 +219,8 @@ def _window_reference(events: pd.DataFrame, tz, start, end, pre_start, ret_from,
         "pre_purchases": pre & (et == "purchase"),
         "pre_spend": ev["amount"].where(pre & (et == "purchase"), 0.0)}
     frame = pd.DataFrame(cols).assign(member_id=ev["member_id"].to_numpy())
+    # the members reported: an event in [pre_start, end) or (every type active) from ret_from on
+    frame = frame[((ev["ts"] < end) | (ev["ts"] >= ret_from)).to_numpy()]
     g = frame.groupby("member_id", sort=True)
     out = pd.DataFrame({c: (g[c].nunique() if "days" in c else g[c].sum()) for c in cols})
     for c in out:

@@ -233,25 +233,37 @@ def window_metrics(events, *, start, end, pre_start=None, ret_from=None, active_
                    activity_id: str | None = None, tz=None) -> pd.DataFrame:
     """Per-member experiment metrics over ``[start, end)`` and the pre-period, on a lazy table.
 
+    Two scans: the window's metrics over the events in ``[pre_start, end)``
+    (:func:`helpers.engine._ibis.window_metrics`) and ``retained_events``, the active events
+    from ``ret_from`` on (:func:`helpers.engine._ibis.active_counts`).
+
     Returns
     -------
     DataFrame
-        ``member_id`` and :data:`WINDOW_COLUMNS` (see :func:`helpers.engine._ibis.window_metrics`),
-        members with an event since ``pre_start``, sorted by ``member_id``.
+        ``member_id`` and :data:`WINDOW_COLUMNS`, for the members with an event in
+        ``[pre_start, end)`` or an active event from ``ret_from`` on (zeros where a member has
+        none of a kind), sorted by ``member_id``.
     """
     from . import _ibis
     tz = zone_of(events, tz)
     start, end = (to_timestamp(v, tz, n) for v, n in ((start, "start"), (end, "end")))
     pre_start = start if pre_start is None else to_timestamp(pre_start, tz, "pre_start")
     ret_from = end if ret_from is None else to_timestamp(ret_from, tz, "ret_from")
-    expr = _ibis.window_metrics(events, zone=zone(events, tz), types=resolve_types(events, active_types),
-                                start=start, end=end, pre_start=pre_start, ret_from=ret_from,
-                                activity_id=activity_id)
-    arrow = fetch(expr, ["member_id"])
-    out = {"member_id": ids(arrow.column("member_id"))}
+    types = resolve_types(events, active_types)
+    arrow = fetch(_ibis.window_metrics(events, zone=zone(events, tz), types=types, start=start,
+                                       end=end, pre_start=pre_start, activity_id=activity_id),
+                  ["member_id"])
+    later = fetch(_ibis.active_counts(events, types=types, since=ret_from), ["member_id"])
+    win_ids, ret_ids = ids(arrow.column("member_id")), ids(later.column("member_id"))
+    member = pd.Index(win_ids).union(pd.Index(ret_ids))  # both sorted, ids unique
+    at, ret_at = member.get_indexer(win_ids), member.get_indexer(ret_ids)
+    out = {"member_id": member.to_numpy()}
     for c in WINDOW_COLUMNS:
-        v = arrow.column(c).to_numpy(zero_copy_only=False).astype(float)
-        out[c] = np.nan_to_num(v) if "spend" in c else np.nan_to_num(v).astype(np.int64)
+        col = later.column("n") if c == "retained_events" else arrow.column(c)
+        v = np.nan_to_num(col.to_numpy(zero_copy_only=False).astype(float))
+        full = np.zeros(len(member))
+        full[ret_at if c == "retained_events" else at] = v
+        out[c] = full if "spend" in c else full.astype(np.int64)
     return pd.DataFrame(out)
 
 
