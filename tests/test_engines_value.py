@@ -358,3 +358,48 @@ def test_lazy_reports_need_no_event_log_in_memory(loaded, monkeypatch):
     conversion.value_per_member(got.members, got.events)
     exp_metrics.survival_by_arm(got, "exp_checkin_member", n_bootstrap=10)
     assert len(fetched) >= 8 and max(fetched) < rows / 4
+
+
+# ----------------------------------------------------------------------------- funnel windows
+#: windows around the edge data's steps: member 1 joined 20 Feb 10:00 and bought on 31 March
+#: 23:30 then on 1 April 00:30 (a later local day): 39.5625 and 39.6042 days on the Shanghai
+#: wall clock; Berlin's summer time makes them an hour shorter (39.5208, 39.5625)
+FUNNEL_WINDOWS = [9.5, 39.54, 39.58, 30, 45]
+
+
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin"])
+def test_funnels_cut_from_a_longer_window(plus, eng, tz, monkeypatch):
+    """After one query of the step times over 90 days, funnels of shorter windows are cut from
+    it with no further query, and equal the pandas funnels (and a fresh query) of each window:
+    a step at or after the window's end is not reached, nor the steps after it."""
+    if eng == "spark" and tz == "Asia/Shanghai":
+        pytest.skip("Spark: the Berlin edge data only (its queries cost seconds)")
+    import importlib
+    funnel_module = importlib.import_module("helpers.conversion.funnel")
+
+    ref, got = plus(tz, "pandas"), plus(tz, eng)
+    funnel_module._TIMES.clear()
+    funnel_module.prefetch_step_times(got.members, got.events, window_days=90)
+    queries = []
+    real = funnel_module.engine_step_times
+    monkeypatch.setattr(funnel_module, "engine_step_times",
+                        lambda *a, **k: queries.append(1) or real(*a, **k))
+    wants = {}
+    for w in FUNNEL_WINDOWS:
+        for by in (None, "channel"):
+            want = conversion.funnel(ref.members, ref.events, window_days=w, by=by)
+            have = conversion.funnel(got.members, got.events, window_days=w, by=by)
+            close(have, want, f"{tz} {eng} {w} {by}")
+            wants[w, by] = want
+    assert queries == []
+    steps = {w: wants[w, None].set_index("step")["converted"] for w in FUNNEL_WINDOWS}
+    # the planted edges: Shanghai's first purchase, Berlin's repurchase between 39.54 and 39.58
+    grew = "purchased" if tz == "Asia/Shanghai" else "repurchased"
+    assert steps[39.58][grew] == steps[39.54][grew] + 1
+    assert (steps[39.58].drop(grew) == steps[39.54].drop(grew)).all()
+    # a longer window than the one fetched asks the engine again (and is right)
+    close(conversion.funnel(got.members, got.events, window_days=120),
+          conversion.funnel(ref.members, ref.events, window_days=120), "120 days")
+    assert queries == [1]
+    funnel_module._TIMES.clear()

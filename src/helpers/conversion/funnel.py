@@ -94,12 +94,77 @@ def step_times(members: pd.DataFrame, events: pd.DataFrame, *, steps=None, windo
     return out, names
 
 
+#: the engine's step times kept per lazy table, members and rules: ``key -> (table op, window
+#: days, frame)`` — a funnel with a shorter window is cut from a longer one (see
+#: :func:`_engine_times`); a few entries only (a million members' frame is ~40 MB)
+_TIMES: dict = {}
+TIMES_KEPT = 2
+
+
+def _members_key(mj: pd.DataFrame) -> tuple:
+    """Content key of ``member_id, joined_at`` (the members a funnel follows)."""
+    return len(mj), int(pd.util.hash_pandas_object(mj, index=False).to_numpy().sum(
+        dtype=np.uint64))
+
+
+def _engine_times(events, mj: pd.DataFrame, steps, *, window_days, active_types, end, tz
+                  ) -> pd.DataFrame:
+    """The engine's step times (:func:`helpers.engine.step_times`), one query per table,
+    members and rules for every window up to the longest asked so far.
+
+    Each step is the first matching event at or after the previous step inside the window, so
+    the steps of a window of ``w`` days are those of any longer window that fall before
+    ``joined_at + w`` (and a step that does not, leaves the later ones unreached too): a
+    report's funnels of 30 and 90 days cost one query (:func:`prefetch_step_times`).
+    """
+    types = None if active_types is None else (
+        (active_types,) if isinstance(active_types, str) else tuple(active_types))
+    key = (id(events.op()), None if steps is None else tuple(steps), pd.Timestamp(end), types,
+           str(tz), _members_key(mj))
+    hit = _TIMES.get(key)
+    if hit is not None and hit[0] is events.op() and hit[1] >= window_days:
+        return _cut(hit[2], mj, window_days) if hit[1] > window_days else hit[2]
+    t = engine_step_times(events, mj, steps=steps, window_days=window_days,
+                          active_types=active_types, until=end, tz=tz)
+    while len(_TIMES) >= TIMES_KEPT:
+        _TIMES.pop(next(iter(_TIMES)))
+    _TIMES[key] = (events.op(), float(window_days), t)
+    return t
+
+
+def _cut(t: pd.DataFrame, mj: pd.DataFrame, window_days: float) -> pd.DataFrame:
+    """Step times of a longer window cut to ``window_days``: a step at or after the window's
+    end (computed as :func:`helpers.engine.step_times` does) is not reached."""
+    start = pd.DatetimeIndex(mj["joined_at"].array)
+    start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize("UTC")
+    end = (start.as_unit("us") + pd.Timedelta(days=float(window_days))).ceil("us")
+    end = pd.Series(end, index=pd.Index(mj["member_id"].to_numpy())).reindex(
+        t["member_id"].to_numpy()).to_numpy()
+    out = t.copy()
+    for c in t.columns[1:]:
+        col = pd.DatetimeIndex(t[c])
+        inside = np.asarray(col.tz_convert("UTC") < end if col.tz is not None else
+                            col.tz_localize("UTC") < end)
+        out[c] = col.where(inside)
+    return out
+
+
+def prefetch_step_times(members: pd.DataFrame, events, *, window_days: float,
+                        observed_until=None, active_types=None) -> None:
+    """Ask the engine once for the default steps over the longest window a report needs (a
+    lazy table; nothing for a DataFrame): the report's funnels with shorter windows are cut
+    from it."""
+    if is_lazy(events):
+        step_times(members, events, window_days=window_days, observed_until=observed_until,
+                   active_types=active_types)
+
+
 def _lazy_step_times(m: pd.DataFrame, events, names, *, steps, window_days, end, active_types,
                      tz) -> pd.DataFrame:
     """:func:`step_times`' frame from the engine's per-member step times (same rules)."""
-    t = engine_step_times(events, m[["member_id", "joined_at"]],
-                          steps=None if steps is None else names[1:], window_days=window_days,
-                          active_types=active_types, until=end, tz=tz)
+    t = _engine_times(events, m[["member_id", "joined_at"]],
+                      None if steps is None else names[1:], window_days=window_days,
+                      active_types=active_types, end=end, tz=tz)
     t = t.set_index("member_id").reindex(pd.Index(m["member_id"]))
     join = as_ns(m["joined_at"])
     out = m[["member_id", "joined_at"]].copy()

@@ -24,8 +24,8 @@ from ..errors import ParameterError, WorkspaceError
 from ._messages import CATALOG
 from .activity_review import ActivityReview, activity_review
 from .first_purchase import TimeToPurchase, competing_outcomes, time_to_purchase
-from .funnel import funnel
-from .scorecard import METRICS, channel_scorecard, scorecard_leaders
+from .funnel import funnel, prefetch_step_times
+from .scorecard import FUNNEL_WINDOWS, METRICS, channel_scorecard, scorecard_leaders
 
 SECTIONS = ("funnel", "ttp", "repeat", "renewal", "review", "scorecard")
 
@@ -200,6 +200,9 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     elif by is None:
         skipped["compare"] = "no_segment"
 
+    if compare:  # the scorecard's 30- and 90-day funnels are cut from the same step times
+        _run(lambda: prefetch_step_times(members, events, window_days=max(
+            s.window_days, *FUNNEL_WINDOWS), **opts), "funnel", skipped, caught)
     f_all = _run(lambda: funnel(members, events, window_days=s.window_days, alpha=s.alpha,
                                 **opts), "funnel", skipped, caught)
     if f_all is None or int(f_all["eligible"].iloc[0]) == 0:

@@ -33,6 +33,8 @@ from ..engine.purchases import purchase_summary
 from ..errors import AnalysisWarning
 from ._members import event_positions, wilson
 from .funnel import funnel
+#: windows (days) of the scorecard's funnels: the purchase conversion and the repurchase rate
+FUNNEL_WINDOWS: tuple[int, int] = (30, 90)
 
 #: metric -> (estimate column, interval low, interval high); higher is better for each
 METRICS: dict[str, tuple[str, str, str]] = {
@@ -132,13 +134,13 @@ def channel_scorecard(members: pd.DataFrame, events: pd.DataFrame, *, by: str = 
     else:
         notes.append("rmst_no_followup")
     card = card.merge(rm, on=by, how="left")
-    f30 = funnel(members, events, window_days=30, by=by, alpha=alpha, **opts)
+    f30 = funnel(members, events, window_days=FUNNEL_WINDOWS[0], by=by, alpha=alpha, **opts)
     f30 = f30[(f30["step"] == "purchased") & (f30["eligible"] > 0)].rename(columns={
         "rate": "conversion_30d", "ci_low": "conversion_ci_low", "ci_high": "conversion_ci_high",
         "eligible": "conversion_eligible"})
     card = card.merge(f30[[by, "conversion_30d", "conversion_ci_low", "conversion_ci_high",
                            "conversion_eligible"]], on=by, how="left")
-    f90 = funnel(members, events, window_days=90, by=by, alpha=alpha, **opts)
+    f90 = funnel(members, events, window_days=FUNNEL_WINDOWS[1], by=by, alpha=alpha, **opts)
     buy = f90[f90["step"] == "purchased"].set_index(by)["converted"]
     rep = f90[f90["step"] == "repurchased"].set_index(by)["converted"]
     rp = pd.DataFrame({by: buy.index.astype(object), "repurchase_buyers": buy.to_numpy(),
