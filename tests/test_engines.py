@@ -190,6 +190,13 @@ def test_member_spans_identical(loaded, eng, name):
         b = engine.member_spans(got.events, joined_at=joined, tz=_tz(name), **kw)
         assert a["early_events"].sum() > 0 or kw
         pd.testing.assert_frame_equal(a, b, obj=f"{eng} {name} {kw}")
+    # a member missing from joined_at: the pandas path and the engine's inner join both refuse
+    ev = ref.events
+    part = joined.drop(ev.loc[ev["event_type"].astype(str) == "message", "member_id"].iloc[0])
+    for kw in ({}, {"active_types": ["message"]}):
+        for events in (ref.events, got.events):
+            with pytest.raises(DataError, match="not in the members table"):
+                engine.member_spans(events, joined_at=part, **kw)
 
 
 def test_unknown_active_types_refused_on_every_engine(loaded):

@@ -182,25 +182,24 @@ def member_spans(events, *, types: Sequence[str] | None, until: pd.Timestamp | N
     """Per-member first/last active time, active count and first participation.
 
     ``early``: an optional table ``member_id, early_until`` (join time + early window); adds
-    ``early_events`` (active events before ``early_until``) and ``known`` (the member is in it).
+    ``early_events`` (active events before ``early_until``) and ``_rows`` (the member's events
+    that met ``early``: an inner join, several times cheaper than a left join of the log; a
+    member missing from ``early`` has no row, which :func:`span_rows` lets the caller detect).
 
     Returns ``member_id, first_active_at, last_active_at, n_events, first_participation_at``
-    [, ``early_events, known``] for members with an active or participation event.
+    [, ``early_events, _rows``] for members with an active or participation event.
     """
-    ev = until_filter(events, until)
+    ev = span_rows(events, types=types, until=until)
     if types is None:  # every event is active: plain aggregates, no filter (the common case)
-        ev = ev.mutate(_part=is_participation(ev))
         first, last, n = ev.ts.min(), ev.ts.max(), ev.count()
     else:
-        ev = ev.mutate(_active=is_active(ev, types), _part=is_participation(ev))
-        ev = ev.filter(ev._active | ev._part)
         first, last = ev.ts.min(where=ev._active), ev.ts.max(where=ev._active)
         n = ev._active.cast("int64").sum()
     if early is None:
         return ev.group_by("member_id").aggregate(
             first_active_at=first, last_active_at=last, n_events=n,
             first_participation_at=ev.ts.min(where=ev._part))
-    j = ev.left_join(early, ev.member_id == early.member_id)
+    j = ev.join(early, ev.member_id == early.member_id)
     j = j.select(*[j[c] for c in ev.columns if c in ("member_id", "ts", "_active", "_part")],
                  j.early_until)
     if types is None:
@@ -212,8 +211,17 @@ def member_spans(events, *, types: Sequence[str] | None, until: pd.Timestamp | N
         early_n = (j._active & (j.ts < j.early_until)).fill_null(False).cast("int64").sum()
     return j.group_by("member_id").aggregate(
         first_active_at=first, last_active_at=last, n_events=n,
-        first_participation_at=j.ts.min(where=j._part), early_events=early_n,
-        known=j.early_until.notnull().cast("int64").min())
+        first_participation_at=j.ts.min(where=j._part), early_events=early_n, _rows=j.count())
+
+
+def span_rows(events, *, types: Sequence[str] | None, until: pd.Timestamp | None = None):
+    """The events :func:`member_spans` aggregates (``_part`` [, ``_active``] added): its
+    ``_rows`` summed over the members equal this table's count when every member is known."""
+    ev = until_filter(events, until)
+    if types is None:
+        return ev.mutate(_part=is_participation(ev))
+    ev = ev.mutate(_active=is_active(ev, types), _part=is_participation(ev))
+    return ev.filter(ev._active | ev._part)
 
 
 def window_metrics(events, *, zone, types: Sequence[str] | None, start, end, pre_start,

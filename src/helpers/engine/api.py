@@ -204,9 +204,9 @@ def member_spans(events, *, active_types=None, observed_until=None,
             "member_id": np.asarray(joined_at.index),
             "early_until": ends.tz_convert("UTC") if ends.tz is not None
             else ends.tz_localize(tz).tz_convert("UTC")}))
-    expr = _ibis.member_spans(events, types=resolve_types(events, active_types),
-                              until=as_end(events, observed_until, tz), early=early)
-    arrow = fetch(expr, ["member_id"])
+    types, until = resolve_types(events, active_types), as_end(events, observed_until, tz)
+    arrow = fetch(_ibis.member_spans(events, types=types, until=until, early=early),
+                  ["member_id"])
     n = arrow.column("n_events").to_numpy(zero_copy_only=False)
     out = pd.DataFrame({
         "member_id": ids(arrow.column("member_id")),
@@ -216,8 +216,9 @@ def member_spans(events, *, active_types=None, observed_until=None,
         "first_participation_at": times(arrow.column("first_participation_at"), tz),
     })
     if joined_at is not None:
-        known = arrow.column("known").to_numpy(zero_copy_only=False)
-        if len(known) and not (known.astype(float) == 1).all():
+        rows = _ibis.span_rows(events, types=types, until=until).count().to_pyarrow().as_py()
+        import pyarrow.compute as pc
+        if int(pc.sum(arrow.column("_rows")).as_py() or 0) != rows:  # the join lost events
             raise DataError("events of members not in the members table", column="member_id",
                             fix="load the data with data.load_community, which checks this")
         out["early_events"] = arrow.column("early_events").to_numpy(
