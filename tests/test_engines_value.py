@@ -403,3 +403,40 @@ def test_funnels_cut_from_a_longer_window(plus, eng, tz, monkeypatch):
           conversion.funnel(ref.members, ref.events, window_days=120), "120 days")
     assert queries == [1]
     funnel_module._TIMES.clear()
+
+
+# ----------------------------------------------------------------------------- before/after windows
+@pytest.mark.parametrize("eng", LAZY)
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin"])
+def test_window_totals_in_two_scans_match_pandas(plus, eng, tz):
+    """``engine.api.window_totals`` (the activity review's before/after windows from one
+    (member, local day) scan and one purchase scan) gives the window-by-window pandas counts:
+    bounds mid-day (an active day counts only by its events inside), at local midnight, on the
+    week edge, across the DST night, overlapping windows, one shorter than a day (the
+    per-window query), the end of observation; all types and a subset."""
+    from helpers.engine.api import window_totals
+
+    if eng == "spark" and tz != "Europe/Berlin":
+        pytest.skip("Spark: the daylight-saving zone only (its queries cost seconds)")
+    ref, got = plus(tz, "pandas"), plus(tz, eng)
+    t = lambda s: pd.Timestamp(s, tz=tz)  # noqa: E731
+    windows = pd.DataFrame({"window_id": [0, 1, 2, 3, 4, 5, 6, 7], "start": [
+        t("2026-03-01"), t("2026-03-28 12:00"), t("2026-03-01 23:15"), t("2026-03-31 23:31"),
+        t("2026-03-29 01:00"), t("2026-03-09 00:00"), ref.observed_until - pd.Timedelta(days=40),
+        t("2026-03-02 00:10")],
+        "end": [t("2026-04-10"), t("2026-04-01 00:30"), t("2026-03-02 00:30"),
+                t("2026-04-01 09:00"), t("2026-03-29 03:30"), t("2026-04-06"),
+                ref.observed_until + pd.Timedelta(seconds=1), t("2026-03-02 00:40")]})
+    for types in (None, ["message", "check_in"]):
+        want = window_counts_reference(ref.events, windows, tz, types)
+        want = want.loc[(want["active_days"] > 0) | (want["purchases"] > 0)]
+        want = want.reset_index(drop=True)
+        assert want["active_days"].max() >= 2 and want["purchases"].sum() > 0
+        assert set(want["window_id"]) == set(range(8))
+        have = window_totals(got.events, windows, active_types=types, tz=tz)
+        close(have, want, f"window_totals {types}")
+        # the 23:31 start leaves out member 1's 23:30 purchase, the 09:00 end its 09:00 one
+        row = want.loc[want["window_id"] == 3]
+        assert row["purchases"].tolist() == [1] and row["active_days"].tolist() == [0 if types else 1]
+        # 23:15 to 00:30: the Sunday 23:30 message's day only (the Monday 00:30 is the end)
+        assert want.loc[want["window_id"] == 2, "active_days"].tolist() == [1]

@@ -28,8 +28,8 @@ from scipy import stats
 from .. import config
 from .._checks import active_mask, check_alpha
 from .._time import DAY_NS, as_ns, period_codes, resolve_end, tz_of
-from ..engine.api import is_lazy, member_spans
-from ..engine.purchases import activity_takers, window_counts
+from ..engine.api import is_lazy, member_spans, window_totals
+from ..engine.purchases import activity_takers
 from ._members import wilson
 
 ACTIVITY_COLUMNS = ["activity_id", "name", "activity_type", "group_id", "starts_at", "ends_at",
@@ -358,7 +358,7 @@ class _Windows:
 
 class _LazyWindows:
     """:class:`_Windows` on a lazy table: the counts of every window the review needs from one
-    engine query (:func:`helpers.engine.api.window_counts`), given the windows up front."""
+    pass of the engine (:func:`helpers.engine.api.window_totals`), given the windows up front."""
 
     def __init__(self, members, events, active_types, tz, bounds):
         keys = sorted({(pd.Timestamp(lo).value, pd.Timestamp(hi).value) for lo, hi in bounds})
@@ -366,7 +366,7 @@ class _LazyWindows:
         w = pd.DataFrame({"window_id": np.arange(len(keys)),
                           "start": pd.to_datetime([k[0] for k in keys], utc=True),
                           "end": pd.to_datetime([k[1] for k in keys], utc=True)})
-        got = window_counts(events, w, active_types=active_types, tz=tz)
+        got = window_totals(events, w, active_types=active_types, tz=tz)
         pos = pd.Index(members["member_id"]).get_indexer(got["member_id"].to_numpy())
         keep = pos >= 0
         self.n = len(members)

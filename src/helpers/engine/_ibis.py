@@ -502,3 +502,50 @@ def layer_figures(events, cuts: Sequence[tuple[pd.Timestamp, int]], *, zone,
     return j.select(per_member.member_id, *[per_member[f"last_{i}"] for i in range(len(cuts))],
                     *[j[f"days_{i}"] for i in range(len(cuts))],
                     *[per_member[f"spend_{i}"] for i in range(len(cuts))])
+
+
+# ----------------------------------------------------------------------------- before/after windows
+def window_active_days(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Timestamp, int, int]],
+                       *, zone, types: Sequence[str] | None):
+    """Active local days per member in each of several windows ``[start, end)``, one scan.
+
+    ``windows``: ``(window_id, start, end, start day, end day)`` with the local day codes of
+    the bounds, the start's day before the end's (windows of a day or more). The events of the
+    windows' union are grouped once by (member, local day) with the first and last active time
+    of the day; a window counts the days strictly between its bounds' days, its start day when
+    the day's last active time is at or after the start, and its end day when the day's first
+    active time is before the end.
+
+    Returns ``member_id, days_<window_id>…`` (int64) for the members with an active event in the
+    union.
+    """
+    lo = min(w[1] for w in windows)
+    hi = max(w[2] for w in windows)
+    ev = prune(events, since=lo, until=hi)
+    ev = ev.filter((ev.ts >= ts_literal(ev, lo)) & (ev.ts < ts_literal(ev, hi)))
+    if types is not None:
+        ev = ev.filter(is_active(ev, types))
+    ev = ev.mutate(_day=local_day(ev.ts, zone))
+    daily = ev.group_by(["member_id", "_day"]).aggregate(_first=ev.ts.min(), _last=ev.ts.max())
+    counts = {}
+    for wid, start, end, d0, d1 in windows:
+        inside = ((daily._day > d0) & (daily._day < d1)) \
+            | ((daily._day == d0) & (daily._last >= ts_literal(ev, start))) \
+            | ((daily._day == d1) & (daily._first < ts_literal(ev, end)))
+        counts[f"days_{int(wid)}"] = inside.cast("int64").sum()
+    return daily.group_by("member_id").aggregate(**counts)
+
+
+def window_purchases(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Timestamp]],
+                     purchase_type: str = PURCHASE_TYPE):
+    """Purchases per member in each of several windows ``[start, end)``, one scan of the
+    purchases of their union: ``member_id, buys_<window_id>…`` (int64) for the members with a
+    purchase in the union."""
+    lo = min(w[1] for w in windows)
+    hi = max(w[2] for w in windows)
+    ev = prune(events, since=lo, until=hi)
+    ev = ev.filter((ev.ts >= ts_literal(ev, lo)) & (ev.ts < ts_literal(ev, hi))
+                   & (ev.event_type == purchase_type))
+    return ev.group_by("member_id").aggregate(**{
+        f"buys_{int(wid)}": ((ev.ts >= ts_literal(ev, start)) & (ev.ts < ts_literal(ev, end)))
+        .cast("int64").sum() for wid, start, end in windows})
