@@ -56,13 +56,18 @@ class TimeToPurchase:
 
 
 def competing_outcomes(members, events, *, observed_until=None, by=None, active_types=None,
-                       inactivity_days: float = config.INACTIVITY_DAYS) -> pd.DataFrame:
-    """Per member: ``member_id, *by, duration_days, outcome`` (1 purchase, 2 churn, 0 censored)."""
+                       inactivity_days: float = config.INACTIVITY_DAYS,
+                       churn: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per member: ``member_id, *by, duration_days, outcome`` (1 purchase, 2 churn, 0 censored).
+
+    ``churn``: the churn table of these arguments (``survival.churn_table``) when already
+    computed."""
     from .. import survival  # public API; imported here to keep the package import light
 
     m, by_cols, end, tz = scope(members, events, observed_until, by)
-    churn = survival.churn_table(members, events, inactivity_days=inactivity_days,
-                                 observed_until=end, active_types=active_types)
+    if churn is None:
+        churn = survival.churn_table(members, events, inactivity_days=inactivity_days,
+                                     observed_until=end, active_types=active_types)
     c = churn[["member_id", "churned", "duration_days"]].merge(
         m[["member_id", "joined_at", *by_cols]], on="member_id", how="inner")
     first = np.full(len(c), np.iinfo(np.int64).max)

@@ -176,7 +176,7 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     ...                       memberships=ds.memberships)              # doctest: +SKIP
     >>> print(render_summary(r, "zh"))                                 # doctest: +SKIP
     """
-    from .. import value  # sibling package, public API
+    from .. import survival, value  # sibling packages, public APIs
 
     s = settings or ConversionSettings(**options)
     if settings is not None and options:
@@ -200,6 +200,14 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     elif by is None:
         skipped["compare"] = "no_segment"
 
+    kept: dict = {}
+
+    def churn():  # one churn table for the first-purchase and the scorecard sections
+        if "churn" not in kept:
+            kept["churn"] = survival.churn_table(members, events,
+                                                 inactivity_days=s.inactivity_days, **opts)
+        return kept["churn"]
+
     if compare:  # the scorecard's 30- and 90-day funnels are cut from the same step times
         _run(lambda: prefetch_step_times(members, events, window_days=max(
             s.window_days, *FUNNEL_WINDOWS), **opts), "funnel", skipped, caught)
@@ -219,7 +227,8 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     else:
         seg = by if compare else None
         outcomes = _run(lambda: competing_outcomes(members, events, by=seg,
-                                                   inactivity_days=s.inactivity_days, **opts),
+                                                   inactivity_days=s.inactivity_days,
+                                                   churn=churn(), **opts),
                         "ttp", skipped, caught)
         if outcomes is not None and len(outcomes):
             ttp = time_to_purchase(members, events, days=[7, 14, 30, 60, 90], alpha=s.alpha,
@@ -266,7 +275,8 @@ def conversion_report(members: pd.DataFrame, events: pd.DataFrame, *,
     if compare:
         card = _run(lambda: channel_scorecard(members, events, by=by,
                                               inactivity_days=s.inactivity_days, alpha=s.alpha,
-                                              **opts), "scorecard", skipped, caught)
+                                              churn=churn(), **opts),
+                    "scorecard", skipped, caught)
         if card is not None:
             leaders = scorecard_leaders(card, by)
             if (leaders["levels"] < 2).all():  # no figure measured for two channels yet

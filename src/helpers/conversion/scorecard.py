@@ -84,8 +84,13 @@ def value_per_member(members, events, *, horizon_days: float = 90, by="channel",
 def channel_scorecard(members: pd.DataFrame, events: pd.DataFrame, *, by: str = "channel",
                       observed_until=None, active_types=None,
                       inactivity_days: float = config.INACTIVITY_DAYS,
-                      alpha: float = config.ALPHA) -> pd.DataFrame:
+                      alpha: float = config.ALPHA, churn: pd.DataFrame | None = None
+                      ) -> pd.DataFrame:
     """The channel scorecard: a row per channel (or ``by`` level) with intervals.
+
+    ``churn``: the churn table of these arguments (``survival.churn_table(members, events,
+    inactivity_days=..., observed_until=..., active_types=...)``) when already computed — report
+    04 shares one with the first-purchase section.
 
     Returns
     -------
@@ -119,7 +124,8 @@ def channel_scorecard(members: pd.DataFrame, events: pd.DataFrame, *, by: str = 
                                                    "eligible": "d30_eligible"})
     card = card.merge(d30[[by, "d30_retention", "d30_ci_low", "d30_ci_high", "d30_eligible"]],
                       on=by, how="left")
-    churn = survival.churn_table(members, events, inactivity_days=inactivity_days, **opts)
+    if churn is None:
+        churn = survival.churn_table(members, events, inactivity_days=inactivity_days, **opts)
     rm = pd.DataFrame(columns=[by, "rmst_90d", "rmst_ci_low", "rmst_ci_high", "rmst_members"])
     if len(churn):
         with warnings.catch_warnings(record=True) as caught:
