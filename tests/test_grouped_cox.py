@@ -225,3 +225,48 @@ def test_participation_effects_unchanged(small_community):
                                               resolution_days=1 / 24, truth_hr=0.7)
     assert len(fast) == 6
     pd.testing.assert_frame_equal(fast, slow, rtol=1e-8, atol=1e-10)
+
+
+def test_cox_model_warm_start_gives_lifelines_cold_result(small_community):
+    """cox_model starts lifelines at the pattern fit's optimum: the coefficients, robust SEs,
+    concordance and PH test equal a cold CoxPHFitter fit on the same rows."""
+    from helpers.survival.cox import linear_time_residuals
+
+    ct = survival.churn_table(small_community.members, small_community.events)
+    res = survival.cox_model(ct, covariates=["channel", "referred"], cluster_col="group_id",
+                             resolution_days=1 / 24)
+    df = res.training_data
+    with linear_time_residuals():
+        cold = CoxPHFitter().fit(df, "_T", "_E", cluster_col="_cluster")
+    np.testing.assert_allclose(res.fitter.params_, cold.params_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.fitter.standard_errors_, cold.standard_errors_, rtol=1e-10)
+    np.testing.assert_allclose(res.fitter.variance_matrix_, cold.variance_matrix_, rtol=1e-9)
+    assert res.concordance == pytest.approx(cold.concordance_index_, abs=1e-12)
+    assert res.fitter.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-12)
+    ph = survival.ph_check(res)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_grouped_cox, "PATTERN_BUDGET", 0)  # no warm start: lifelines from zero
+        ref = survival.cox_model(ct, covariates=["channel", "referred"],
+                                 cluster_col="group_id", resolution_days=1 / 24)
+    pd.testing.assert_frame_equal(res.hazard_ratios, ref.hazard_ratios, rtol=1e-10, atol=1e-12)
+    pd.testing.assert_frame_equal(ph, survival.ph_check(ref), rtol=1e-8, atol=1e-10)
+
+
+def test_stratified_fit_equals_lifelines_and_warm_starts_cox_model(small_community, rng):
+    X, start, stop, event = _counting_data(rng, n=3000)
+    strata = rng.choice(["u", "v", "w"], len(X))
+    df = X.assign(T=stop, E=event, s=strata)
+    ref = CoxPHFitter().fit(df, "T", "E", strata=["s"])
+    fit = grouped_cox(X, np.full(len(X), -1.0), stop, event, style="static", strata=strata)
+    np.testing.assert_allclose(fit.params_, ref.params_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fit.standard_errors_, ref.standard_errors_, rtol=1e-10)
+    assert fit.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-12)
+    # the stratified refit of the report: warm-started, the cold result
+    ct = survival.churn_table(small_community.members, small_community.events)
+    kw = dict(covariates=["referred"], strata=["channel"], cluster_col="group_id",
+              resolution_days=1 / 24)
+    res = survival.cox_model(ct, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_grouped_cox, "PATTERN_BUDGET", 0)
+        cold = survival.cox_model(ct, **kw)
+    pd.testing.assert_frame_equal(res.hazard_ratios, cold.hazard_ratios, rtol=1e-10, atol=1e-12)

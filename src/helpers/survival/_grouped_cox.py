@@ -293,7 +293,7 @@ def _newton_raphson(Z, R, D, d_k, n_rows, penalizer, style="time_varying"):
 
 def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
                 alpha: float = 0.05, budget: float | None = None,
-                style: str = "time_varying") -> GroupedCoxFit | None:
+                style: str = "time_varying", strata=None) -> GroupedCoxFit | None:
     """Fit a Cox model on (start, stop] rows by covariate pattern; None when it does not apply.
 
     Parameters
@@ -311,6 +311,10 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
         one row per member is the case ``start`` below every time; see
         :func:`_newton_raphson`). The optimum is the same; the stopping points differ by
         ~1e-8, and each style reproduces its fitter to rounding.
+    strata : array-like, optional
+        Stratum of each row (any labels): each stratum has its own risk sets and baseline
+        hazard, as lifelines' ``strata=``. The baseline of a stratified fit is not computed
+        (``baseline_cumulative_hazard_`` is empty).
     budget : float, optional
         Largest ``patterns × event times × (2 + d²)`` fitted here (default
         :data:`PATTERN_BUDGET`, read at call time).
@@ -338,7 +342,18 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
             or not np.all(np.isfinite(start)) or not np.all(np.isfinite(stop))
             or np.any(stop <= start)):
         return None
-    patterns, codes = _pattern_codes(Xv)
+    if strata is not None:
+        # strata as disjoint stretches of the time axis: a row is at risk only among the
+        # event times of its own stratum (times keep their order and ties within a stratum)
+        level = pd.factorize(np.asarray(strata))[0].astype(float)
+        if np.any(level < 0):
+            return None
+        width = float(stop.max() - start.min()) + 1.0
+        start, stop = start + level * width, stop + level * width
+        patterns, codes = _pattern_codes(np.column_stack([Xv, level]))
+        patterns = patterns[:, :p]
+    else:
+        patterns, codes = _pattern_codes(Xv)
     times = np.unique(stop[event])
     G, K = len(patterns), len(times)
     if G * K * (2 + p * p) > (PATTERN_BUDGET if budget is None else budget):
@@ -361,7 +376,8 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
     # Breslow baseline at the event times for covariates at their means, as lifelines
     rel = np.exp((patterns - mean) @ params.to_numpy())
     baseline = pd.DataFrame({"baseline hazard": np.cumsum(d_k / (rel @ R))},
-                            index=times)
+                            index=times) if strata is None else \
+        pd.DataFrame({"baseline hazard": []}, index=pd.Index([], dtype=float))
     return GroupedCoxFit(params=params, variance=variance, log_likelihood=ll,
                          baseline=baseline, norm_mean=pd.Series(mean, index=cols),
                          norm_std=pd.Series(std, index=cols), penalizer=penalizer, alpha=alpha,

@@ -223,6 +223,35 @@ class CoxSettings:
             raise ParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
 
 
+def _warm_start(X: pd.DataFrame, T: np.ndarray, E: np.ndarray, penalizer: float,
+                alpha: float, strata=None) -> np.ndarray | None:
+    """CoxPHFitter's own optimum (normalised scale) from the pattern fit, or None.
+
+    :func:`helpers.survival._grouped_cox.grouped_cox` with ``style="static"`` runs
+    CoxPHFitter's iteration on covariate patterns × distinct durations, so it ends where
+    lifelines would (per stratum risk sets with ``strata``); started there, lifelines evaluates once, finds the step below its
+    precision and stops — the same coefficients, Hessian, robust errors and residuals, with one
+    pass over the rows instead of ~6 (at 10,000,000 members each pass is a minute).
+    """
+    from lifelines.exceptions import ConvergenceError
+
+    from ._grouped_cox import grouped_cox
+
+    if len(T) == 0:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = grouped_cox(X, np.full(len(T), float(T.min()) - 1.0), T, E,
+                              penalizer=penalizer, alpha=alpha, style="static",
+                              strata=strata)
+    except (ConvergenceError, np.linalg.LinAlgError):
+        return None
+    if fit is None or not np.all(np.isfinite(fit.params_.to_numpy())):
+        return None
+    return (fit.params_ * fit._norm_std).to_numpy(dtype=float).copy()
+
+
 def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
               settings: CoxSettings | None = None, **options) -> CoxResult:
     """Cox proportional-hazards model of churn with tidy hazard ratios (lifelines CoxPHFitter).
@@ -263,6 +292,8 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
         method). lifelines' fit loops in Python over distinct times, about one per member:
         at 1,000,000 members hours (``1 / 24``) take 9 s instead of 125 s and move the
         coefficients by < 0.003 standard errors (``make bench`` prints both). None = exact.
+        Without strata, lifelines starts from the optimum found on covariate patterns
+        (:func:`_warm_start`: the same result, one pass over the rows instead of ~6).
     alpha : float
         1 − confidence level of the hazard-ratio intervals.
 
@@ -314,11 +345,15 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
     if cluster_col:
         df["_cluster"] = data[cluster_col].astype(str).to_numpy()
 
+    levels = df.groupby(strata, sort=False).ngroup().to_numpy() if strata else None
+
     def fit(pen):
+        start = _warm_start(X, df["_T"].to_numpy(), df["_E"].to_numpy(), pen, alpha,
+                            strata=levels)
         with linear_time_residuals():
             return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
                 df, "_T", "_E", strata=strata or None,
-                cluster_col="_cluster" if cluster_col else None)
+                cluster_col="_cluster" if cluster_col else None, initial_point=start)
 
     fitter, pen, notes = fit_with_retry(fit, X, frame["event"].to_numpy(), penalizer)
     return CoxResult(hazard_ratios=tidy_summary(fitter, info, alpha), baselines=baselines,
