@@ -98,12 +98,38 @@ def run_one(name: str, dataset: Path, out_dir: Path, *, engine: str = "duckdb",
     record = result.to_dict()
     record["runner_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     record["kernel_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if result.executed and (out_dir / result.executed).exists():
+        record["slowest_cells"] = slowest_cells(out_dir / result.executed)
     if result.html:
         page = (out_dir / result.html).read_text(encoding="utf-8")
         record["html_path"] = str(out_dir / result.html)
         record["summary"] = page_summary(page)
         record["page_problems"] = batch.reviewer_text_problems(page)
     return record
+
+
+def slowest_cells(notebook: Path, n: int = 3) -> list[tuple[float, str]]:
+    """The ``n`` slowest code cells of an executed notebook: (seconds, its first line)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0),
+              _first_call(c.source))
+             for c in nb.cells if c.cell_type == "code"]
+    return sorted(cells, reverse=True)[:n]
+
+
+def _first_call(source: str) -> str:
+    """The first line of a cell that is not an import, a comment or blank (else its first).
+
+    Examples
+    --------
+    >>> _first_call(chr(10).join(["from helpers import data", "", "ds = data.load_community(x)"]))
+    'ds = data.load_community(x)'
+    """
+    lines = [ln for ln in source.splitlines() if ln.strip()]
+    calls = [ln for ln in lines if not ln.lstrip().startswith(("import ", "from ", "#"))]
+    return (calls or lines or [""])[0].strip()
 
 
 def page_summary(page: str, chars: int = 400) -> str:
@@ -428,6 +454,9 @@ def measure_report(name: str, folder: Path, members: int, engine: str, out: Path
               f"{rec['error'].get('evalue', '')[:1500]}")
     if not rec and not m["killed"]:
         print("   no result from the child; its stderr ends:\n" + m["stderr_tail"])
+    if rec.get("slowest_cells"):
+        print("   slowest cells: " + "; ".join(f"{sec:.1f} s {line[:60]}"
+                                               for sec, line in rec["slowest_cells"]))
     for w in rec.get("warnings") or []:
         print(f"   warning: {w}")
     for prob in problems:
