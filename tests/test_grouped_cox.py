@@ -270,3 +270,22 @@ def test_stratified_fit_equals_lifelines_and_warm_starts_cox_model(small_communi
         mp.setattr(_grouped_cox, "PATTERN_BUDGET", 0)
         cold = survival.cox_model(ct, **kw)
     pd.testing.assert_frame_equal(res.hazard_ratios, cold.hazard_ratios, rtol=1e-10, atol=1e-12)
+
+
+def test_concordance_counts_equal_lifelines_tree(rng, small_community):
+    from lifelines.utils.concordance import _concordance_summary_statistics as tree
+
+    from helpers.survival._grouped_cox import concordance_counts
+
+    n = 2000
+    T = np.ceil(rng.exponential(10, n))  # many tied times
+    E = rng.random(n) < 0.6
+    for score in (rng.integers(0, 5, n).astype(float), rng.normal(size=n)):
+        assert concordance_counts(T, score, E) == tuple(int(x) for x in tree(T, score, E))
+    assert concordance_counts(T, rng.normal(size=n), E, budget=10) is None
+    # cox_model's concordance (plain and stratified) against lifelines' property
+    ct = survival.churn_table(small_community.members, small_community.events)
+    for kw in ({}, {"strata": ["channel"]}):
+        res = survival.cox_model(ct, covariates=["referred", "early_events_7d"],
+                                 resolution_days=1 / 24, **kw)
+        assert res.concordance == res.fitter.concordance_index_  # same integers, same ratio

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-__all__ = ["PATTERN_BUDGET", "GroupedCoxFit", "efron_closed_forms", "efron_sums", "grouped_cox"]
+__all__ = ["PATTERN_BUDGET", "GroupedCoxFit", "concordance_counts", "efron_closed_forms",
+           "efron_sums", "grouped_cox"]
 
 #: largest patterns × event times for which :func:`grouped_cox` fits (above it: lifelines).
 #: The tables R and D and the per-time sums take ~ (2 + d²) · 8 bytes per cell: 20 million
@@ -382,3 +383,56 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
                          baseline=baseline, norm_mean=pd.Series(mean, index=cols),
                          norm_std=pd.Series(std, index=cols), penalizer=penalizer, alpha=alpha,
                          patterns=G, event_times=K, rows=n)
+
+
+def concordance_counts(T, score, E, *, budget: float = 2e7):
+    """Harrell's concordance counts as lifelines counts them, through a times × scores table.
+
+    lifelines' ``_concordance_summary_statistics`` walks the members in time order and keeps
+    the scores of earlier churns in a binary tree: one Python insert and lookup per member
+    (about 10 s at 1,000,000 members). With few distinct scores (a model on discrete
+    covariates) the same counts come from cumulative sums: member j is compared with the
+    churns before it (``T_i < T_j`` for a churned j, ``T_i ≤ T_j`` for a censored j); the pair
+    is correct when the churn's score is lower, tied when equal.
+
+    Parameters
+    ----------
+    T, score, E : array-like
+        Durations, scores (higher = longer survival, e.g. minus the partial hazard) and the
+        event flags.
+    budget : float
+        Largest distinct times × distinct scores handled here.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(correct, tied, pairs)`` (the C-index is ``(correct + tied / 2) / pairs``), or None
+        when the table would exceed ``budget`` (then use lifelines).
+
+    Examples
+    --------
+    >>> from lifelines.utils.concordance import _concordance_summary_statistics as tree
+    >>> T, s, E = np.array([1, 2, 2, 3, 4.0]), np.array([0, 1, 1, 0, 2.0]), np.array([1, 1, 0, 1, 0])
+    >>> concordance_counts(T, s, E) == tuple(int(v) for v in tree(T, s, E.astype(bool)))
+    True
+    """
+    T, score = np.asarray(T, float), np.asarray(score, float)
+    E = np.asarray(E).astype(bool)
+    times, k = np.unique(T, return_inverse=True)
+    scores, v = np.unique(score, return_inverse=True)
+    K, V = len(times), len(scores)
+    if K * V > budget:
+        return None
+    k, v = k.reshape(-1), v.reshape(-1)
+    deaths = np.bincount(k[E] * V + v[E], minlength=K * V).reshape(K, V)
+    upto = np.cumsum(deaths, axis=0)  # churns with time rank <= k
+    before = upto - deaths  # churns with time rank < k
+    counted = [(before, np.bincount(k[E] * V + v[E], minlength=K * V).reshape(K, V)),
+               (upto, np.bincount(k[~E] * V + v[~E], minlength=K * V).reshape(K, V))]
+    correct = tied = pairs = 0
+    for M, members in counted:
+        lower = np.cumsum(M, axis=1) - M  # churns with a lower score
+        correct += int((members * lower).sum())
+        tied += int((members * M).sum())
+        pairs += int((members.sum(axis=1) * M.sum(axis=1)).sum())
+    return correct, tied, pairs
