@@ -370,6 +370,10 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
         df["_cluster"] = data[cluster_col].astype(str).to_numpy()
 
     levels = df.groupby(strata, sort=False).ngroup().to_numpy() if strata else None
+    # lifelines' per-row Python loop ("single") takes 15 s per iteration at 1,000,000 rows
+    # with hourly ties, its per-distinct-time loop ("batch") 1.7 s; its own rule picks
+    # "single" above ~200,000 rows. Same sums either way.
+    batch = True if df["_T"].nunique() * 10 <= len(df) else None
 
     def fit(pen):
         start = _warm_start(X, df["_T"].to_numpy(), df["_E"].to_numpy(), pen, alpha,
@@ -377,7 +381,8 @@ def cox_model(data: pd.DataFrame, *, covariates: Sequence[str],
         with linear_time_residuals():
             return CoxPHFitter(penalizer=pen, alpha=alpha).fit(
                 df, "_T", "_E", strata=strata or None,
-                cluster_col="_cluster" if cluster_col else None, initial_point=start)
+                cluster_col="_cluster" if cluster_col else None, initial_point=start,
+                batch_mode=batch)
 
     fitter, pen, notes = fit_with_retry(fit, X, frame["event"].to_numpy(), penalizer)
     return CoxResult(hazard_ratios=tidy_summary(fitter, info, alpha), baselines=baselines,
