@@ -375,12 +375,13 @@ def test_pre_join_error_and_keep(edge_dirs):
 
 @pytest.mark.parametrize("eng", LAZY)
 @pytest.mark.parametrize("name", ["Europe/Berlin", "synth"])
-def test_the_validation_scan_yields_the_weekly_pairs(request, monkeypatch, edge_dirs, synth_dir,
-                                                     eng, name):
-    """The loader's one scan of the log (the contract's checks) also gives every weekly pair:
-    the first weekly table runs no second query, and its pairs are those of pandas (a DST zone,
-    Sunday 23:30 / Monday 00:30, pre-join events kept); after ``clear_cache`` the pairs query
-    gives the same rows."""
+def test_the_validation_scan_yields_the_weekly_and_monthly_pairs(
+        request, monkeypatch, edge_dirs, synth_dir, eng, name):
+    """The loader's one scan of the log (the contract's checks) also gives every weekly and
+    monthly pair (the months from each (member, week) group's first and last event): the first
+    weekly and monthly tables run no second query, and their pairs are those of pandas (a DST
+    zone, Sunday 23:30 / Monday 00:30, month edges, pre-join events kept); after
+    ``clear_cache`` the pairs query gives the same rows."""
     from helpers.engine import _ibis
     if eng == "spark":
         request.getfixturevalue("spark_session")
@@ -389,18 +390,23 @@ def test_the_validation_scan_yields_the_weekly_pairs(request, monkeypatch, edge_
         warnings.simplefilter("ignore")
         ref = data.load_community(folder, tz=tz, pre_join_events="keep")
         got = data.load_community(folder, tz=tz, pre_join_events="keep", engine=eng)
-    expected = engine.activity_pairs(ref.events, period="W", tz=tz)
 
     def no_query(*args, **kwargs):
-        raise AssertionError("a second scan for the weekly pairs")
+        raise AssertionError("a second scan for the pairs")
 
-    with monkeypatch.context() as m:
-        m.setattr(_ibis, "activity_pairs", no_query)
-        first = engine.activity_pairs(got.events, period="W", tz=tz, until=got.observed_until)
-    pd.testing.assert_frame_equal(first, expected)
+    for period in ("W", "M"):
+        expected = engine.activity_pairs(ref.events, period=period, tz=tz)
+        assert expected["member_id"].nunique() < len(expected)  # members active in 2+ periods
+        with monkeypatch.context() as m:
+            m.setattr(_ibis, "activity_pairs", no_query)
+            first = engine.activity_pairs(got.events, period=period, tz=tz,
+                                          until=got.observed_until)
+        pd.testing.assert_frame_equal(first, expected, obj=period)
     engine.clear_cache()
-    again = engine.activity_pairs(got.events, period="W", tz=tz)
-    pd.testing.assert_frame_equal(again, expected)
+    for period in ("W", "M"):
+        again = engine.activity_pairs(got.events, period=period, tz=tz)
+        pd.testing.assert_frame_equal(again, engine.activity_pairs(ref.events, period=period,
+                                                                   tz=tz), obj=period)
     with monkeypatch.context() as m:  # an earlier end is another query (not the cached pairs)
         m.setattr(_ibis, "activity_pairs", no_query)
         with pytest.raises(AssertionError, match="second scan"):
@@ -497,3 +503,41 @@ def test_spark_table_name_is_a_source(loaded, spark_session, edge_dirs):
     pd.testing.assert_frame_equal(engine.activity_pairs(events, period="W", tz="Asia/Shanghai"),
                                   engine.activity_pairs(ref.events, period="W",
                                                         tz="Asia/Shanghai"))
+
+
+def test_row_problems_from_parquet_statistics(tmp_path):
+    """Missing ts/event_type and negative amounts are proven absent from the files' statistics
+    only when every row group has them; anything else (a problem, no statistics, text amounts,
+    a partitioned folder with one bad file) leaves the counting to the loader's query."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from helpers.engine import duckdb as duck
+    con = duck.connect()
+    ts = pd.to_datetime(["2026-03-02 08:00", "2026-03-03 09:00"]).tz_localize("Asia/Shanghai")
+
+    def write(name, stats=True, **cols):
+        base = dict(member_id=[1, 2], ts=ts, event_type=["message", "purchase"],
+                    amount=[None, 12.5])
+        base.update(cols)
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(pd.DataFrame(base)), path, write_statistics=stats,
+                       row_group_size=1)
+        return path
+
+    clean = {"null_ts": 0, "null_type": 0, "negative": 0}
+    assert duck.problem_counts_from_statistics(con, write("ok.parquet")) == clean
+    assert duck.problem_counts_from_statistics(con, write("nostats.parquet", stats=False)) is None
+    assert duck.problem_counts_from_statistics(con, write("neg.parquet", amount=[-1.0, 2.0])) is None
+    assert duck.problem_counts_from_statistics(con, write("nullts.parquet", ts=[ts[0], None])) is None
+    assert duck.problem_counts_from_statistics(
+        con, write("nulltype.parquet", event_type=["message", None])) is None
+    assert duck.problem_counts_from_statistics(
+        con, write("text.parquet", amount=["1", "2"])) is None
+    assert duck.problem_counts_from_statistics(con, write("noamount.parquet", amount=[np.nan, np.nan])) \
+        == clean
+    write("part/month=2026-03/a.parquet")
+    assert duck.problem_counts_from_statistics(con, tmp_path / "part") == clean
+    write("part/month=2026-04/b.parquet", amount=[3.0, -0.5])
+    assert duck.problem_counts_from_statistics(con, tmp_path / "part") is None

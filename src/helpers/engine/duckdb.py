@@ -58,6 +58,9 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None):
         con.raw_sql(f"SET threads = {int(threads)}")
     limit = str(memory_limit or default_memory_limit()).replace("'", "")
     con.raw_sql(f"SET memory_limit = '{limit}'")
+    # return freed memory to the OS from background threads: without them the allocator keeps
+    # what a large aggregate used (a 1M-member load stayed ~800 MB heavier, for pandas to pay)
+    con.raw_sql("SET allocator_background_threads = true")
     spill = Path(tempfile.gettempdir()) / "community-duckdb-spill"
     con.raw_sql(f"SET temp_directory = '{str(spill).replace(chr(39), '')}'")
     return con
@@ -79,6 +82,56 @@ def read_events(con, path: str | Path, *, tz: str):
     else:
         raise ParameterError(f"no Parquet events at {p}")
     return instants(con, t, tz=tz)
+
+
+def problem_counts_from_statistics(con, path: str | Path) -> dict | None:
+    """The row problems of Parquet events read from the files' column statistics, or None.
+
+    Parquet writers record per row group and column the number of nulls and the minimum, so a
+    log without missing ``ts``/``event_type`` and without negative amounts is proven so without
+    reading a row (the loader's scan of every row for these three counts costs about a second
+    per 40 million events). None whenever the statistics cannot prove it — a row group
+    without them, a column absent from a file, a non-numeric ``amount``, or a problem present
+    (the loader's query then counts the rows and shows examples).
+
+    Returns
+    -------
+    dict or None
+        ``{"null_ts": 0, "null_type": 0, "negative": 0}``.
+    """
+    p = Path(path)
+    files = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
+    try:
+        rows = con.raw_sql(
+            "SELECT path_in_schema, type, count(*), count(stats_null_count), "
+            "sum(stats_null_count), "
+            "count(*) FILTER (WHERE num_values > coalesce(stats_null_count, 0) "
+            "AND stats_min_value IS NULL), "
+            "min(TRY_CAST(stats_min_value AS DOUBLE)), "
+            "count(*) FILTER (WHERE stats_min_value IS NOT NULL "
+            "AND TRY_CAST(stats_min_value AS DOUBLE) IS NULL), "
+            "(SELECT count(DISTINCT (file_name, row_group_id)) "
+            f"FROM parquet_metadata('{files.replace(chr(39), chr(39) * 2)}')) "
+            f"FROM parquet_metadata('{files.replace(chr(39), chr(39) * 2)}') "
+            "WHERE path_in_schema IN ('ts', 'event_type', 'amount') GROUP BY 1, 2").fetchall()
+    except Exception:  # noqa: BLE001 — no statistics to read: the query decides
+        return None
+    stats = {}
+    for name, kind, n, n_stats, nulls, no_min, lowest, text_min, groups in rows:
+        if name in stats or n != groups or n_stats != n:  # mixed types, missing stats/column
+            return None
+        stats[name] = (kind, int(nulls), no_min, lowest, text_min)
+    if "ts" not in stats or "event_type" not in stats:
+        return None
+    if stats["ts"][1] or stats["event_type"][1]:
+        return None
+    if "amount" in stats:
+        kind, _, no_min, lowest, text_min = stats["amount"]
+        if kind not in ("DOUBLE", "FLOAT", "INT32", "INT64") or no_min or text_min:
+            return None
+        if lowest is not None and lowest < 0:
+            return None
+    return {"null_ts": 0, "null_type": 0, "negative": 0}
 
 
 def instants(con, t, *, tz: str):

@@ -27,7 +27,8 @@ Engine = Literal["auto", "pandas", "duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb", "spark")
 #: ``engine="auto"`` reads Parquet events lazily (DuckDB) from this many rows on
 AUTO_DUCKDB_ROWS = 20_000_000
-#: up to this many members the loader's validation scan also yields the weekly activity pairs
+#: up to this many members the loader's validation scan also yields the weekly and monthly
+#: activity pairs
 #: (a (member, week) grouping: at 1,000,000 members ~7 million groups; at 10,000,000 the scan's
 #: hash table and the pairs would take several GB, so it groups by member only)
 FUSED_MEMBERS = 2_000_000
@@ -124,8 +125,11 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     # the weekly pairs of the validation scan: worth it while they are small (about 7 weeks a
     # member, 16 bytes a pair); beyond FUSED_MEMBERS the scan groups by member only
     week_zone = zone_transitions(tz, *span) if len(members) <= FUSED_MEMBERS else None
+    # missing timestamps/types and negative amounts proven absent by the files' statistics
+    row_counts = duck.problem_counts_from_statistics(con, p) \
+        if engine == "duckdb" and p.exists() and p.suffix != ".csv" else None
     counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
-                          numbered=numbered, week_zone=week_zone)
+                          numbered=numbered, week_zone=week_zone, row_counts=row_counts)
     if counts["pre_join"] and pre_join_events == "drop":
         n = counts["pre_join"]
         if notes is not None:
@@ -140,6 +144,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         inside = rng[0] is None or (span[0] <= rng[0] and rng[1] <= span[1])
         if counts["weekly"] is not None and inside:  # the zone held over the whole log
             api.remember_pairs(events, counts["weekly"], period="W", tz=tz)
+            api.remember_pairs(events, counts["monthly"], period="M", tz=tz)
     return events, members
 
 

@@ -61,12 +61,13 @@ def _conditions(t, known):
 
 
 def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
-                 numbered=None, week_zone=None) -> dict:
+                 numbered=None, week_zone=None, row_counts: dict | None = None) -> dict:
     """Count the contract's problems of a lazy events table; raise the first.
 
-    Two scans: the totals of the row problems (and the first and last event), and a
-    per-member summary (count, first instant) checked against the members in pandas; only when a member's first event
-    precedes their join are that member's events counted exactly (a second, small query).
+    Two scans: the totals of the row problems (skipped when ``row_counts`` already proves them,
+    e.g. from Parquet statistics), and a per-member summary (count, first and last instant)
+    checked against the members in numpy; only when a member's first event precedes their join
+    are that member's events counted exactly (a second, small query).
 
     Parameters
     ----------
@@ -83,14 +84,19 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         number the example rows as a spreadsheet does; without it examples carry no numbers.
     week_zone : tuple, optional
         A zone (:func:`helpers.engine._ibis.zone_transitions`) valid over the data: the scan
-        then also yields the weekly activity pairs (every event type, every event).
+        then groups by (member, local ISO week) and also yields the weekly and the monthly
+        activity pairs (every event type, every event).
+    row_counts : dict, optional
+        ``null_ts, null_type, negative`` known to be these (no totals query); only for a table
+        read straight from files whose statistics prove them
+        (:func:`helpers.engine.duckdb.problem_counts_from_statistics`).
 
     Returns
     -------
     dict
         The counts (``pre_join`` included), plus ``lo`` and ``hi``: the first and last event,
-        and ``weekly``: the (``member_id``, ISO week code) pairs as a DataFrame (``None``
-        without ``week_zone``).
+        and ``weekly``/``monthly``: the (``member_id``, ``period``) pairs as DataFrames
+        (``None`` without ``week_zone``).
 
     Raises
     ------
@@ -107,45 +113,48 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
-    # two scans: the totals of the row problems, first and last event (no grouping: cheap),
-    # and a per-member count and first event (no join of the event log), checked against the
-    # members in pandas. With ``week_zone`` the second groups by (member, local ISO week): the
-    # same summary after a small aggregation in Arrow, plus every weekly activity pair for free
+    # the totals of the row problems (no grouping: cheap; none when ``row_counts`` proves
+    # them), and a per-member (with ``week_zone``: per member and local ISO week) count, first
+    # and last event (no join of the event log), checked against the members in numpy
     cond = _conditions(events, None)
-    totals = events.aggregate(_lo=events.ts.min(), _hi=events.ts.max(),
-                              **{k: events.count(where=c) for k, c in cond.items()}).to_pyarrow()
-    counts = {k: int(totals.column(k)[0].as_py() or 0) for k in cond}
+    if row_counts is not None and "_ts_text" not in events.columns \
+            and set(cond) == set(row_counts):
+        counts = {k: int(row_counts[k]) for k in cond}
+    else:
+        totals = events.aggregate(**{k: events.count(where=c) for k, c in cond.items()})
+        totals = totals.to_pyarrow()
+        counts = {k: int(totals.column(k)[0].as_py() or 0) for k in cond}
     ev, keys = events, ["member_id"]
     if week_zone is not None:
         from ._ibis import period_code
         ev = events.mutate(_week=period_code(events.ts, "W", week_zone))
         keys.append("_week")
-    per = ev.group_by(keys).aggregate(_n=ev.count(), _lo=ev.ts.min()).to_pyarrow()
-    weekly = None
-    if week_zone is not None:
-        weekly = per.select(["member_id", "_week"])
-        per = per.group_by("member_id", use_threads=False).aggregate(
-            [("_n", "sum"), ("_lo", "min")])
-        per = per.rename_columns([c.removesuffix("_sum").removesuffix("_min")
-                                  for c in per.column_names])
-    ids = per.column("member_id").to_numpy(zero_copy_only=False)
+    per = ev.group_by(keys).aggregate(_n=ev.count(), _lo=ev.ts.min(), _hi=ev.ts.max())
+    per = per.to_pyarrow()
+    gid = per.column("member_id").to_numpy(zero_copy_only=False)
     n = per.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
-    null_id = np.asarray(pd.isna(ids), dtype=bool)
-    ids = ids[~null_id] if not null_id.any() or ids.dtype == object \
-        else ids[~null_id].astype(np.int64)  # Arrow gives floats for integers with nulls
-    n_null, n = n[null_id].sum(), n[~null_id]
-    pos = pd.Index(members["member_id"]).get_indexer(ids)
-    counts["null_member"] = int(n_null)
-    counts["unknown"] = int(n[pos < 0].sum())
-    lo_first = _utc_values(per.column("_lo"))
-    joined_ns = _utc(members["joined_at"]).asi8
-    first_ns = lo_first.asi8[~null_id]
-    early = (pos >= 0) & (first_ns < joined_ns[np.maximum(pos, 0)]) & (first_ns != NAT)
+    lo_us, hi_us = _micros(per.column("_lo")), _micros(per.column("_hi"))
+    null_id = np.asarray(pd.isna(gid), dtype=bool)
+    if null_id.any() and gid.dtype != object:  # Arrow gives floats for integers with nulls
+        gid = np.where(null_id, 0, gid).astype(np.int64)
+    pos = pd.Index(members["member_id"]).get_indexer(gid)
+    pos[null_id] = -2
+    counts["null_member"] = int(n[null_id].sum())
+    counts["unknown"] = int(n[pos == -1].sum())
+    # each member's first event, by member position (no events: never before joining)
+    first = np.full(len(members), NO_TIME, dtype=np.int64)
+    ok = pos >= 0
+    if ok.all():
+        np.minimum.at(first, pos, lo_us)
+    else:
+        np.minimum.at(first, pos[ok], lo_us[ok])
+    joined_us = -(-_utc(members["joined_at"]).asi8 // 1000)  # ceil: "before" exactly as in ns
+    early = first < joined_us
     counts["pre_join"] = 0
     if early.any():  # count exactly, over the few members whose first event precedes joining
         few = ibis.memtable(pd.DataFrame({
-            "member_id": ids[early],
-            "_joined_at": _utc(members["joined_at"].iloc[pos[early]])}))
+            "member_id": members["member_id"].to_numpy()[early],
+            "_joined_at": _utc(members["joined_at"].iloc[np.flatnonzero(early)])}))
         jj = events.join(few, events.member_id == few.member_id)
         counts["pre_join"] = int(jj.filter(jj.ts < jj._joined_at).count().to_pyarrow().as_py())
     for name, problem, column, show, fix in PROBLEMS:
@@ -156,31 +165,70 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         problem, column, show, fix = PRE_JOIN
         raise _error(problem, file=file, column=column, show=show, fix=fix,
                      n=counts["pre_join"], rows=_examples(joined, events, "pre_join", numbered))
-    lo, hi = _utc_values(totals.column("_lo")), _utc_values(totals.column("_hi"))
-    lo, hi = lo[lo.asi8 != NAT], hi[hi.asi8 != NAT]
-    counts["lo"] = lo.min() if len(lo) else None
-    counts["hi"] = hi.max() if len(hi) else None
-    counts["weekly"] = None
-    if weekly is not None:
-        from ._run import ids as id_values
+    has = lo_us != NO_TIME
+    counts["lo"] = pd.Timestamp(int(lo_us[has].min()), unit="us", tz="UTC") if has.any() else None
+    counts["hi"] = pd.Timestamp(int(hi_us[has].max()), unit="us", tz="UTC") if has.any() else None
+    counts["weekly"] = counts["monthly"] = None
+    if week_zone is not None:  # no null or unknown ids here (raised above)
+        week = per.column("_week").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        del per
         counts["weekly"] = pd.DataFrame({
-            "member_id": id_values(weekly.column("member_id")),
-            "period": weekly.column("_week").to_numpy(zero_copy_only=False).astype(np.int64)})
+            "member_id": gid if gid.dtype == object else gid.astype(np.int64, copy=False),
+            "period": week})
+        counts["monthly"] = _monthly_pairs(members["member_id"].to_numpy(), pos, lo_us, hi_us,
+                                           week_zone)
     return counts
 
 
-NAT = np.iinfo(np.int64).min
+#: "no instant" in the microsecond arrays of :func:`check_events` (later than any event)
+NO_TIME = np.iinfo(np.int64).max
 
 
-def pa_sum(col) -> int:
+def _micros(col) -> np.ndarray:
+    """Microseconds since the epoch of an Arrow timestamp column (nulls: :data:`NO_TIME`)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
-    v = pc.sum(col).as_py()
-    return int(v or 0)
+    unit = col.type.unit
+    v = col.cast(pa.int64())
+    if v.null_count:
+        v = pc.fill_null(v, NO_TIME)
+    v = v.to_numpy(zero_copy_only=False)
+    if unit == "us":
+        return v
+    scale = {"s": 1_000_000, "ms": 1_000}
+    return np.where(v == NO_TIME, v, v * scale[unit] if unit in scale else v // 1000)
 
 
-def _utc_values(col) -> pd.DatetimeIndex:
-    idx = pd.DatetimeIndex(col.to_pandas()).as_unit("ns")
-    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+def _monthly_pairs(member_ids: np.ndarray, pos: np.ndarray, lo_us: np.ndarray,
+                   hi_us: np.ndarray, zone, chunk: int = 1 << 20) -> pd.DataFrame:
+    """The (member, local month) pairs of the (member, ISO week) groups of the scan, sorted.
+
+    A week lies within at most two calendar months, and a group's events lie between its first
+    and last instant: the months with an event in the group are exactly the months of those
+    two instants. ``pos`` are the groups' member positions in ``member_ids``; a bit per
+    (member, month) collects them, a chunk of groups at a time (bounded memory).
+    """
+    first, changes = zone
+    at = np.array([c for c, _ in changes], dtype=np.int64) * 1_000_000
+    offsets = np.array([first, *[o for _, o in changes]], dtype=np.int64) * 1_000_000
+
+    def month(us):
+        local = us + offsets[np.searchsorted(at, us, side="right")]
+        return (local // (86_400 * 1_000_000)).astype("datetime64[D]").astype(
+            "datetime64[M]").astype(np.int64)
+
+    if not len(pos):
+        return pd.DataFrame({"member_id": member_ids[:0], "period": np.zeros(0, np.int64)})
+    m0 = int(month(np.array([lo_us.min()]))[0])
+    width = int(month(np.array([hi_us.max()]))[0]) - m0 + 1
+    seen = np.zeros(len(member_ids) * width, dtype=bool)  # a bit per (member, month)
+    for i in range(0, len(pos), chunk):
+        base = pos[i:i + chunk] * width - m0
+        seen[base + month(lo_us[i:i + chunk])] = True
+        seen[base + month(hi_us[i:i + chunk])] = True
+    key = np.flatnonzero(seen)
+    return pd.DataFrame({"member_id": member_ids[key // width],
+                         "period": key % width + m0})
 
 
 def _utc(values: pd.Series) -> pd.DatetimeIndex:
