@@ -549,3 +549,48 @@ def window_purchases(events, windows: Sequence[tuple[int, pd.Timestamp, pd.Times
     return ev.group_by("member_id").aggregate(**{
         f"buys_{int(wid)}": ((ev.ts >= ts_literal(ev, start)) & (ev.ts < ts_literal(ev, end)))
         .cast("int64").sum() for wid, start, end in windows})
+
+
+# ----------------------------------------------------------------------------- funnel, two passes
+def _in_windows(events, windows, *, until, since, types=None):
+    """Events of ``types`` (an event-type list; None: all) inside their member's window."""
+    ev = until_filter(prune(events, since=since), until)
+    if types is not None:
+        ev = ev.filter(ev.event_type.isin(list(types)))
+    ev = ev.join(windows, ev.member_id == windows.member_id).select(
+        ev.member_id, ev.ts, ev.event_type, windows.window_start, windows.window_end)
+    return ev.filter((ev.ts >= ev.window_start) & (ev.ts < ev.window_end))
+
+
+def first_step(events, windows, *, rule: tuple[str, object], until=None, since=None):
+    """The first funnel step per member: the first event matching ``rule`` (``("active",
+    types)`` or ``("type", event_type)``) inside the member's window: ``member_id, _at`` for the
+    members who reached it (the first pass of :func:`later_steps`)."""
+    kind, arg = rule
+    types = (None if arg is None else list(arg)) if kind == "active" else [arg]
+    ev = _in_windows(events, windows, until=until, since=since, types=types)
+    return ev.group_by("member_id").aggregate(_at=ev.ts.min())
+
+
+def later_steps(events, windows, first, *, zone, steps: Sequence[tuple[str, object]],
+                until=None, since=None):
+    """The funnel steps after the first, from the first step's times (``first``: a table
+    ``member_id, _at``) and only the events of the steps' types (``("type", t)`` and
+    ``("later_day", t)`` rules): :func:`step_times`' rules, without scanning every event of
+    every window again. Returns ``member_id`` and one column per step (null when not reached)
+    for the members of ``first``."""
+    types = sorted({str(arg) for _, (_, arg) in steps})
+    ev = _in_windows(events, windows, until=until, since=since, types=types)
+    prev = first
+    out = first.select("member_id")
+    for name, (kind, arg) in steps:
+        j = ev.join(prev, ev.member_id == prev.member_id).select(
+            ev.member_id, ev.ts, ev.event_type, prev._at)
+        cond = j.event_type == arg
+        if kind == "later_day":
+            cond = cond & (local_day(j.ts, zone) > local_day(j._at, zone))
+        j = j.filter(cond & (j.ts >= j._at))
+        prev = j.group_by("member_id").aggregate(_at=j.ts.min())
+        out = out.left_join(prev, out.member_id == prev.member_id).select(
+            *[out[c] for c in out.columns], **{name: prev._at})
+    return out

@@ -445,3 +445,74 @@ def window_totals(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
                         if out["member_id"].dtype == object else out["member_id"].to_numpy(),
                         out["window_id"].to_numpy()])
     return out.iloc[order].reset_index(drop=True)
+
+
+def step_times_in_two_passes(events, members: pd.DataFrame, *,
+                             steps: Sequence[str] | None = None, window_days: float = 30,
+                             active_types=None, until=None, tz=None) -> pd.DataFrame:
+    """:func:`step_times` (same arguments, rules and frame) in two queries: the first step over
+    every event of the windows, then the later steps over the events of their types only,
+    from the first step's times.
+
+    The one-query definition joins every event of the windows once per step and aggregates the
+    first step twice (at 1,000,000 members over 90 days: two aggregates of 35 million rows of
+    the 63 s); the funnel's later steps are purchases.
+    """
+    import ibis
+
+    from . import _ibis
+    tz = zone_of(events, tz)
+    if steps is None:
+        names = list(DEFAULT_STEPS)
+        rules = [("active", resolve_types(events, active_types)), ("type", _ibis.PURCHASE_TYPE),
+                 ("later_day", _ibis.PURCHASE_TYPE)]
+    else:
+        names = [str(s) for s in steps]
+        present = event_types(events)
+        unknown = [s for s in names if s not in present]
+        if unknown:
+            raise ParameterError(f"steps: event type {unknown[0]!r} never occurs in events; "
+                                 f"types present: {', '.join(present)}")
+        rules = [("type", s) for s in names]
+    start = pd.DatetimeIndex(members["joined_at"].array)
+    start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
+    start = start.as_unit("us")
+    end = (start + pd.Timedelta(days=float(window_days))).ceil("us")  # ts < end, ts in µs
+    frame = pd.DataFrame({"member_id": members["member_id"].to_numpy(), "window_start": start,
+                          "window_end": end})
+    windows = ibis.memtable(frame)
+    until = as_end(events, until, tz)
+    since = start.min() if len(start) else None
+    arrow = _ibis.first_step(events, windows, rule=rules[0], until=until,
+                             since=since).to_pyarrow()
+    first = pd.DataFrame({"member_id": ids(arrow.column("member_id")),
+                          "_at": _run.instants(arrow.column("_at"))})
+    order = pd.Index(frame["member_id"]).sort_values()
+    out = pd.DataFrame({"member_id": order.to_numpy()})
+    out[names[0]] = times_of(first, "_at", order, tz)
+    if len(names) > 1 and not len(first):
+        for c in names[1:]:
+            out[c] = times_of(first, "_at", order, tz)  # nobody reached the first step
+    elif len(names) > 1:
+        reached = frame.merge(first[["member_id"]], on="member_id")
+        first_tab = ibis.memtable(first.assign(_at=first["_at"].dt.as_unit("us")))
+        expr = _ibis.later_steps(events, ibis.memtable(reached), first_tab,
+                                 zone=zone(events, tz), steps=list(zip(names[1:], rules[1:])),
+                                 until=until, since=since)
+        arrow = expr.to_pyarrow()
+        later = pd.DataFrame({"member_id": ids(arrow.column("member_id")),
+                              **{c: _run.instants(arrow.column(c)) for c in names[1:]}})
+        for c in names[1:]:
+            out[c] = times_of(later, c, order, tz)
+    return out
+
+
+def times_of(frame: pd.DataFrame, col: str, order: pd.Index, tz) -> pd.DatetimeIndex:
+    """``frame[col]`` (UTC instants by ``member_id``) for the ids of ``order``, in ``tz``
+    (NaT for ids without a row)."""
+    pos = pd.Index(frame["member_id"].to_numpy()).get_indexer(order.to_numpy())
+    ns = pd.DatetimeIndex(frame[col]).asi8
+    got = np.full(len(order), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    got[pos >= 0] = ns[pos[pos >= 0]]
+    out = pd.DatetimeIndex(got.view("M8[ns]")).tz_localize("UTC")
+    return out.tz_convert(tz) if tz is not None else out.tz_localize(None)
