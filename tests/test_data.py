@@ -181,6 +181,23 @@ def test_left_before_joined(tmp_path):
     assert err.column == "left_at" and err.rows == [3] and "before joined_at" in str(err)
 
 
+@pytest.mark.parametrize("ids", ["text", "integer"])
+def test_member_referring_themself(tmp_path, ids):
+    members = MEMBERS.replace("m003,2026-03-05 11:30:00,自然流量,G02,,",
+                              "m003,2026-03-05 11:30:00,自然流量,G02,,m003")
+    events, assignments = EVENTS, ASSIGNMENTS
+    if ids == "integer":  # integer ids are compared as numbers, text ids as text
+        members, events, assignments = (t.replace("m00", "10")
+                                        for t in (members, events, assignments))
+    err = load_error(write(tmp_path / ids, members=members, events=events,
+                           assignments=assignments))
+    assert err.column == "referrer_id" and err.rows == [4] and "refers themself" in str(err)
+    ok = data.load_community(write(tmp_path / f"{ids}_ok", events=events, assignments=assignments,
+                                   members=members.replace(",m003\n", ",m001\n")
+                                   .replace(",103\n", ",101\n")))
+    assert ok.members["referrer_id"].notna().sum() == 2
+
+
 def test_negative_amount(tmp_path):
     events = EVENTS.replace("88.50", "-88.50")
     err = load_error(write(tmp_path / "neg", events=events))

@@ -401,7 +401,11 @@ def _validate_members(df: pd.DataFrame, file, notes: list[str]) -> pd.DataFrame:
             df["referrer_id"] = pd.to_numeric(ref, errors="coerce").astype("Int64")
         else:
             df["referrer_id"] = ref.astype("string").str.strip().astype(object).where(ref.notna(), None)
-        selfref = (df["referrer_id"].astype("string") == df["member_id"].astype("string")).fillna(False)
+        if pd.api.types.is_integer_dtype(df["member_id"]):  # integers: compare as numbers
+            selfref = (df["referrer_id"] == df["member_id"]).fillna(False).astype(bool)
+        else:
+            selfref = (df["referrer_id"].astype("string")
+                       == df["member_id"].astype("string")).fillna(False)
         if selfref.any():
             raise DataError.for_rows("member refers themself", file=file, column="referrer_id",
                                      frame=df, mask=selfref, show=["member_id"],

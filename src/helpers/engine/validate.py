@@ -212,15 +212,20 @@ def _monthly_pairs(member_ids: np.ndarray, pos: np.ndarray, lo_us: np.ndarray,
     at = np.array([c for c, _ in changes], dtype=np.int64) * 1_000_000
     offsets = np.array([first, *[o for _, o in changes]], dtype=np.int64) * 1_000_000
 
-    def month(us):
-        local = us + offsets[np.searchsorted(at, us, side="right")]
-        return (local // (86_400 * 1_000_000)).astype("datetime64[D]").astype(
-            "datetime64[M]").astype(np.int64)
-
     if not len(pos):
         return pd.DataFrame({"member_id": member_ids[:0], "period": np.zeros(0, np.int64)})
-    m0 = int(month(np.array([lo_us.min()]))[0])
-    width = int(month(np.array([hi_us.max()]))[0]) - m0 + 1
+    day_us = 86_400 * 1_000_000
+    d0 = (int(lo_us.min()) + int(offsets.min())) // day_us
+    d1 = (int(hi_us.max()) + int(offsets.max())) // day_us
+    months = np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]").astype(
+        np.int64)  # the month of each local day of the log: a gather, not a calendar per row
+
+    def month(us):
+        local = us + (offsets[np.searchsorted(at, us, side="right")] if len(at) else offsets[0])
+        return months[local // day_us - d0]
+
+    m0 = int(months[0])
+    width = int(months[-1]) - m0 + 1
     seen = np.zeros(len(member_ids) * width, dtype=bool)  # a bit per (member, month)
     for i in range(0, len(pos), chunk):
         base = pos[i:i + chunk] * width - m0
