@@ -461,32 +461,54 @@ def layer_figures(events, cuts: Sequence[tuple[pd.Timestamp, int]], *, zone,
     day up to the instant only); ``spend_i`` the ``amount`` of the purchases in that window
     up to the instant (amounts without a value are not counted).
 
-    One grouped scan holds the last times and the spends (a filtered aggregate per time); the
-    active days come from the first active event of each (member, local day) since the earliest
-    window, counted per window (no distinct aggregate per time). Members without an event up to
-    the latest time have no row; ``days_i`` is null for members without an active day since the
-    earliest window.
+    Last times: one plain maximum over the events before the earliest time (they precede every
+    time) and a filtered maximum per time over the events from it to the latest; spends: a
+    filtered sum per time over the purchases of the windows; active days: the first active
+    event of each (member, local day) since the earliest window, counted per window (no
+    distinct aggregate per time). Members without an event up to the latest time have no row;
+    ``days_i`` is null for members without an active day since the earliest window.
     """
+    n = len(cuts)
+    lo = min(t for t, _ in cuts)
     hi = max(t for t, _ in cuts)
     first_day = min(d for _, d in cuts) - int(window_days) + 1
     ev = until_filter(events, hi)
-    day = local_day(ev.ts, zone)
-    active = is_active(ev, types)
-    buy = ev.event_type == purchase_type
+    since = lo - pd.Timedelta(days=int(window_days) + 1)  # before every window's first day
+    null_ts = ibis.null().cast(ev.ts.type())
+    # last active times: before the earliest time (one maximum), then per time
+    old = ev.filter(ev.ts < ts_literal(ev, lo))
+    if types is not None:
+        old = old.filter(is_active(old, types))
+    old = old.group_by("member_id").aggregate(_last=old.ts.max())
+    old = old.select("member_id", *[old._last.name(f"last_{i}") for i in range(n)],
+                     *[ibis.literal(0.0).name(f"spend_{i}") for i in range(n)])
+    new = prune(ev, since=lo)
+    new = new.filter(new.ts >= ts_literal(new, lo))
+    if types is not None:
+        new = new.filter(is_active(new, types))
+    new = new.group_by("member_id").aggregate(
+        **{f"last_{i}": new.ts.max(where=new.ts <= ts_literal(new, t))
+           for i, (t, _) in enumerate(cuts)})
+    new = new.select("member_id", *[new[f"last_{i}"] for i in range(n)],
+                     *[ibis.literal(0.0).name(f"spend_{i}") for i in range(n)])
+    parts = [old, new]
     if "amount" in ev.columns:
-        amount = ev.amount.cast("float64")
-        buy = buy & amount.notnull()
-    else:
-        amount = ibis.literal(0.0)
-    figures = {}
-    for i, (t, d) in enumerate(cuts):
-        upto = ev.ts <= ts_literal(ev, t)
-        figures[f"last_{i}"] = ev.ts.max(where=active & upto)
-        inside = buy & upto & (day > d - int(window_days))
-        figures[f"spend_{i}"] = ibis.cases((inside.fill_null(False), amount), else_=0.0).sum()
-    per_member = ev.group_by("member_id").aggregate(**figures)
-    recent = prune(ev, since=pd.Timestamp(min(t for t, _ in cuts))
-                   - pd.Timedelta(days=int(window_days) + 1))
+        buy = prune(ev, since=since)
+        buy = buy.filter((buy.event_type == purchase_type) & buy.amount.notnull())
+        buy = buy.mutate(_day=local_day(buy.ts, zone), _amount=buy.amount.cast("float64"))
+        buy = buy.filter(buy._day >= first_day)
+        spend = {}
+        for i, (t, d) in enumerate(cuts):
+            inside = (buy.ts <= ts_literal(buy, t)) & (buy._day > d - int(window_days))
+            spend[f"spend_{i}"] = ibis.cases((inside, buy._amount), else_=0.0).sum()
+        buy = buy.group_by("member_id").aggregate(**spend)
+        parts.append(buy.select("member_id", *[null_ts.name(f"last_{i}") for i in range(n)],
+                                *[buy[f"spend_{i}"] for i in range(n)]))
+    both = ibis.union(*parts)
+    per_member = both.group_by("member_id").aggregate(
+        **{f"last_{i}": both[f"last_{i}"].max() for i in range(n)},
+        **{f"spend_{i}": both[f"spend_{i}"].sum() for i in range(n)})
+    recent = prune(ev, since=since)
     if types is not None:
         recent = recent.filter(is_active(recent, types))
     recent = recent.mutate(_day=local_day(recent.ts, zone))
@@ -499,9 +521,9 @@ def layer_figures(events, cuts: Sequence[tuple[pd.Timestamp, int]], *, zone,
         counts[f"days_{i}"] = keep.cast("int64").sum()
     days = daily.group_by("member_id").aggregate(**counts)
     j = per_member.left_join(days, per_member.member_id == days.member_id)
-    return j.select(per_member.member_id, *[per_member[f"last_{i}"] for i in range(len(cuts))],
-                    *[j[f"days_{i}"] for i in range(len(cuts))],
-                    *[per_member[f"spend_{i}"] for i in range(len(cuts))])
+    return j.select(per_member.member_id, *[per_member[f"last_{i}"] for i in range(n)],
+                    *[j[f"days_{i}"] for i in range(n)],
+                    *[per_member[f"spend_{i}"] for i in range(n)])
 
 
 # ----------------------------------------------------------------------------- before/after windows
