@@ -26,7 +26,6 @@ Choices made here, once, so every analysis sees the same data:
 
 from __future__ import annotations
 
-import codecs
 import os
 import tempfile
 import warnings
@@ -39,6 +38,9 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from ._experiment_tables import parse_split, validate_assignments, validate_experiments  # noqa: F401
+from ._tables import (as_category, as_ids, check_utf8, find_table_file,  # noqa: F401  (public
+                      parse_timestamps, read_table, require_non_null)    # here: the contract's readers)
 from .errors import AnalysisWarning, DataError
 
 #: required and optional columns of each table (DESIGN.md §3)
@@ -61,8 +63,7 @@ TIME_COLUMNS = {"members": ("joined_at", "left_at"), "events": ("ts",),
                 "assignments": ("assigned_at",), "memberships": ("starts_at", "ends_at")}
 REQUIRED_TABLES = ("members", "events")
 UNKNOWN = "unknown"
-_FIX_ENCODING = ("re-save the file as UTF-8: in Excel 'Save as → CSV UTF-8', or on the command "
-                 "line `iconv -f GB18030 -t UTF-8 in.csv > out.csv`")
+
 
 
 @dataclass(frozen=True)
@@ -122,134 +123,6 @@ class Community:
         return pd.DataFrame(rows, columns=["table", "rows", "columns"])
 
 
-# ----------------------------------------------------------------------------- reading files
-def find_table_file(folder: Path, table: str) -> Path | None:
-    """Return ``folder/<table>.parquet`` or ``.csv`` (or ``.csv.gz``), whichever exists."""
-    for ext in (".parquet", ".csv", ".csv.gz"):
-        p = folder / f"{table}{ext}"
-        if p.exists():
-            return p
-    return None
-
-
-def check_utf8(path: Path, chunk_size: int = 1 << 24) -> None:
-    """Raise a DataError if ``path`` is not UTF-8 text, saying when it looks like GBK/GB18030.
-
-    Decodes incrementally, so memory stays flat on large exports.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset, line = 0, 1
-    with open(path, "rb") as fh:
-        while chunk := fh.read(chunk_size):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                bad_at = exc.start
-                line += chunk[:bad_at].count(b"\n")
-                sample = chunk[max(0, bad_at - 40): bad_at + 40]
-                gbk = _looks_like_gb18030(sample)
-                what = ("it looks like GBK/GB18030 (the default of Excel and many Chinese "
-                        "exports)" if gbk else "the encoding is not recognised")
-                raise DataError(
-                    f"file is not UTF-8 text: byte 0x{chunk[bad_at]:02X} at byte {offset + bad_at} "
-                    f"(line {line}) cannot be decoded; {what}",
-                    file=path, rows=[line], fix=_FIX_ENCODING) from None
-            offset += len(chunk)
-            line += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise DataError("file is not UTF-8 text: it ends inside a multi-byte character",
-                            file=path, fix=_FIX_ENCODING) from None
-
-
-def _looks_like_gb18030(sample: bytes) -> bool:
-    """True if ``sample`` decodes as GB18030 and yields CJK characters."""
-    for trim_start in range(0, 4):
-        for trim_end in range(0, 4):
-            piece = sample[trim_start: len(sample) - trim_end]
-            try:
-                text = piece.decode("gb18030")
-            except UnicodeDecodeError:
-                continue
-            return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-    return False
-
-
-def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read one raw table (CSV or Parquet) without interpreting values.
-
-    CSV identifiers are read as text so leading zeros survive (``"007"``); integer-looking
-    ``member_id`` columns are converted back to integers by :func:`load_community` when every
-    value is an integer, which keeps large event logs compact.
-    """
-    if path.suffix == ".parquet":
-        try:
-            return pd.read_parquet(path, columns=columns)
-        except Exception as exc:  # pyarrow raises several types for a broken file
-            raise DataError(f"cannot read Parquet file ({exc})", file=path,
-                            fix="re-export the table; check that the file is complete") from None
-    if path.suffix == ".csv":
-        check_utf8(path)
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig", usecols=columns)
-    except UnicodeDecodeError:
-        raise DataError("file is not UTF-8 text", file=path, fix=_FIX_ENCODING) from None
-    except pd.errors.EmptyDataError:
-        raise DataError("file is empty (no header row)", file=path,
-                        fix="export the table again with its header row") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"cannot parse CSV ({exc})", file=path,
-                        fix="check quoting and the number of fields on the line named") from None
-
-
-# ----------------------------------------------------------------------------- coercion
-def parse_timestamps(values: pd.Series, *, tz: str, file, column: str,
-                     frame: pd.DataFrame) -> pd.Series:
-    """Parse ISO 8601 values to tz-aware timestamps in ``tz``; name unparseable rows."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):  # Parquet: any unit, loaded as ns
-        return values.dt.tz_convert(tz).dt.as_unit("ns")
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward") \
-            .dt.as_unit("ns")
-    text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False) \
-        if not text.str.contains(r"[+-]\d\d:?\d\d$|Z$", regex=True, na=False).any() \
-        else pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    bad = parsed.isna() & text.notna()
-    if bad.any():
-        raise DataError.for_rows(
-            "unparseable timestamp", file=file, column=column, frame=frame, mask=bad,
-            fix="write timestamps as ISO 8601, e.g. 2026-03-02 08:15:00 or "
-                "2026-03-02T08:15:00+08:00 (naive values are read in the dataset's time zone)")
-    if parsed.dt.tz is None:
-        return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return parsed.dt.tz_convert(tz)
-
-
-def _as_ids(values: pd.Series) -> pd.Series:
-    """Integers when every non-null id is an integer without leading zeros, else text."""
-    if pd.api.types.is_integer_dtype(values):
-        return values.astype("int64")
-    text = values.astype("string").str.strip()
-    if text.notna().all() and text.str.fullmatch(r"-?(0|[1-9]\d{0,17})").all():
-        return text.astype("int64")
-    return text.astype(object).where(text.notna(), None)
-
-
-def _as_category(values: pd.Series) -> pd.Series:
-    """A categorical with stripped text categories; works per category, not per row (fast)."""
-    cat = values.astype("category")
-    labels = cat.cat.categories.astype(str).str.strip()
-    if labels.is_unique:
-        return cat.cat.rename_categories(labels)
-    codes = cat.cat.codes.to_numpy()
-    merged = pd.Categorical(np.asarray(labels, dtype=object)[codes])
-    merged[codes < 0] = np.nan
-    return pd.Series(merged, index=values.index)
-
-
 def _require_columns(df: pd.DataFrame, table: str, file) -> None:
     missing = [c for c in SCHEMA[table]["required"] if c not in df.columns]
     if missing:
@@ -258,13 +131,6 @@ def _require_columns(df: pd.DataFrame, table: str, file) -> None:
             file=file, column=missing[0],
             fix=f"rename or add the column; '{table}' needs {list(SCHEMA[table]['required'])} "
                 "(see data/raw/README.md)")
-
-
-def _require_non_null(df: pd.DataFrame, column: str, file, fix: str) -> None:
-    bad = df[column].isna()
-    if bad.any():
-        raise DataError.for_rows("missing value", file=file, column=column, frame=df,
-                                 mask=bad, fix=fix)
 
 
 # ----------------------------------------------------------------------------- the loader
@@ -353,8 +219,8 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
         events, members = open_events(files["events"], members, engine=engine, tz=tz,
                                       pre_join_events=pre_join_events, notes=notes)
     activities = _validate_activities(tables["activities"], files["activities"])
-    experiments = _validate_experiments(tables["experiments"], files["experiments"])
-    assignments = _validate_assignments(tables["assignments"], experiments, members,
+    experiments = validate_experiments(tables["experiments"], files["experiments"])
+    assignments = validate_assignments(tables["assignments"], experiments, members,
                                         files["assignments"], files["experiments"], notes)
     memberships = _validate_memberships(tables["memberships"], members, files["memberships"])
     return Community(members=members, events=events, activities=activities,
@@ -372,9 +238,9 @@ def _empty(table: str, tz: str) -> pd.DataFrame:
 
 
 def _validate_members(df: pd.DataFrame, file, notes: list[str]) -> pd.DataFrame:
-    _require_non_null(df, "member_id", file, "every member needs an id; drop or fill the rows")
-    _require_non_null(df, "joined_at", file, "every member needs a join time")
-    df["member_id"] = _as_ids(df["member_id"])
+    require_non_null(df, "member_id", file, "every member needs an id; drop or fill the rows")
+    require_non_null(df, "joined_at", file, "every member needs a join time")
+    df["member_id"] = as_ids(df["member_id"])
     dup = df["member_id"].duplicated(keep=False)
     if dup.any():
         raise DataError.for_rows("duplicate member_id", file=file, column="member_id", frame=df,
@@ -415,10 +281,10 @@ def _validate_members(df: pd.DataFrame, file, notes: list[str]) -> pd.DataFrame:
 
 def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[str],
                      pre_join_events: str) -> pd.DataFrame:
-    _require_non_null(df, "member_id", file, "drop events without a member")
-    _require_non_null(df, "ts", file, "drop events without a timestamp or fill it in")
-    _require_non_null(df, "event_type", file, "give every event a type (message, reaction, …)")
-    ids = _as_ids(df["member_id"])
+    require_non_null(df, "member_id", file, "drop events without a member")
+    require_non_null(df, "ts", file, "drop events without a timestamp or fill it in")
+    require_non_null(df, "event_type", file, "give every event a type (message, reaction, …)")
+    ids = as_ids(df["member_id"])
     if ids.dtype != members["member_id"].dtype:  # e.g. numeric events, text members
         ids = ids.astype(str)
         if members["member_id"].dtype != object:
@@ -445,9 +311,9 @@ def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[
                                      fix="record refunds as their own event_type (e.g. 'refund') "
                                          "with a positive amount, or drop them")
         df["amount"] = amount.astype("float64")
-    df["event_type"] = _as_category(df["event_type"])
+    df["event_type"] = as_category(df["event_type"])
     if "activity_id" in df.columns:
-        df["activity_id"] = _as_category(df["activity_id"])
+        df["activity_id"] = as_category(df["activity_id"])
     # int64 nanoseconds: .to_numpy() on tz-aware values would build an object array per row
     ts_ns = df["ts"].array.asi8
     early = ts_ns < members["joined_at"].array.asi8[pos]
@@ -493,8 +359,8 @@ def _validate_memberships(df: pd.DataFrame, members: pd.DataFrame, file) -> pd.D
                      ("plan", "give every period its plan (e.g. 月卡, 年卡)"),
                      ("starts_at", "every period needs a start"),
                      ("ends_at", "every period needs an end (the paid-until date)")):
-        _require_non_null(df, col, file, fix)
-    ids = _as_ids(df["member_id"])
+        require_non_null(df, col, file, fix)
+    ids = as_ids(df["member_id"])
     if ids.dtype != members["member_id"].dtype:
         ids = ids.astype(str)
         known = pd.Index(members["member_id"].astype(str))
@@ -535,146 +401,6 @@ def _validate_memberships(df: pd.DataFrame, members: pd.DataFrame, file) -> pd.D
                                  fix="a renewal starts when (or after) the previous period ends: "
                                      "merge or correct these periods")
     return s.reset_index(drop=True)
-
-
-def parse_split(text: str | None) -> dict[str, float] | None:
-    """Parse ``"control:0.5,treatment:0.5"`` into ``{"control": 0.5, "treatment": 0.5}``.
-
-    Weights are normalised to sum to 1. Returns None for a blank value.
-    """
-    if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
-        return None
-    out: dict[str, float] = {}
-    for part in str(text).split(","):
-        arm, _, w = part.partition(":")
-        out[arm.strip()] = float(w)
-    total = sum(out.values())
-    if total <= 0 or any(v < 0 for v in out.values()):
-        raise ValueError(f"weights must be positive: {text!r}")
-    return {k: v / total for k, v in out.items()}
-
-
-def _validate_experiments(df: pd.DataFrame, file) -> pd.DataFrame:
-    if file is None or df.empty:
-        return df
-    df["experiment_id"] = df["experiment_id"].astype(str)
-    dup = df["experiment_id"].duplicated(keep=False)
-    if dup.any():
-        raise DataError.for_rows("duplicate experiment_id", file=file, column="experiment_id",
-                                 frame=df, mask=dup, fix="keep one row per experiment")
-    df["unit"] = df["unit"].astype(str).str.strip().str.lower()
-    bad = ~df["unit"].isin(["member", "group"])
-    if bad.any():
-        raise DataError.for_rows("unit must be 'member' or 'group'", file=file, column="unit",
-                                 frame=df, mask=bad, show=["experiment_id"],
-                                 fix="set unit to the level at which arms were assigned")
-    bad = df["ends_at"] <= df["starts_at"]
-    if bad.any():
-        raise DataError.for_rows("ends_at not after starts_at", file=file, column="ends_at",
-                                 frame=df, mask=bad, show=["experiment_id", "starts_at"],
-                                 fix="correct the experiment window")
-    if "control_arm" not in df.columns:
-        df["control_arm"] = "control"
-    df["control_arm"] = df["control_arm"].fillna("control").astype(str)
-    if "planned_split" in df.columns:
-        for i, text in enumerate(df["planned_split"]):
-            try:
-                parse_split(text)
-            except ValueError as exc:
-                raise DataError.for_rows(f"planned_split is not 'arm:weight,…' ({exc})",
-                                         file=file, column="planned_split", frame=df,
-                                         mask=np.arange(len(df)) == i, show=["experiment_id"],
-                                         fix="write e.g. control:0.5,treatment:0.5") from None
-    return df
-
-
-def _stripped_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, labels) of a text column: ``labels`` the distinct stripped texts, ``codes`` each
-    row's position in them. Works per distinct value, in Arrow (fast on millions of rows)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    codes, uniques = pd.factorize(values, sort=False)
-    arr = pa.array(np.asarray(uniques, dtype=object).astype(str), type=pa.string())
-    stripped = pc.utf8_trim_whitespace(arr)
-    if not pc.all(pc.equal(arr, stripped)).as_py():  # " a" and "a": one label
-        enc = pc.dictionary_encode(stripped).combine_chunks() \
-            if isinstance(stripped, pa.ChunkedArray) else pc.dictionary_encode(stripped)
-        codes = enc.indices.to_numpy().astype(np.int64)[codes]
-        stripped = enc.dictionary
-    return codes.astype(np.int64), np.asarray(stripped.to_pylist(), dtype=object)
-
-
-def _text_isin(labels: np.ndarray, values) -> np.ndarray:
-    """Which ``labels`` (text) occur among ``values`` read as text (Arrow's hash lookup)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    vals = pa.array(np.asarray(values)) if not isinstance(values, pa.Array) else values
-    vals = vals.cast(pa.string()) if not pa.types.is_string(vals.type) else vals
-    return pc.is_in(pa.array(labels, type=pa.string()), value_set=vals).to_numpy(
-        zero_copy_only=False)
-
-
-def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One int64 per (a, b) pair of non-negative codes."""
-    return a * (int(b.max(initial=0)) + 1) + b
-
-
-def _validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: pd.DataFrame,
-                          file, experiments_file, notes: list[str]) -> pd.DataFrame:
-    if file is None:
-        return df
-    if experiments_file is None:
-        raise DataError("assignments given but no experiments table", file=file,
-                        fix="add experiments.csv describing each experiment_id")
-    codes, labels = {}, {}
-    for col in ("experiment_id", "unit_id", "arm"):
-        _require_non_null(df, col, file, "every assignment needs an experiment, a unit and an arm")
-        codes[col], labels[col] = _stripped_text(df[col])
-        df[col] = labels[col][codes[col]]  # plain text, stripped (a take, not a per-row parse)
-    known_exp = _text_isin(labels["experiment_id"], experiments["experiment_id"].astype(str))
-    unknown = ~known_exp[codes["experiment_id"]]
-    if unknown.any():
-        raise DataError.for_rows("assignment to an unknown experiment", file=file,
-                                 column="experiment_id", frame=df, mask=unknown,
-                                 show=["unit_id", "arm"],
-                                 fix=f"use an experiment_id from {experiments_file.name} "
-                                     f"({', '.join(experiments['experiment_id'][:5])}…) or add it")
-    unit_key = _pair_key(codes["experiment_id"], codes["unit_id"])
-    first = ~pd.Series(_pair_key(unit_key, codes["arm"])).duplicated().to_numpy()
-    if not first.all():
-        df = df.loc[first].reset_index(drop=True)
-        unit_key = unit_key[first]
-        codes = {k: v[first] for k, v in codes.items()}
-    two_arms = pd.Series(unit_key).duplicated(keep=False).to_numpy()
-    if two_arms.any():
-        raise DataError.for_rows("unit assigned to two arms of one experiment", file=file,
-                                 column="unit_id", frame=df, mask=two_arms,
-                                 show=["experiment_id", "arm"],
-                                 fix="a unit must stay in one arm: drop the later assignment "
-                                     "(and analyse by first assignment)")
-    unit_of = experiments.set_index("experiment_id")["unit"]
-    is_member_exp = pd.Index(labels["experiment_id"]).map(unit_of).to_numpy() == "member"
-    is_member_unit = is_member_exp[codes["experiment_id"]]
-    ids = members["member_id"]
-    known = _text_isin(labels["unit_id"], ids.astype(str) if ids.dtype == object else
-                       ids.to_numpy())
-    unknown_member = is_member_unit & ~known[codes["unit_id"]]
-    if unknown_member.any():
-        raise DataError.for_rows("unit_id is not a known member (the experiment's unit is "
-                                 "'member')", file=file, column="unit_id", frame=df,
-                                 mask=unknown_member, show=["experiment_id"],
-                                 fix="check the experiment's unit and the member ids exported")
-    # groups have no table of their own: a group without members in this export is possible
-    has_members = _text_isin(labels["unit_id"], pd.unique(members["group_id"]).astype(str))
-    empty_group = ~is_member_unit & ~has_members[codes["unit_id"]]
-    if empty_group.any():
-        names = sorted(df.loc[empty_group, "unit_id"].unique())[:5]
-        notes.append(f"assignments: {int(empty_group.sum())} assigned group(s) have no members "
-                     f"in members ({', '.join(names)}); they contribute no data")
-        warnings.warn(notes[-1], AnalysisWarning, stacklevel=3)
-    if "assigned_at" in df.columns and not isinstance(df["assigned_at"].dtype, pd.DatetimeTZDtype):
-        df["assigned_at"] = pd.to_datetime(df["assigned_at"])
-    return df
 
 
 # ----------------------------------------------------------------------------- writing
