@@ -1,7 +1,8 @@
 """Community analytics helpers: one concern per module, packages re-export their public names.
 
 Import what you need, e.g. ``from helpers import data, cohorts, survival``. Dependencies run one
-way: config/errors → _time/_checks/_stats/_format/_i18n (shared internals) → data, engine →
+way: config/errors → _time/_checks/_stats/_format/_i18n (shared internals) → _tables,
+_experiment_tables → data, engine →
 cohorts, survival, experiments, exp_metrics, conversion, value → overview → plots → batch.
 
 ======================  ====================================================================
@@ -14,6 +15,8 @@ module                  what it holds
 ``_stats``              the one Wilson interval
 ``_format``             number/interval/p-value/date formats and escaping of data strings
 ``_i18n``               message catalogs (zh / en) and notes as data
+``_tables``             reading raw table files, coercing ids/timestamps (the loader's internals)
+``_experiment_tables``  validation of the experiments and assignments tables
 ``data``                the data contract: load and validate a dataset (``engine=``)
 ``engine/``             event-level steps as Ibis expressions on DuckDB / Spark, lazy events
 ``duck``                thin alias of ``engine`` kept for existing callers
