@@ -235,24 +235,28 @@ def lift_fmt(relative: bool, kind: str):
 
 
 def with_unit(est, lo, hi, unit: str, language: str = "en", level: float = 0.95,
-              scale: float = 1.0, digits: int = 1) -> str:
-    """'+2.1 percentage points (95% CI +0.4–+3.8)': the unit written once, after the estimate."""
+              scale: float = 1.0, digits: int = 1, label: bool = True) -> str:
+    """'+2.1 percentage points (95% CI +0.4–+3.8)': the unit written once, after the estimate
+    (``label=False``: '+2.1 percentage points (+0.4 to +3.8)', for a cell whose column header
+    names the interval)."""
     def num(v, language="en"):
         return fmt.na(language) if fmt.is_missing(v) else f"{scale * float(v):+.{digits}f}"
 
-    text = fmt.interval(est, lo, hi, num, language=language, level=level)
+    text = fmt.interval(est, lo, hi, num, language=language, level=level, label=label)
     head = num(est, language)
     return text.replace(head, f"{head} {unit}", 1) if not fmt.is_missing(est) else text
 
 
 def effect_text(est, lo, hi, relative: bool, kind: str, language: str = "en",
-                level: float = 0.95) -> str:
+                level: float = 0.95, label: bool = True) -> str:
     """'+11.0% (95% CI +4.8%–+17.3%)', '+2.1 percentage points (95% CI +0.4–+3.8)' — one
-    interval style for the whole report."""
+    interval style for the whole report (``label=False`` in table cells: the header names the
+    interval once)."""
     if not relative and kind == "proportion":
         unit = "percentage points" if language == "en" else "个百分点"
-        return with_unit(est, lo, hi, unit, language, level, scale=100.0)
-    return fmt.interval(est, lo, hi, lift_fmt(relative, kind), language=language, level=level)
+        return with_unit(est, lo, hi, unit, language, level, scale=100.0, label=label)
+    return fmt.interval(est, lo, hi, lift_fmt(relative, kind), language=language, level=level,
+                        label=label)
 
 
 def effect_of(row, level: float = 0.95):

@@ -124,13 +124,17 @@ def _interval(row, language, corrected=False):
         if fmt.is_missing(lo):
             return fmt.na(language)
         level = _h("level", language, level=_level(row["level_corrected"], language))
+        to = "至" if language == "zh" else "to"
         if not bool(row["relative"]) and kind == "proportion":
             unit = "percentage points" if language == "en" else "个百分点"
-            return f"{100 * lo:+.1f} – {100 * hi:+.1f} {unit} ({level})"
-        f = lift_fmt(bool(row["relative"]), kind)
-        return f"{f(lo, language=language)} – {f(hi, language=language)} ({level})"
+            text = f"{100 * lo:+.1f} {to} {100 * hi:+.1f} {unit}"
+        else:
+            f = lift_fmt(bool(row["relative"]), kind)
+            text = f"{f(lo, language=language)} {to} {f(hi, language=language)}"
+        return f"{text}（{level}）" if language == "zh" else f"{text} ({level})"
+    # the column header names the interval ("Lift (95% CI)"): cells give the numbers only
     return effect_text(row["estimate"], row["ci_low"], row["ci_high"], bool(row["relative"]),
-                       kind, language)
+                       kind, language, label=False)
 
 
 def _share_removed(v, language):
@@ -312,8 +316,9 @@ def rmst_display(surv: ArmSurvival, language: str = "en") -> pd.DataFrame:
                      _h("horizon", language): fmt.number(r["horizon_days"], 0, language),
                      _h("rmst", language): fmt.number(r["rmst"], 1, language),
                      _h("rmst_reference", language): fmt.number(r["rmst_reference"], 1, language),
-                     _h("difference", language): with_unit(
-                         r["difference"], lo, hi, _h("days_unit", language), language, digits=2),
+                     _h("difference", language): with_unit(  # the header names the CI
+                         r["difference"], lo, hi, _h("days_unit", language), language, digits=2,
+                         label=False),
                      _h("p_value", language): fmt.pvalue(p, language)})
     return pd.DataFrame(rows)
 
