@@ -167,6 +167,8 @@ def interval(est, lo, hi, fmt=pct, *, language: str = "en", level: float = 0.95,
     --------
     >>> interval(0.389, 0.361, 0.418)
     '38.9% (95% CI 36.1%–41.8%)'
+    >>> interval(0.389, 0.361, 0.418, language="zh")
+    '38.9%（95% 置信区间 36.1%–41.8%）'
     >>> interval(-0.006, -0.046, 0.033, language="zh", signed=True, label=False)
     '-0.6%（-4.6% 至 +3.3%）'
     """
@@ -178,7 +180,7 @@ def interval(est, lo, hi, fmt=pct, *, language: str = "en", level: float = 0.95,
         return f"{e}（{a} 至 {b}）" if language == "zh" else f"{e} ({a} to {b})"
     name = _CI[language] if abs(level - 0.95) < 1e-12 else (
         f"{level:.0%} CI" if language == "en" else f"{level:.0%} 置信区间")
-    return f"{e} ({name} {a}–{b})"
+    return f"{e}（{name} {a}–{b}）" if language == "zh" else f"{e} ({name} {a}–{b})"
 
 
 def date(ts, language: str = "en", prose: bool = False) -> str:
