@@ -308,3 +308,21 @@ def test_cox_model_with_heavy_ties_equals_lifelines_row_loop(rng):
     np.testing.assert_allclose(res.fitter.params_, single.params_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.fitter.standard_errors_, single.standard_errors_, rtol=1e-9)
     assert res.concordance == pytest.approx(single.concordance_index_, abs=1e-12)
+
+
+def test_stratified_refit_rounds_durations_like_the_model_it_refits(rng):
+    n = 3000
+    seg = rng.choice(["early", "late"], n)
+    t = np.where(seg == "early", rng.weibull(0.5, n) * 20, rng.weibull(3, n) * 20)
+    df = pd.DataFrame({"seg": seg, "x": rng.integers(0, 3, n), "duration_days": np.minimum(t, 40),
+                       "churned": t < 40})
+    res = survival.cox_model(df, covariates=["seg", "x"], baselines={"seg": "early"},
+                             resolution_days=1 / 24)
+    assert res.resolution_days == 1 / 24
+    ph = survival.ph_check(res)
+    strat = survival.stratify_violations(res, df, ph)
+    assert strat.strata == ("seg",) and strat.resolution_days == 1 / 24
+    same = survival.cox_model(df, covariates=["x"], strata=["seg"], resolution_days=1 / 24)
+    exact = survival.cox_model(df, covariates=["x"], strata=["seg"])
+    pd.testing.assert_frame_equal(strat.hazard_ratios, same.hazard_ratios)
+    assert not np.allclose(strat.hazard_ratios["coef"], exact.hazard_ratios["coef"], rtol=1e-9)
