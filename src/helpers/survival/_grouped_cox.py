@@ -36,10 +36,10 @@ from scipy import special, stats
 __all__ = ["PATTERN_BUDGET", "GroupedCoxFit", "concordance_counts", "efron_closed_forms",
            "efron_sums", "grouped_cox"]
 
-#: largest patterns × event times for which :func:`grouped_cox` fits (above it: lifelines).
-#: The tables R and D and the per-time sums take ~ (2 + d²) · 8 bytes per cell: 20 million
-#: cells with 8 terms are about 10 GB, so the budget is in cells divided by (2 + d²) below.
-PATTERN_BUDGET = 2_000_000_000 // 8  # bytes of working tables / 8
+#: largest patterns × event times × (2 + d²) fitted here (above it: lifelines). R, D and the
+#: per-time sums of x x' take about that many floats: 250 million, i.e. ~2 GB of working tables
+#: (the report's models at 10,000,000 members need a few million).
+PATTERN_BUDGET = 250_000_000
 
 
 #: ties up to this many events are summed directly (exact to rounding; the closed forms lose
@@ -412,7 +412,8 @@ def concordance_counts(T, score, E, *, budget: float = 2e7):
     Examples
     --------
     >>> from lifelines.utils.concordance import _concordance_summary_statistics as tree
-    >>> T, s, E = np.array([1, 2, 2, 3, 4.0]), np.array([0, 1, 1, 0, 2.0]), np.array([1, 1, 0, 1, 0])
+    >>> T, s = np.array([1, 2, 2, 3, 4.0]), np.array([0, 1, 1, 0, 2.0])
+    >>> E = np.array([1, 1, 0, 1, 0])
     >>> concordance_counts(T, s, E) == tuple(int(v) for v in tree(T, s, E.astype(bool)))
     True
     """

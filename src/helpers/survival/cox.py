@@ -232,10 +232,11 @@ def _warm_start(X: pd.DataFrame, T: np.ndarray, E: np.ndarray, penalizer: float,
     """CoxPHFitter's own optimum (normalised scale) from the pattern fit, or None.
 
     :func:`helpers.survival._grouped_cox.grouped_cox` with ``style="static"`` runs
-    CoxPHFitter's iteration on covariate patterns × distinct durations, so it ends where
-    lifelines would (per stratum risk sets with ``strata``); started there, lifelines evaluates once, finds the step below its
-    precision and stops — the same coefficients, Hessian, robust errors and residuals, with one
-    pass over the rows instead of ~6 (at 10,000,000 members each pass is a minute).
+    CoxPHFitter's iteration on covariate patterns × distinct durations (risk sets per stratum
+    with ``strata``), so it ends where lifelines would; started there, lifelines evaluates
+    once, finds the step below its precision and stops — the same coefficients, Hessian,
+    robust errors and residuals, with one pass over the rows instead of ~6 (at 10,000,000
+    members each pass is a minute).
     """
     from lifelines.exceptions import ConvergenceError
 
