@@ -151,7 +151,7 @@ def test_falls_back_to_lifelines_when_it_does_not_apply(rng):
     X, start, stop, event = _counting_data(rng, n=500)
     G = 2 * 4 * 6
     K = len(np.unique(stop[event]))
-    cells = G * K * (2 + X.shape[1] ** 2)
+    cells = _grouped_cox.table_cells(G, K, X.shape[1])
     assert grouped_cox(X, start, stop, event, budget=cells) is not None
     assert grouped_cox(X, start, stop, event, budget=cells - 1) is None  # over the budget
     assert grouped_cox(X.assign(x=1.0), start, stop, event) is None  # constant column

@@ -34,12 +34,22 @@ import pandas as pd
 from scipy import special, stats
 
 __all__ = ["PATTERN_BUDGET", "GroupedCoxFit", "concordance_counts", "efron_closed_forms",
-           "efron_sums", "grouped_cox"]
+           "efron_sums", "grouped_cox", "table_cells"]
 
-#: largest patterns × event times × (2 + d²) fitted here (above it: lifelines). R, D and the
-#: per-time sums of x x' take about that many floats: 250 million, i.e. ~2 GB of working tables
-#: (the report's models at 10,000,000 members need a few million).
+#: largest working tables (in floats, :func:`table_cells`) fitted here; above it lifelines
+#: fits the rows. 250 million floats are ~2 GB; the report's models at 10,000,000 members
+#: need a few tens of millions.
 PATTERN_BUDGET = 250_000_000
+
+
+def table_cells(patterns: int, times: int, terms: int) -> int:
+    """Floats held by one fit: R, D and their products with φ (patterns × times each), the
+    per-time sums S₁, T₁, S₂, T₂ and the Hessian pieces (times × terms², six of them).
+
+    >>> table_cells(1000, 5000, 8)
+    21920000
+    """
+    return 4 * patterns * times + 6 * times * terms * terms
 
 
 #: ties up to this many events are summed directly (exact to rounding; the closed forms lose
@@ -317,7 +327,7 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
         hazard, as lifelines' ``strata=``. The baseline of a stratified fit is not computed
         (``baseline_cumulative_hazard_`` is empty).
     budget : float, optional
-        Largest ``patterns × event times × (2 + d²)`` fitted here (default
+        Largest :func:`table_cells` fitted here (default
         :data:`PATTERN_BUDGET`, read at call time).
 
     Returns
@@ -357,7 +367,7 @@ def grouped_cox(X: pd.DataFrame, start, stop, event, *, penalizer: float = 0.0,
         patterns, codes = _pattern_codes(Xv)
     times = np.unique(stop[event])
     G, K = len(patterns), len(times)
-    if G * K * (2 + p * p) > (PATTERN_BUDGET if budget is None else budget):
+    if table_cells(G, K, p) > (PATTERN_BUDGET if budget is None else budget):
         return None
     # the mean and std as pandas computes them over the rows (lifelines' normalisation)
     mean = X.mean(0).to_numpy(float)
