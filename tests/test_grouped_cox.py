@@ -326,3 +326,18 @@ def test_stratified_refit_rounds_durations_like_the_model_it_refits(rng):
     exact = survival.cox_model(df, covariates=["x"], strata=["seg"])
     pd.testing.assert_frame_equal(strat.hazard_ratios, same.hazard_ratios)
     assert not np.allclose(strat.hazard_ratios["coef"], exact.hazard_ratios["coef"], rtol=1e-9)
+
+
+def test_reader_table_rows_words_only_the_rows_shown(small_community):
+    """The notebook shows the top of the risk list: worded for those rows, the same text as
+    the head of the whole table (reasons still compare with the average of all scored)."""
+    rep = survival.churn_report(small_community.members, small_community.events)
+    assert len(rep.risk) > 20
+    for language in ("zh", "en"):
+        full = survival.reader_table(rep, "risk", language)
+        pd.testing.assert_frame_equal(survival.reader_table(rep, "risk", language, rows=20),
+                                      full.head(20))
+        pd.testing.assert_frame_equal(survival.reader_table(rep, "cox", language, rows=2),
+                                      survival.reader_table(rep, "cox", language).head(2))
+    with pytest.raises(Exception, match="rows must be"):
+        survival.reader_table(rep, "risk", "zh", rows=-1)

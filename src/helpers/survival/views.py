@@ -7,9 +7,11 @@ drawn literally by the plot functions.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .._format import check_language, count, days, interval, is_missing, number, pct, pvalue
+from ..errors import ParameterError
 from ._messages import HEADERS, WORDS, word
 from ._text import (METHODS, baseline_text, driver_label, model_label, plot_escape, risk_averages,
                     signed, terms)
@@ -18,15 +20,24 @@ from .report import ChurnReport
 __all__ = ["reader_table", "forest_rows", "plot_text"]
 
 
-def reader_table(report: ChurnReport, name: str, language: str = "zh") -> pd.DataFrame:
+def reader_table(report: ChurnReport, name: str, language: str = "zh", *,
+                 rows: int | None = None) -> pd.DataFrame:
     """A table for reviewers: worded headers, numbers as text (%, days, "not reached").
 
     ``name``: status, survival, censoring, rmst, logrank, pairs, cox, ph, stratified, landmark,
     participation, truth, risk. An empty frame when the section was skipped (see
     :func:`render_note`). Data strings are left as written (``plots.show_table`` escapes them).
+    ``rows`` keeps the first rows only; the risk list is then worded for those rows alone (it
+    holds every scored member: 5 million at 10,000,000 members, minutes of text for a table
+    that shows 20), with the averages its reasons compare to still over all scored members.
     """
     check_language(language)
-    return _TABLES[name](report, language)
+    if rows is not None and not (isinstance(rows, (int, np.integer)) and rows >= 0):
+        raise ParameterError(f"rows must be a whole number >= 0 or None, got {rows!r}")
+    if name == "risk":
+        return _risk(report, language, rows)
+    table = _TABLES[name](report, language)
+    return table if rows is None else table.head(rows)
 
 
 def _h(key: str, language: str, **kw) -> str:
@@ -190,7 +201,7 @@ def _truth(report, language):
                          _h("covered", language): [yes if v else no for v in m["covers_truth"]]})
 
 
-def _risk(report, language):
+def _risk(report, language, rows=None):
     risk = report.risk
     if risk is None or risk.empty:
         return pd.DataFrame()
@@ -198,6 +209,8 @@ def _risk(report, language):
     sep = "; " if language == "en" else "；"
 
     averages = risk_averages(risk, {n for ds in risk["drivers"] for n in ds})
+    if rows is not None:
+        risk = risk.head(rows)
 
     def reasons(row):
         parts = []
