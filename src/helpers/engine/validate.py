@@ -127,20 +127,26 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     ev, keys = events, ["member_id"]
     if week_zone is not None:
         from ._ibis import period_code
-        ev = events.mutate(_week=period_code(events.ts, "W", week_zone))
+        ev = events.mutate(_week=period_code(events.ts, "W", week_zone).cast("int32"))
         keys.append("_week")
-    per = ev.group_by(keys).aggregate(_n=ev.count(), _lo=ev.ts.min(), _hi=ev.ts.max())
-    per = per.to_pyarrow()
+    # no count per group (the hash table stays narrow): the few problem rows are counted by a
+    # query of their own when a group shows them; the result is streamed (no second copy)
+    per = ev.group_by(keys).aggregate(_lo=ev.ts.min(), _hi=ev.ts.max())
+    per = per.to_pyarrow_batches().read_all()
     gid = per.column("member_id").to_numpy(zero_copy_only=False)
-    n = per.column("_n").to_numpy(zero_copy_only=False).astype(np.int64)
     lo_us, hi_us = _micros(per.column("_lo")), _micros(per.column("_hi"))
     null_id = np.asarray(pd.isna(gid), dtype=bool)
     if null_id.any() and gid.dtype != object:  # Arrow gives floats for integers with nulls
         gid = np.where(null_id, 0, gid).astype(np.int64)
     pos = pd.Index(members["member_id"]).get_indexer(gid)
     pos[null_id] = -2
-    counts["null_member"] = int(n[null_id].sum())
-    counts["unknown"] = int(n[pos == -1].sum())
+    counts["null_member"] = int(events.count(where=events.member_id.isnull()).to_pyarrow()
+                                .as_py()) if null_id.any() else 0
+    counts["unknown"] = 0
+    if (pos == -1).any():  # events of members not in the members table: count them exactly
+        j = joined(events)
+        counts["unknown"] = int(j.count(where=j.member_id.notnull() & j._joined_at.isnull())
+                                .to_pyarrow().as_py())
     # each member's first event, by member position (no events: never before joining)
     first = np.full(len(members), NO_TIME, dtype=np.int64)
     ok = pos >= 0
