@@ -298,6 +298,23 @@ def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = N
 
     from . import _ibis
     tz = zone_of(events, tz)
+    names, rules, frame = _step_rules_and_windows(events, members, steps, window_days,
+                                                  active_types, tz)
+    start = frame["window_start"]
+    windows = ibis.memtable(frame)
+    expr = _ibis.step_times(events, windows, zone=zone(events, tz), steps=list(zip(names, rules)),
+                            until=as_end(events, until, tz),
+                            since=start.min() if len(start) else None)
+    arrow = fetch(expr, ["member_id"])
+    return pd.DataFrame({"member_id": ids(arrow.column("member_id")),
+                         **{c: times(arrow.column(c), tz) for c in names}})
+
+
+def _step_rules_and_windows(events, members: pd.DataFrame, steps, window_days: float,
+                            active_types, tz) -> tuple[list, list, pd.DataFrame]:
+    """The step names, their rules and the members' windows (``member_id, window_start,
+    window_end`` in UTC microseconds) of :func:`step_times` and :func:`step_times_in_two_passes`."""
+    from . import _ibis
     if steps is None:
         names = list(DEFAULT_STEPS)
         rules = [("active", resolve_types(events, active_types)), ("type", _ibis.PURCHASE_TYPE),
@@ -314,15 +331,8 @@ def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = N
     start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
     start = start.as_unit("us")
     end = (start + pd.Timedelta(days=float(window_days))).ceil("us")  # ts < end, ts in µs
-    windows = ibis.memtable(pd.DataFrame({
-        "member_id": members["member_id"].to_numpy(), "window_start": start,
-        "window_end": end}))
-    expr = _ibis.step_times(events, windows, zone=zone(events, tz), steps=list(zip(names, rules)),
-                            until=as_end(events, until, tz),
-                            since=start.min() if len(start) else None)
-    arrow = fetch(expr, ["member_id"])
-    return pd.DataFrame({"member_id": ids(arrow.column("member_id")),
-                         **{c: times(arrow.column(c), tz) for c in names}})
+    return names, rules, pd.DataFrame({"member_id": members["member_id"].to_numpy(),
+                                       "window_start": start, "window_end": end})
 
 
 def purchase_days(events, *, observed_until=None, tz=None) -> pd.DataFrame:
@@ -462,24 +472,9 @@ def step_times_in_two_passes(events, members: pd.DataFrame, *,
 
     from . import _ibis
     tz = zone_of(events, tz)
-    if steps is None:
-        names = list(DEFAULT_STEPS)
-        rules = [("active", resolve_types(events, active_types)), ("type", _ibis.PURCHASE_TYPE),
-                 ("later_day", _ibis.PURCHASE_TYPE)]
-    else:
-        names = [str(s) for s in steps]
-        present = event_types(events)
-        unknown = [s for s in names if s not in present]
-        if unknown:
-            raise ParameterError(f"steps: event type {unknown[0]!r} never occurs in events; "
-                                 f"types present: {', '.join(present)}")
-        rules = [("type", s) for s in names]
-    start = pd.DatetimeIndex(members["joined_at"].array)
-    start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize(tz).tz_convert("UTC")
-    start = start.as_unit("us")
-    end = (start + pd.Timedelta(days=float(window_days))).ceil("us")  # ts < end, ts in µs
-    frame = pd.DataFrame({"member_id": members["member_id"].to_numpy(), "window_start": start,
-                          "window_end": end})
+    names, rules, frame = _step_rules_and_windows(events, members, steps, window_days,
+                                                  active_types, tz)
+    start = frame["window_start"]
     windows = ibis.memtable(frame)
     until = as_end(events, until, tz)
     since = start.min() if len(start) else None
