@@ -19,6 +19,20 @@ import pytest  # noqa: E402
 from helpers import data, synth  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _scan_cache(tmp_path_factory):
+    """The loader's stored scans (helpers.engine._scan_cache) in a folder of the test run, not
+    in the user's cache (notebook kernels started by nbval inherit it)."""
+    import os
+    old = os.environ.get("COMMUNITY_CACHE_DIR")
+    os.environ["COMMUNITY_CACHE_DIR"] = str(tmp_path_factory.mktemp("scan_cache"))
+    yield
+    if old is None:
+        os.environ.pop("COMMUNITY_CACHE_DIR", None)
+    else:
+        os.environ["COMMUNITY_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261122)

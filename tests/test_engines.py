@@ -541,3 +541,118 @@ def test_row_problems_from_parquet_statistics(tmp_path):
     assert duck.problem_counts_from_statistics(con, tmp_path / "part") == clean
     write("part/month=2026-04/b.parquet", amount=[3.0, -0.5])
     assert duck.problem_counts_from_statistics(con, tmp_path / "part") is None
+
+
+def test_ts_range_from_parquet_statistics(tmp_path, edge_dirs, synth_dir):
+    """The first and last ``ts`` from the files' statistics (a file, a partitioned folder);
+    None without statistics in every row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from helpers.engine import duckdb as duck
+    con = duck.connect()
+    for folder, events in ((edge_dirs["Europe/Berlin"], "events.parquet"),
+                           (synth_dir, "events")):
+        ts = pd.read_parquet(folder / events, columns=["ts"])["ts"]
+        assert duck.ts_range_from_statistics(con, folder / events) == (
+            ts.min().tz_convert("UTC"), ts.max().tz_convert("UTC"))
+    frame = pd.DataFrame({"member_id": [1, 2], "ts": pd.to_datetime(
+        ["2026-03-02 08:00", "2026-03-03 09:00"]).tz_localize("UTC")})
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "none.parquet", write_statistics=False)
+    assert duck.ts_range_from_statistics(con, tmp_path / "none.parquet") is None
+    assert duck.ts_range_from_statistics(con, tmp_path / "missing.parquet") is None
+
+
+def _scan_threads(monkeypatch):
+    """The names of the threads the loader's validation scan runs on (recorded per call)."""
+    import threading
+
+    from helpers.engine import validate
+    names, original = [], validate.run_group_scan
+
+    def record(*args):
+        names.append(threading.current_thread().name)
+        return original(*args)
+    monkeypatch.setattr(validate, "run_group_scan", record)
+    return names
+
+
+def test_the_validation_scan_runs_while_pandas_reads_the_members(monkeypatch, synth_dir):
+    """On DuckDB the scan of the events starts before the members are read (another thread);
+    the load gives what the load without the early start gives (pairs, range, counts). (No
+    stored scans here: those are tests/test_scan_cache.py's.)"""
+    monkeypatch.setenv("COMMUNITY_CACHE_DIR", "off")
+    names = _scan_threads(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        early = data.load_community(synth_dir, engine="duckdb")
+        assert names and names[0].startswith("community-scan")
+        engine.clear_cache()
+        with monkeypatch.context() as m:
+            m.setattr(load, "start_scan", lambda *a, **k: None)
+            late = data.load_community(synth_dir, engine="duckdb")
+    assert names[-1] == "MainThread"
+    assert early.notes == late.notes and early.observed_until == late.observed_until
+    for period in ("W", "M"):
+        pd.testing.assert_frame_equal(engine.activity_pairs(early.events, period=period),
+                                      engine.activity_pairs(late.events, period=period))
+
+
+def test_the_early_scan_is_stopped_when_the_load_fails_or_ids_differ(monkeypatch, tmp_path):
+    """A members error stops the scan already started (the error is the members'); members
+    with text ids (one not a number) and events with integer ids: the scan grouped integers,
+    so it is stopped and run again on text ids, and the load is the one without the early
+    start."""
+    monkeypatch.setenv("COMMUNITY_CACHE_DIR", "off")
+    cancelled = []
+    original = load.EarlyScan.cancel
+    monkeypatch.setattr(load.EarlyScan, "cancel",
+                        lambda self: cancelled.append(1) or original(self))
+    members, events = _edge_tables("Asia/Shanghai", False)
+    bad = _write(tmp_path / "dup", pd.concat([members, members.iloc[:1]]), events)
+    with pytest.raises(DataError, match="member_id"):
+        data.load_community(bad, engine="duckdb")
+    assert cancelled == [1]
+    extra = members.iloc[:1].assign(member_id="x1")  # ids stay text: not all are integers
+    text = _write(tmp_path / "text", pd.concat(
+        [members.assign(member_id=members["member_id"].astype(str)), extra]), events)
+    names = _scan_threads(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = data.load_community(text, engine="duckdb")
+        with monkeypatch.context() as m:
+            m.setattr(load, "start_scan", lambda *a, **k: None)
+            want = data.load_community(text, engine="duckdb")
+    assert cancelled == [1, 1] and names[-2:] == ["MainThread", "MainThread"]
+    assert got.notes == want.notes
+    pd.testing.assert_frame_equal(engine.activity_pairs(got.events, period="W"),
+                                  engine.activity_pairs(want.events, period="W"))
+
+
+def test_ibis_compilers_are_imported_as_they_are_asked_for(tmp_path):
+    """Connecting to DuckDB imports the DuckDB compiler only (not Ibis' twenty); the others
+    resolve on demand to Ibis' own classes; an ``__init__`` of another shape is left alone."""
+    import subprocess
+    import sys
+
+    from helpers.engine import _ibis_import
+    code = ("import sys\n"
+            "from helpers.engine import duckdb\n"
+            "con = duckdb.connect()\n"
+            "loaded = sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+            "                if m.startswith('ibis.backends.sql.compilers.'))\n"
+            "import ibis.backends.sql.compilers as sc\n"
+            "from ibis.backends.sql.compilers.pyspark import PySparkCompiler\n"
+            "assert sc.PySparkCompiler is PySparkCompiler and 'TrinoCompiler' in dir(sc)\n"
+            "import ibis\n"
+            "assert con.execute(ibis.memtable({'a': [1, 2]}).a.sum()) == 3\n"
+            "print(','.join(loaded))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "_compat,base,duckdb", out
+    init = tmp_path / "__init__.py"
+    init.write_text("__all__ = ['DuckDBCompiler']\n"
+                    "from ibis.backends.sql.compilers.duckdb import DuckDBCompiler\n")
+    assert _ibis_import._names(init) == {"DuckDBCompiler": "ibis.backends.sql.compilers.duckdb"}
+    init.write_text(init.read_text() + "REGISTRY = {}\n")
+    assert _ibis_import._names(init) is None

@@ -139,6 +139,36 @@ def wall_ns(ts, tz=None) -> np.ndarray:
     return s.tz_localize(None).asi8
 
 
+def zone_transitions(tz, lo: pd.Timestamp | None, hi: pd.Timestamp | None
+                     ) -> tuple[int, list[tuple[int, int]]]:
+    """UTC offsets of ``tz`` over ``[lo, hi]``: ``(offset before the first change, [(epoch
+    second of a change, offset from then on), ...])``, offsets in seconds.
+
+    Found on a 15-minute UTC grid (every real zone changes on a quarter hour).
+
+    Examples
+    --------
+    >>> zone_transitions("Asia/Shanghai", pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                  pd.Timestamp("2026-12-31", tz="UTC"))
+    (28800, [])
+    >>> off, changes = zone_transitions("Europe/Berlin", pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                                 pd.Timestamp("2026-12-31", tz="UTC"))
+    >>> off, [(pd.Timestamp(s, unit="s", tz="UTC").isoformat(), o) for s, o in changes]
+    (3600, [('2026-03-29T01:00:00+00:00', 7200), ('2026-10-25T01:00:00+00:00', 3600)])
+    """
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        lo = hi = pd.Timestamp("2000-01-01", tz="UTC")
+    lo = pd.Timestamp(lo).tz_convert("UTC") if pd.Timestamp(lo).tzinfo else pd.Timestamp(lo, tz="UTC")
+    hi = pd.Timestamp(hi).tz_convert("UTC") if pd.Timestamp(hi).tzinfo else pd.Timestamp(hi, tz="UTC")
+    grid = pd.date_range((lo - pd.Timedelta(days=1)).floor("15min"),
+                         (hi + pd.Timedelta(days=1)).ceil("15min"), freq="15min")
+    local = grid.tz_convert(tz)
+    off = (local.tz_localize(None).asi8 - grid.tz_localize(None).asi8) // 10**9
+    change = np.flatnonzero(np.diff(off)) + 1
+    sec = grid.tz_localize(None).asi8 // 10**9
+    return int(off[0]), [(int(sec[i]), int(off[i])) for i in change]
+
+
 def check_period(period) -> str:
     if period not in PERIODS:
         raise ParameterError(f"period={period!r} is not allowed; use one of "

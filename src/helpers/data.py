@@ -177,8 +177,22 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
                 "put one file per table (members.csv, events.csv, …) in data/raw/<name>/ "
                 "or pass the folder's path")
         raise DataError(f"dataset folder not found (looked for {folder})", file=folder, fix=hint)
-    from .engine.load import choose_engine, events_source, lazy_frame, open_events
+    from .engine.load import choose_engine, events_source, start_scan
     engine = choose_engine(engine, folder)
+    # DuckDB: the events' validation scan runs while pandas reads the small tables below
+    early = start_scan(events_source(folder), find_table_file(folder, "members"),
+                       engine=engine, tz=tz) if engine == "duckdb" else None
+    try:
+        return _load(folder, tz=tz, pre_join_events=pre_join_events, engine=engine, early=early)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+
+
+def _load(folder: Path, *, tz: str, pre_join_events: str, engine: str, early) -> Community:
+    """:func:`load_community` once the folder and the engine are known."""
+    from .engine.load import events_source, lazy_frame, open_events
     notes: list[str] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path | None] = {}
@@ -210,22 +224,48 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
         tables[table] = df
 
     members = _validate_members(tables["members"], files["members"], notes)
+    rest = ahead = None
+    if early is not None:  # while DuckDB scans the events: the other tables (errors held back)
+        try:
+            ahead = _validate_rest(tables, files, members, copy=True)
+        except DataError as exc:
+            ahead = exc
     if "events" in tables:  # CSV (or engine="pandas"): checked here, then handed over
         events = _validate_events(tables["events"], members, files["events"], notes,
                                   pre_join_events)
         if engine != "pandas":
             events = lazy_frame(events, engine=engine)
     else:
+        ids = members["member_id"].dtype
         events, members = open_events(files["events"], members, engine=engine, tz=tz,
-                                      pre_join_events=pre_join_events, notes=notes)
-    activities = _validate_activities(tables["activities"], files["activities"])
-    experiments = validate_experiments(tables["experiments"], files["experiments"])
-    assignments = validate_assignments(tables["assignments"], experiments, members,
-                                        files["assignments"], files["experiments"], notes)
-    memberships = _validate_memberships(tables["memberships"], members, files["memberships"])
-    return Community(members=members, events=events, activities=activities,
-                     experiments=experiments, assignments=assignments, source=folder,
-                     timezone=tz, notes=tuple(notes), memberships=memberships, engine=engine)
+                                      pre_join_events=pre_join_events, notes=notes,
+                                      early=early)
+        if members["member_id"].dtype == ids:  # the ids checked ahead are the members' ids
+            rest = ahead
+    if isinstance(rest, DataError):
+        raise rest  # after the events' own errors, as without the early scan
+    rest = rest or _validate_rest(tables, files, members)
+    notes.extend(rest.pop("notes"))
+    return Community(members=members, events=events, source=folder, timezone=tz,
+                     notes=tuple(notes), engine=engine, **rest)
+
+
+def _validate_rest(tables: dict, files: dict, members: pd.DataFrame, *,
+                   copy: bool = False) -> dict:
+    """The activities, experiments, assignments and memberships, validated (against
+    ``members``); ``notes``: the notes they add. ``copy``: leave ``tables`` as they are."""
+    def get(name):
+        return tables[name].copy(deep=False) if copy else tables[name]
+    notes: list[str] = []
+    activities = _validate_activities(get("activities"), files["activities"])
+    experiments = validate_experiments(get("experiments"), files["experiments"])
+    return dict(activities=activities, experiments=experiments,
+                assignments=validate_assignments(get("assignments"), experiments, members,
+                                                 files["assignments"], files["experiments"],
+                                                 notes),
+                memberships=_validate_memberships(get("memberships"), members,
+                                                  files["memberships"]),
+                notes=notes)
 
 
 def _empty(table: str, tz: str) -> pd.DataFrame:

@@ -12,7 +12,10 @@ Layout
 - ``duckdb``   embedded DuckDB connections and event tables (the default for large Parquet);
 - ``spark``    the Spark session (``local[2]``, a master URL or Spark Connect) and its tables;
 - ``load``     lazy events for :func:`helpers.data.load_community` (``engine=``), with the data
-               contract checked by queries (``validate``), and the partitioned Parquet writer;
+               contract checked by queries (``validate``; the scan started early, from the
+               SQL stored by ``_scan_cache`` when the dataset was opened before), and the
+               partitioned Parquet writer;
+- ``_ibis_import`` Ibis' SQL compilers imported one by one, as they are asked for;
 - ``sql``      the hand-written DuckDB SQL references of the benchmark.
 
 Only per-member and per-(member, period) tables come back into pandas.

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from .._checks import PARTICIPATION_TYPE
@@ -29,36 +28,6 @@ PURCHASE_TYPE = "purchase"  #: the standard event type of a purchase (DESIGN.md 
 
 
 # ----------------------------------------------------------------------------- time
-def zone_transitions(tz, lo: pd.Timestamp | None, hi: pd.Timestamp | None
-                     ) -> tuple[int, list[tuple[int, int]]]:
-    """UTC offsets of ``tz`` over ``[lo, hi]``: ``(offset before the first change, [(epoch
-    second of a change, offset from then on), ...])``, offsets in seconds.
-
-    Found on a 15-minute UTC grid (every real zone changes on a quarter hour).
-
-    Examples
-    --------
-    >>> zone_transitions("Asia/Shanghai", pd.Timestamp("2026-01-01", tz="UTC"),
-    ...                  pd.Timestamp("2026-12-31", tz="UTC"))
-    (28800, [])
-    >>> off, changes = zone_transitions("Europe/Berlin", pd.Timestamp("2026-01-01", tz="UTC"),
-    ...                                 pd.Timestamp("2026-12-31", tz="UTC"))
-    >>> off, [(pd.Timestamp(s, unit="s", tz="UTC").isoformat(), o) for s, o in changes]
-    (3600, [('2026-03-29T01:00:00+00:00', 7200), ('2026-10-25T01:00:00+00:00', 3600)])
-    """
-    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-        lo = hi = pd.Timestamp("2000-01-01", tz="UTC")
-    lo = pd.Timestamp(lo).tz_convert("UTC") if pd.Timestamp(lo).tzinfo else pd.Timestamp(lo, tz="UTC")
-    hi = pd.Timestamp(hi).tz_convert("UTC") if pd.Timestamp(hi).tzinfo else pd.Timestamp(hi, tz="UTC")
-    grid = pd.date_range((lo - pd.Timedelta(days=1)).floor("15min"),
-                         (hi + pd.Timedelta(days=1)).ceil("15min"), freq="15min")
-    local = grid.tz_convert(tz)
-    off = (local.tz_localize(None).asi8 - grid.tz_localize(None).asi8) // 10**9
-    change = np.flatnonzero(np.diff(off)) + 1
-    sec = grid.tz_localize(None).asi8 // 10**9
-    return int(off[0]), [(int(sec[i]), int(off[i])) for i in change]
-
-
 @ibis.udf.scalar.builtin(name="epoch_us")
 def _duckdb_epoch_us(ts) -> int:
     """DuckDB: microseconds since the epoch of a TIMESTAMPTZ (no zone conversion)."""
@@ -88,7 +57,8 @@ def epoch_micros(ts):
 
 
 def local_micros(ts, zone: tuple[int, list[tuple[int, int]]]):
-    """Wall-clock microseconds of ``ts`` in the zone described by :func:`zone_transitions`."""
+    """Wall-clock microseconds of ``ts`` in ``zone``
+    (:func:`helpers._time.zone_transitions`)."""
     us = epoch_micros(ts)
     first, changes = zone
     if not changes:

@@ -88,7 +88,7 @@ def remember_zone(events, tz) -> None:
 
 
 def zone(events, tz):
-    from ._ibis import zone_transitions
+    from .._time import zone_transitions
     lo, hi = ts_range(events)
     return zone_transitions(zone_of(events, tz), lo, hi)
 

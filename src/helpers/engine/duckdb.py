@@ -51,19 +51,41 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None):
     >>> con.raw_sql("SELECT current_setting('TimeZone')").fetchall()
     [('UTC',)]
     """
+    from ._ibis_import import lazy_compilers
+    lazy_compilers()  # before Ibis imports its twenty SQL compilers at once
     from ibis.backends.duckdb import Backend  # directly: ibis.duckdb scans every entry point
     con = Backend().connect()
-    con.raw_sql("SET TimeZone = 'UTC'")
+    configure(con.con, threads=threads, memory_limit=memory_limit)
+    return con
+
+
+def connect_plain(*, threads: int | None = None, memory_limit: str | None = None):
+    """A DuckDB connection without Ibis, set up as :func:`connect`'s (for the loader's scan
+    that runs before Ibis is imported, :mod:`helpers.engine._scan_cache`)."""
+    import duckdb
+    con = duckdb.connect()
+    configure(con, threads=threads, memory_limit=memory_limit)
+    return con
+
+
+def configure(con, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    """The workspace's settings on a DuckDB connection (``duckdb.DuckDBPyConnection``): UTC
+    session zone, the memory cap of :func:`default_memory_limit`, spilling to the temp folder."""
+    con.execute("SET TimeZone = 'UTC'")
     if threads:
-        con.raw_sql(f"SET threads = {int(threads)}")
+        con.execute(f"SET threads = {int(threads)}")
     limit = str(memory_limit or default_memory_limit()).replace("'", "")
-    con.raw_sql(f"SET memory_limit = '{limit}'")
+    con.execute(f"SET memory_limit = '{limit}'")
     # return freed memory to the OS from background threads: without them the allocator keeps
     # what a large aggregate used (a 1M-member load stayed ~800 MB heavier, for pandas to pay)
-    con.raw_sql("SET allocator_background_threads = true")
+    con.execute("SET allocator_background_threads = true")
     spill = Path(tempfile.gettempdir()) / "community-duckdb-spill"
-    con.raw_sql(f"SET temp_directory = '{str(spill).replace(chr(39), '')}'")
-    return con
+    con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), '')}'")
+
+
+def _query(con, sql: str):
+    """Run ``sql`` on an Ibis DuckDB connection or a plain one; the DuckDB result."""
+    return con.raw_sql(sql) if hasattr(con, "raw_sql") else con.execute(sql)
 
 
 def read_events(con, path: str | Path, *, tz: str):
@@ -102,8 +124,8 @@ def problem_counts_from_statistics(con, path: str | Path) -> dict | None:
     p = Path(path)
     files = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
     try:
-        rows = con.raw_sql(
-            "SELECT path_in_schema, type, count(*), count(stats_null_count), "
+        rows = _query(
+            con, "SELECT path_in_schema, type, count(*), count(stats_null_count), "
             "sum(stats_null_count), "
             "count(*) FILTER (WHERE num_values > coalesce(stats_null_count, 0) "
             "AND stats_min_value IS NULL), "
@@ -132,6 +154,36 @@ def problem_counts_from_statistics(con, path: str | Path) -> dict | None:
         if lowest is not None and lowest < 0:
             return None
     return {"null_ts": 0, "null_type": 0, "negative": 0}
+
+
+def ts_range_from_statistics(con, path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last ``ts`` of Parquet events from the files' column statistics, or None.
+
+    None unless every row group of every file records a minimum and a maximum of ``ts``.
+    Naive timestamps (wall-clock times) are read as UTC here: callers pad the range by a day.
+
+    Returns
+    -------
+    (Timestamp, Timestamp) or None
+        UTC instants.
+    """
+    p = Path(path)
+    files = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
+    quoted = files.replace("'", "''")
+    try:
+        row = _query(
+            con, "SELECT count(*), count(TRY_CAST(stats_min_value AS TIMESTAMPTZ)), "
+            "count(TRY_CAST(stats_max_value AS TIMESTAMPTZ)), "
+            "min(TRY_CAST(stats_min_value AS TIMESTAMPTZ)), "
+            "max(TRY_CAST(stats_max_value AS TIMESTAMPTZ)), "
+            f"(SELECT count(DISTINCT (file_name, row_group_id)) FROM parquet_metadata('{quoted}')) "
+            f"FROM parquet_metadata('{quoted}') WHERE path_in_schema = 'ts'").fetchone()
+    except Exception:  # noqa: BLE001 — no statistics to read
+        return None
+    n, n_lo, n_hi, lo, hi, groups = row
+    if not n or n != groups or n_lo != n or n_hi != n or lo is None or hi is None:
+        return None
+    return pd.Timestamp(lo).tz_convert("UTC"), pd.Timestamp(hi).tz_convert("UTC")
 
 
 def instants(con, t, *, tz: str):

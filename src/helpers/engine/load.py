@@ -65,8 +65,141 @@ def choose_engine(engine: str, folder: Path) -> str:
     return "duckdb" if rows >= AUTO_DUCKDB_ROWS else "pandas"
 
 
+class EarlyScan:
+    """The loader's validation scan of Parquet events, started before the members are read.
+
+    Built by :func:`start_scan` and handed to :func:`open_events`, which waits for it instead of
+    running the scan. DuckDB runs the query outside the GIL, so pandas reads and validates the
+    members and the other small tables meanwhile (at 100,000 members the scan and that
+    reading take ~0.3-0.4 s each). When the dataset was opened before, the scan starts even
+    before Ibis is imported, on a plain DuckDB connection, from the SQL Ibis compiled then
+    (:mod:`._scan_cache`; used only if Ibis compiles the same SQL now). Whatever the loader
+    asks of a connection is asked before a query starts on it or on another connection, so
+    no connection is used from two threads at once.
+    """
+
+    def __init__(self, source: Path, span, week_zone):
+        self.source, self.span, self.week_zone = source, span, week_zone
+        self.con = self.events = self.numbered = self.row_counts = None
+        self._future = self._running = None
+
+    def start(self, con, work, *args) -> None:
+        """Run ``work(*args)`` in a thread of its own; ``con``: the DuckDB connection it uses
+        (interrupted by :meth:`cancel`)."""
+        import concurrent.futures as cf
+        import threading
+        future = cf.Future()
+
+        def run():
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work(*args))
+                except BaseException as exc:  # noqa: BLE001 — re-raised by result()
+                    future.set_exception(exc)
+        self._future, self._running = future, con
+        threading.Thread(target=run, name="community-scan", daemon=True).start()
+
+    def result(self) -> dict:
+        """The scan's arrays (:func:`helpers.engine.validate.run_group_scan`; waits for them,
+        re-raises the scan's error)."""
+        return self._future.result()
+
+    def cancel(self) -> None:
+        """Interrupt the query (the load failed or took another path) and wait for its end."""
+        if self._future is None:
+            return
+        if not self._future.done():
+            try:
+                self._running.interrupt()
+            except Exception:  # noqa: BLE001 — nothing to interrupt
+                pass
+        try:
+            self._future.result()
+        except BaseException:  # noqa: BLE001 — interrupted, or an error the caller re-finds
+            pass
+        self._future = self._running = None
+
+
+def _stored_scan(plain, entry: dict, week_zone) -> dict:
+    """A stored scan (:mod:`._scan_cache`) on a plain DuckDB connection, closed after."""
+    from ._scan_cache import run
+    from .validate import scan_arrays
+    try:
+        return scan_arrays(run(plain, entry), week_zone)
+    finally:
+        plain.close()
+
+
+def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
+               tz: str) -> EarlyScan | None:
+    """Start the validation scan of the events before the members are read, or None.
+
+    Only on DuckDB, for Parquet events (a file or a partitioned folder) whose statistics give
+    the first and last ``ts`` (the zone's offsets are then known over the whole log), whose
+    ``ts`` is stored as a timestamp, and with a Parquet members file of at most
+    :data:`FUSED_MEMBERS` rows. Otherwise :func:`open_events` runs the scan itself, after the
+    members, exactly as before.
+    """
+    if engine != "duckdb" or source is None or members_file is None \
+            or members_file.suffix != ".parquet" or not source.exists() \
+            or not (source.is_dir() or source.suffix == ".parquet"):
+        return None
+    try:
+        import pyarrow.parquet as pq
+        if pq.ParquetFile(members_file).metadata.num_rows > FUSED_MEMBERS:
+            return None
+    except Exception:  # noqa: BLE001 — the members' reader names the problem
+        return None
+    from . import _scan_cache as cache
+    from . import duckdb as duck
+    from .._time import zone_transitions
+    plain = duck.connect_plain()  # no Ibis yet
+    rng = duck.ts_range_from_statistics(plain, source)
+    if rng is None:
+        plain.close()
+        return None
+    day = pd.Timedelta(days=1)
+    span = (rng[0] - day, rng[1] + day)
+    week_zone = zone_transitions(tz, *span)
+    early = EarlyScan(source, span, week_zone)
+    key = cache.entry_key(source, tz, week_zone)
+    stored = cache.read(key)
+    if stored is not None:  # opened before: scan now, import Ibis meanwhile
+        early.start(plain, _stored_scan, plain, stored, week_zone)
+    else:
+        plain.close()
+    try:
+        from .validate import group_scan, run_group_scan
+        con = duck.connect()
+        events = duck.read_events(con, source, tz=tz)
+        if "_ts_text" in events.columns \
+                or not {"member_id", "ts", "event_type"} <= set(events.columns):
+            early.cancel()
+            return None
+        events = events.select(*_kept_columns(events))
+        expr = group_scan(events, week_zone)
+        now = cache.compiled(con, expr)
+        early.con, early.events, early.numbered = con, events, _numbered(con, source, tz)
+        early.row_counts = duck.problem_counts_from_statistics(con, source)
+        if stored != now:  # not stored, or not what Ibis compiles now: Ibis' scan
+            if stored is not None:
+                early.cancel()
+            early.start(con.con, run_group_scan, expr, week_zone)
+            if now["scan"]:
+                cache.write(key, now)
+        return early
+    except Exception:  # noqa: BLE001 — open_events reads the events again and names the error
+        early.cancel()
+        return None
+
+
+def _kept_columns(events) -> list[str]:
+    return [c for c in events.columns if c in EVENT_COLUMNS or c in ("month", "_ts_text")]
+
+
 def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
-                pre_join_events: str = "drop", notes: list[str] | None = None, con=None):
+                pre_join_events: str = "drop", notes: list[str] | None = None, con=None,
+                early: EarlyScan | None = None):
     """The events of ``source`` as a lazy table on ``engine``, checked against the contract.
 
     Parameters
@@ -85,6 +218,9 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         Receives the loader's notes (dropped pre-join events).
     con : Ibis connection, optional
         Default: a new DuckDB connection, or the process's Spark session.
+    early : EarlyScan, optional
+        The validation scan already started by :func:`start_scan` on ``source`` (its
+        connection is used).
 
     Returns
     -------
@@ -95,14 +231,19 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     from . import _run, api
     from . import duckdb as duck
     from . import spark as spk
-    from ._ibis import zone_transitions
+    from .._time import zone_transitions
     from .validate import check_events
 
     check_choice("engine", engine, ("duckdb", "spark"))
     p = Path(str(source))
     if p.is_dir() and events_source(p) is not None and p.name != "events":
         p = events_source(p)
-    if engine == "duckdb":
+    if early is not None and (engine != "duckdb" or early.source != p):
+        early.cancel()
+        early = None
+    if early is not None:
+        con, events, numbered = early.con, early.events, early.numbered
+    elif engine == "duckdb":
         con = con or duck.connect()
         events = duck.read_events(con, p, tz=tz)
         numbered = _numbered(con, p, tz) if p.exists() else None
@@ -116,20 +257,28 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
                         f"{list(events.columns)}", file=p, column=missing[0],
                         fix="rename or add the column; 'events' needs ['member_id', 'ts', "
                             "'event_type'] (see data/raw/README.md)")
-    keep = [c for c in events.columns if c in EVENT_COLUMNS or c in ("month", "_ts_text")]
-    events = events.select(*keep)
+    if early is None:
+        events = events.select(*_kept_columns(events))
+    scanned = events
     events, members = _align_ids(events, members)
     if numbered is not None:
         numbered, _ = _align_ids(numbered, members)
-    span = _likely_span(members)
-    # the weekly pairs of the validation scan: worth it while they are small (about 7 weeks a
-    # member, 16 bytes a pair); beyond FUSED_MEMBERS the scan groups by member only
-    week_zone = zone_transitions(tz, *span) if len(members) <= FUSED_MEMBERS else None
-    # missing timestamps/types and negative amounts proven absent by the files' statistics
-    row_counts = duck.problem_counts_from_statistics(con, p) \
-        if engine == "duckdb" and p.exists() and p.suffix != ".csv" else None
+    if early is not None and (events is not scanned or len(members) > FUSED_MEMBERS):
+        early.cancel()  # the scan grouped ids of the other type: run it again
+        early = None
+    if early is not None:
+        span, week_zone, row_counts = early.span, early.week_zone, early.row_counts
+    else:
+        span = _likely_span(members)
+        # the weekly pairs of the validation scan: worth it while they are small (about 7
+        # weeks a member, 16 bytes a pair); beyond FUSED_MEMBERS the scan groups by member only
+        week_zone = zone_transitions(tz, *span) if len(members) <= FUSED_MEMBERS else None
+        # missing timestamps/types and negative amounts proven absent by the files' statistics
+        row_counts = duck.problem_counts_from_statistics(con, p) \
+            if engine == "duckdb" and p.exists() and p.suffix != ".csv" else None
     counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
-                          numbered=numbered, week_zone=week_zone, row_counts=row_counts)
+                          numbered=numbered, week_zone=week_zone, row_counts=row_counts,
+                          groups=early.result if early is not None else None)
     if counts["pre_join"] and pre_join_events == "drop":
         n = counts["pre_join"]
         if notes is not None:

@@ -76,6 +76,8 @@ def session(master: str | None = None, *, app: str = "community-analytics",
 
 def connect(spark=None):
     """An Ibis connection on ``spark`` (default: :func:`session`)."""
+    from ._ibis_import import lazy_compilers
+    lazy_compilers()  # before Ibis imports its twenty SQL compilers at once
     import ibis
     return ibis.pyspark.connect(spark or session())
 

@@ -60,13 +60,60 @@ def _conditions(t, known):
     return out
 
 
+def group_scan(events, week_zone=None):
+    """The validation scan of :func:`check_events` as an expression: per member (with
+    ``week_zone``: per member and local ISO week ``_week``, int32) the first and the last
+    instant, ``_lo`` and ``_hi``.
+
+    No count per group, so that the hash table stays narrow: the few problem rows are counted
+    by queries of their own when a group shows them.
+    """
+    ev, keys = events, ["member_id"]
+    if week_zone is not None:
+        from ._ibis import period_code
+        ev = events.mutate(_week=period_code(events.ts, "W", week_zone).cast("int32"))
+        keys.append("_week")
+    return ev.group_by(keys).aggregate(_lo=ev.ts.min(), _hi=ev.ts.max())
+
+
+def run_group_scan(expr, week_zone=None) -> dict:
+    """Run :func:`group_scan`; its columns as numpy arrays.
+
+    Returns
+    -------
+    dict
+        ``member_id``; ``lo`` and ``hi``: the first and last instant in microseconds since the
+        epoch (:data:`NO_TIME` where none); with ``_week`` in the scan: ``week`` (int64) and,
+        when ``week_zone`` is given and every group has its instants, ``lo_month`` and
+        ``hi_month``: the local month codes of ``lo`` and ``hi`` (int32; for the monthly
+        pairs, :func:`_monthly_pairs`).
+    """
+    return scan_arrays(expr.to_pyarrow_batches().read_all(), week_zone)  # streamed: no copy
+
+
+def scan_arrays(per, week_zone=None) -> dict:
+    """The columns of a :func:`group_scan` result (an Arrow table) as :func:`run_group_scan`
+    returns them."""
+    out = dict(member_id=per.column("member_id").to_numpy(zero_copy_only=False),
+               lo=_micros(per.column("_lo")), hi=_micros(per.column("_hi")))
+    if "_week" in per.column_names:
+        out["week"] = per.column("_week").to_numpy(zero_copy_only=False).astype(np.int64,
+                                                                                copy=False)
+    del per
+    if "week" in out and week_zone is not None and len(out["lo"]) \
+            and (out["lo"] != NO_TIME).all() and (out["hi"] != NO_TIME).all():
+        out["lo_month"], out["hi_month"] = _local_months(week_zone, out["lo"], out["hi"])
+    return out
+
+
 def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
-                 numbered=None, week_zone=None, row_counts: dict | None = None) -> dict:
+                 numbered=None, week_zone=None, row_counts: dict | None = None,
+                 groups=None) -> dict:
     """Count the contract's problems of a lazy events table; raise the first.
 
-    Two scans: the totals of the row problems (skipped when ``row_counts`` already proves them,
-    e.g. from Parquet statistics), and a per-member summary (count, first and last instant)
-    checked against the members in numpy; only when a member's first event precedes their join
+    Two scans: a per-member summary (first and last instant, :func:`group_scan`) checked
+    against the members in numpy, and the totals of the row problems (skipped when
+    ``row_counts`` already proves them, e.g. from Parquet statistics); only when a member's first event precedes their join
     are that member's events counted exactly (a second, small query).
 
     Parameters
@@ -83,13 +130,17 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         The same events with ``file_row_number`` [and ``filename``] (DuckDB), read only to
         number the example rows as a spreadsheet does; without it examples carry no numbers.
     week_zone : tuple, optional
-        A zone (:func:`helpers.engine._ibis.zone_transitions`) valid over the data: the scan
+        A zone (:func:`helpers._time.zone_transitions`) valid over the data: the scan
         then groups by (member, local ISO week) and also yields the weekly and the monthly
         activity pairs (every event type, every event).
     row_counts : dict, optional
         ``null_ts, null_type, negative`` known to be these (no totals query); only for a table
         read straight from files whose statistics prove them
         (:func:`helpers.engine.duckdb.problem_counts_from_statistics`).
+    groups : callable, optional
+        Returns :func:`run_group_scan` of :func:`group_scan` on ``events`` and ``week_zone``,
+        already started by the caller (:func:`helpers.engine.load.start_scan` runs it while pandas
+        reads the members); it is waited for before any other query of the connection.
 
     Returns
     -------
@@ -105,17 +156,19 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     """
     import ibis
 
-    known = ibis.memtable(pd.DataFrame({
-        "member_id": members["member_id"].to_numpy(),
-        "_joined_at": _utc(members["joined_at"])}))
+    # first the per-member (with ``week_zone``: per member and local ISO week) first and last
+    # event, checked against the members in numpy (no join of the event log)
+    per = groups() if groups is not None else run_group_scan(group_scan(events, week_zone),
+                                                              week_zone)
 
-    def joined(t):
+    def joined(t):  # the events with their member's join time (for the problems' examples)
+        known = ibis.memtable(pd.DataFrame({
+            "member_id": members["member_id"].to_numpy(),
+            "_joined_at": _utc(members["joined_at"])}))
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
-    # the totals of the row problems (no grouping: cheap; none when ``row_counts`` proves
-    # them), and a per-member (with ``week_zone``: per member and local ISO week) count, first
-    # and last event (no join of the event log), checked against the members in numpy
+    # the totals of the row problems (no grouping: cheap; none when ``row_counts`` proves them)
     cond = _conditions(events, None)
     if row_counts is not None and "_ts_text" not in events.columns \
             and set(cond) == set(row_counts):
@@ -124,17 +177,7 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         totals = events.aggregate(**{k: events.count(where=c) for k, c in cond.items()})
         totals = totals.to_pyarrow()
         counts = {k: int(totals.column(k)[0].as_py() or 0) for k in cond}
-    ev, keys = events, ["member_id"]
-    if week_zone is not None:
-        from ._ibis import period_code
-        ev = events.mutate(_week=period_code(events.ts, "W", week_zone).cast("int32"))
-        keys.append("_week")
-    # no count per group (the hash table stays narrow): the few problem rows are counted by a
-    # query of their own when a group shows them; the result is streamed (no second copy)
-    per = ev.group_by(keys).aggregate(_lo=ev.ts.min(), _hi=ev.ts.max())
-    per = per.to_pyarrow_batches().read_all()
-    gid = per.column("member_id").to_numpy(zero_copy_only=False)
-    lo_us, hi_us = _micros(per.column("_lo")), _micros(per.column("_hi"))
+    gid, lo_us, hi_us = per["member_id"], per["lo"], per["hi"]
     null_id = np.asarray(pd.isna(gid), dtype=bool)
     if null_id.any() and gid.dtype != object:  # Arrow gives floats for integers with nulls
         gid = np.where(null_id, 0, gid).astype(np.int64)
@@ -175,14 +218,14 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
     counts["lo"] = pd.Timestamp(int(lo_us[has].min()), unit="us", tz="UTC") if has.any() else None
     counts["hi"] = pd.Timestamp(int(hi_us[has].max()), unit="us", tz="UTC") if has.any() else None
     counts["weekly"] = counts["monthly"] = None
-    if week_zone is not None:  # no null or unknown ids here (raised above)
-        week = per.column("_week").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        del per
+    if "week" in per:  # no null or unknown ids here (raised above)
         counts["weekly"] = pd.DataFrame({
             "member_id": gid if gid.dtype == object else gid.astype(np.int64, copy=False),
-            "period": week})
-        counts["monthly"] = _monthly_pairs(members["member_id"].to_numpy(), pos, lo_us, hi_us,
-                                           week_zone)
+            "period": per.pop("week")})
+        if "lo_month" not in per:
+            per["lo_month"], per["hi_month"] = _local_months(week_zone, lo_us, hi_us)
+        counts["monthly"] = _monthly_pairs(members["member_id"].to_numpy(), pos,
+                                           per.pop("lo_month"), per.pop("hi_month"))
     return counts
 
 
@@ -205,38 +248,52 @@ def _micros(col) -> np.ndarray:
     return np.where(v == NO_TIME, v, v * scale[unit] if unit in scale else v // 1000)
 
 
-def _monthly_pairs(member_ids: np.ndarray, pos: np.ndarray, lo_us: np.ndarray,
-                   hi_us: np.ndarray, zone, chunk: int = 1 << 20) -> pd.DataFrame:
-    """The (member, local month) pairs of the (member, ISO week) groups of the scan, sorted.
-
-    A week lies within at most two calendar months, and a group's events lie between its first
-    and last instant: the months with an event in the group are exactly the months of those
-    two instants. ``pos`` are the groups' member positions in ``member_ids``; a bit per
-    (member, month) collects them, a chunk of groups at a time (bounded memory).
-    """
+def _local_months(zone, lo_us: np.ndarray, hi_us: np.ndarray, chunk: int = 1 << 20
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The local month codes (``(year - 1970) * 12 + month - 1``, int32) of two arrays of
+    instants (microseconds, none :data:`NO_TIME`) in ``zone``
+    (:func:`helpers._time.zone_transitions`)."""
     first, changes = zone
     at = np.array([c for c, _ in changes], dtype=np.int64) * 1_000_000
     offsets = np.array([first, *[o for _, o in changes]], dtype=np.int64) * 1_000_000
-
-    if not len(pos):
-        return pd.DataFrame({"member_id": member_ids[:0], "period": np.zeros(0, np.int64)})
+    if not len(lo_us):
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
     day_us = 86_400 * 1_000_000
     d0 = (int(lo_us.min()) + int(offsets.min())) // day_us
     d1 = (int(hi_us.max()) + int(offsets.max())) // day_us
     months = np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]").astype(
-        np.int64)  # the month of each local day of the log: a gather, not a calendar per row
+        np.int32)  # the month of each local day of the log: a gather, not a calendar per row
 
     def month(us):
-        local = us + (offsets[np.searchsorted(at, us, side="right")] if len(at) else offsets[0])
-        return months[local // day_us - d0]
+        out = np.empty(len(us), dtype=np.int32)
+        for i in range(0, len(us), chunk):
+            part = us[i:i + chunk]
+            local = part + (offsets[np.searchsorted(at, part, side="right")] if len(at)
+                            else offsets[0])
+            out[i:i + chunk] = months[local // day_us - d0]
+        return out
+    return month(lo_us), month(hi_us)
 
-    m0 = int(months[0])
-    width = int(months[-1]) - m0 + 1
+
+def _monthly_pairs(member_ids: np.ndarray, pos: np.ndarray, lo_month: np.ndarray,
+                   hi_month: np.ndarray, chunk: int = 1 << 20) -> pd.DataFrame:
+    """The (member, local month) pairs of the (member, ISO week) groups of the scan, sorted.
+
+    A week lies within at most two calendar months, and a group's events lie between its first
+    and last instant: the months with an event in the group are exactly the months of those
+    two instants (``lo_month``, ``hi_month``: :func:`_local_months`). ``pos`` are the groups'
+    member positions in ``member_ids``; a bit per (member, month) collects them, a chunk of
+    groups at a time (bounded memory).
+    """
+    if not len(pos):
+        return pd.DataFrame({"member_id": member_ids[:0], "period": np.zeros(0, np.int64)})
+    m0 = int(min(lo_month.min(), hi_month.min()))
+    width = int(max(lo_month.max(), hi_month.max())) - m0 + 1
     seen = np.zeros(len(member_ids) * width, dtype=bool)  # a bit per (member, month)
     for i in range(0, len(pos), chunk):
-        base = pos[i:i + chunk] * width - m0
-        seen[base + month(lo_us[i:i + chunk])] = True
-        seen[base + month(hi_us[i:i + chunk])] = True
+        base = pos[i:i + chunk].astype(np.int64) * width - m0
+        seen[base + lo_month[i:i + chunk]] = True
+        seen[base + hi_month[i:i + chunk]] = True
     key = np.flatnonzero(seen)
     return pd.DataFrame({"member_id": member_ids[key // width],
                          "period": key % width + m0})
