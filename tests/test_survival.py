@@ -264,13 +264,39 @@ def _brute_force_detectable(members, events, *, inactivity_days, end):
     rows = []
     for _, r in _brute_force(members, events, inactivity_days=inactivity_days, end=end).iterrows():
         joined = members.loc[members["member_id"] == r["member_id"], "joined_at"].iloc[0]
-        if joined >= visible:
+        if joined > visible:
             continue  # joined after churn stopped being visible: no information
         follow = (visible - joined).total_seconds() / 86400
         churned = r["churned"] and r["duration_days"] <= follow
         rows.append(dict(member_id=r["member_id"], churned=churned,
                          duration_days=r["duration_days"] if churned else follow))
     return pd.DataFrame(rows)
+
+
+def test_a_member_who_joined_exactly_the_inactivity_before_the_end_is_followed():
+    """Joined exactly ``inactivity_days`` before the end: followed for 0 days and kept (never
+    active: churned at 0, visible exactly at the end; active since: censored at 0), so the
+    report's silent members at the end and its churned-by-inactivity members agree (at
+    10,000,000 members one such tie made them differ by one) and the overview's followed
+    members (joined ≤ end − inactivity) are the same."""
+    end = _ts("2026-03-31 12:00")
+    edge = end - pd.Timedelta(days=30)
+    members = pd.DataFrame({"member_id": [1, 2, 3, 4], "left_at": pd.NaT, "referrer_id": None,
+                            "joined_at": [edge - pd.Timedelta(days=10), edge, edge,
+                                          edge + pd.Timedelta(seconds=1)]})
+    events = pd.DataFrame({"member_id": [1, 3, 1], "event_type": "message",
+                           "ts": [edge - pd.Timedelta(days=9), edge + pd.Timedelta(days=2), end]})
+    now = survival.churn_table(members, events, censoring="end").set_index("member_id")
+    ct = survival.churn_table(members, events).set_index("member_id")
+    assert list(now["churn_reason"].astype(str)) == ["censored", "inactivity", "censored",
+                                                     "censored"]
+    assert list(ct.index) == [1, 2, 3]  # 4 joined a second too late to be followed
+    assert ct.loc[2, "churned"] and ct.loc[2, "duration_days"] == 0
+    assert not ct.loc[3, "churned"] and ct.loc[3, "duration_days"] == 0
+    silent = set(now.index[now["churn_reason"] == "inactivity"])
+    assert silent == set(ct.index[ct["churn_reason"].astype(str) == "inactivity"])
+    bf = _brute_force_detectable(members, events, inactivity_days=30, end=end)
+    assert list(bf["member_id"]) == [1, 2, 3]
 
 
 @pytest.mark.parametrize("id_kind", [int, str])

@@ -300,8 +300,8 @@ def censor_when_detectable(table: pd.DataFrame, *,
     -------
     DataFrame
         A copy with ``churned`` and ``duration_days`` recomputed and ``churn_reason`` set to
-        ``censored`` where the churn is no longer counted; members who joined within
-        ``inactivity_days`` of the end are left out.
+        ``censored`` where the churn is no longer counted; members who joined less than
+        ``inactivity_days`` before the end are left out.
 
     Examples
     --------
@@ -314,8 +314,11 @@ def censor_when_detectable(table: pd.DataFrame, *,
     if missing:
         raise ParameterError(f"censor_when_detectable needs churn_table columns {sorted(missing)}")
     visible_until = table["observed_days"].to_numpy(float) - inactivity_days
-    out = table.loc[visible_until > 0].copy()
-    visible_until = visible_until[visible_until > 0]
+    # a member who joined exactly ``inactivity_days`` before the end is followed for 0 days and
+    # kept: silent since joining, their churn at 0 is just visible (``>=`` as churn_table's
+    # silence), so the silent members of the end and the churned ones here are one set
+    out = table.loc[visible_until >= 0].copy()
+    visible_until = visible_until[visible_until >= 0]
     churned = out["churned"].to_numpy(bool) & (
         out["duration_days"].to_numpy(float) <= visible_until)
     out["duration_days"] = np.where(churned, out["duration_days"].to_numpy(float), visible_until)
