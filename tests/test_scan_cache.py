@@ -112,3 +112,145 @@ def test_no_cache(monkeypatch, tmp_path, dataset):
     monkeypatch.setenv("COMMUNITY_CACHE_DIR", str(tmp_path / "file"))
     (tmp_path / "file").write_text("a file, not a folder")
     _load(dataset)  # an unwritable cache is skipped
+
+
+# ----------------------------------------------------------------------------- what is run
+def _entry(cache):
+    (path,) = cache.glob("*.json")
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("change", ["views", "scan", "group-writable"])
+def test_only_an_entry_of_the_expected_shape_in_a_private_folder_is_run(
+        cache, monkeypatch, tmp_path, dataset, change):
+    """Stored text runs before it is compared with Ibis' SQL, so it must be the dataset's own
+    read_parquet view and one SELECT, in a folder and file only the user may write: a COPY
+    planted in the views or after the scan, or a folder others may write, is never run."""
+    want = _load(dataset)
+    path, entry = _entry(cache)
+    planted = tmp_path / "planted.csv"
+    copy = f"COPY (SELECT 42 AS x) TO '{planted}'"
+    if change == "views":
+        entry["views"] = [copy]
+    elif change == "scan":
+        entry["scan"] = entry["scan"] + "; " + copy
+    else:
+        entry["scan"] = "SELECT 1 AS member_id"
+        cache.chmod(0o777)
+    path.write_text(json.dumps(entry))
+    calls = _calls(monkeypatch)
+    _same(_load(dataset), want)
+    assert calls[0] == "ibis" and not planted.exists()
+    cache.chmod(0o700)
+
+
+def test_the_stored_scan_connection_loads_no_extension(cache, dataset):
+    from helpers.engine import duckdb as duck
+    plain = duck.connect_plain()
+    _scan_cache.harden(plain)
+    settings = dict(plain.execute(
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ("
+        "'autoinstall_known_extensions', 'autoload_known_extensions', "
+        "'lock_configuration')").fetchall())
+    assert set(settings.values()) == {"false", "true"} and settings["lock_configuration"] == "true"
+    with pytest.raises(Exception, match="locked"):
+        plain.execute("SET autoload_known_extensions = true")
+
+
+def test_an_interrupted_start_leaves_no_scan_running(cache, monkeypatch, dataset):
+    """Ctrl-C while Ibis is imported (the stored scan already running): the scan is
+    interrupted, its thread ends, the interrupt reaches the caller."""
+    import threading
+
+    from helpers.engine import duckdb as duck
+    _load(dataset)  # stores the entry
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(duck, "connect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.load_community(dataset, engine="duckdb")
+    assert not [t for t in threading.enumerate() if t.name == "community-scan"]
+
+
+def test_cancel_repeats_the_interrupt_until_the_scan_ends():
+    """DuckDB's interrupt stops a running query only: cancel interrupts until the thread is
+    done (here the work ends at the third interrupt)."""
+    import threading
+
+    from helpers.engine.load import EarlyScan
+    calls, done = [], threading.Event()
+
+    class Connection:
+        def interrupt(self):
+            calls.append(1)
+            if len(calls) >= 3:
+                done.set()
+
+    early = EarlyScan(None, None, None)
+    early.start(Connection(), lambda: done.wait(10) and "ended")
+    early.cancel()
+    assert len(calls) >= 3 and done.is_set()
+
+
+def test_no_home_folder_means_no_cache(monkeypatch, dataset):
+    from pathlib import Path
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+    monkeypatch.delenv("COMMUNITY_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", no_home)
+    assert _scan_cache.cache_dir() is None
+    _load(dataset)
+
+
+def test_a_failed_write_leaves_no_temporary_file(cache, monkeypatch, dataset):
+    import os
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "replace", full)
+    _load(dataset)
+    assert cache.is_dir() and not list(cache.iterdir())
+
+
+def test_the_loaders_warnings_point_at_the_callers_line(monkeypatch, dataset, tmp_path):
+    """Pre-join events dropped and assigned groups without members: each warning once, at
+    the line that called load_community, on pandas and on DuckDB (early scan or not)."""
+    from helpers.engine import load
+    from helpers.errors import AnalysisWarning
+    members = pd.read_parquet(dataset / "members.parquet")
+    events = pd.read_parquet(dataset / "events.parquet")
+    first = events.groupby("member_id")["ts"].transform("min")
+    early_join = members.set_index("member_id")["joined_at"]
+    events = pd.concat([events, events.loc[first == events["ts"]].head(3).assign(
+        ts=lambda e: e["member_id"].map(early_join) - pd.Timedelta(hours=1))])
+    folder = tmp_path / "pre"
+    folder.mkdir()
+    for f in dataset.iterdir():
+        if f.suffix == ".parquet" and f.name != "events.parquet":
+            (folder / f.name).write_bytes(f.read_bytes())
+    load.write_parquet(events, folder / "events.parquet")
+    for eng, early in (("pandas", True), ("duckdb", True), ("duckdb", False)):
+        with monkeypatch.context() as m:
+            if not early:
+                m.setattr(load, "start_scan", lambda *a, **k: None)
+            with pytest.warns(AnalysisWarning) as caught:
+                data.load_community(folder, engine=eng)
+        ours = [w for w in caught if issubclass(w.category, AnalysisWarning)]
+        assert ours and all(w.filename == __file__ for w in ours), (eng, early)
+        texts = [str(w.message) for w in ours]
+        assert len(texts) == len(set(texts)) and "before the member's joined_at" in texts[0]
+        engine.clear_cache()
+
+
+def test_a_bad_duckdb_setting_does_not_hide_a_members_error(monkeypatch, tmp_path, dataset):
+    members = pd.read_parquet(dataset / "members.parquet")
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    pd.concat([members, members.head(1)]).to_parquet(folder / "members.parquet")
+    (folder / "events.parquet").write_bytes((dataset / "events.parquet").read_bytes())
+    monkeypatch.setenv("COMMUNITY_DUCKDB_MEMORY", "lots")
+    with pytest.raises(data.DataError, match="member_id"):
+        data.load_community(folder, engine="duckdb")

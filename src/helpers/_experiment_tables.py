@@ -9,13 +9,12 @@ there.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from ._tables import require_non_null
-from .errors import AnalysisWarning, DataError
+from .errors import DataError, warn_at_caller
 
 __all__ = ["parse_split", "validate_experiments", "validate_assignments"]
 
@@ -154,7 +153,7 @@ def validate_assignments(df: pd.DataFrame, experiments: pd.DataFrame, members: p
         names = sorted(df.loc[empty_group, "unit_id"].unique())[:5]
         notes.append(f"assignments: {int(empty_group.sum())} assigned group(s) have no members "
                      f"in members ({', '.join(names)}); they contribute no data")
-        warnings.warn(notes[-1], AnalysisWarning, stacklevel=3)
+        warn_at_caller(notes[-1])
     if "assigned_at" in df.columns and not isinstance(df["assigned_at"].dtype, pd.DatetimeTZDtype):
         df["assigned_at"] = pd.to_datetime(df["assigned_at"])
     return df

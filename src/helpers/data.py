@@ -41,7 +41,7 @@ from . import config
 from ._experiment_tables import parse_split, validate_assignments, validate_experiments  # noqa: F401
 from ._tables import (as_category, as_ids, check_utf8, find_table_file,  # noqa: F401  (public
                       parse_timestamps, read_table, require_non_null)    # here: the contract's readers)
-from .errors import AnalysisWarning, DataError
+from .errors import AnalysisWarning, DataError, warn_at_caller
 
 #: required and optional columns of each table (DESIGN.md §3)
 SCHEMA: dict[str, dict[str, tuple[str, ...]]] = {
@@ -180,9 +180,11 @@ def load_community(path: str | Path = config.DEMO_DATASET, *, tz: str = config.T
     from .engine.load import choose_engine, events_source, start_scan
     engine = choose_engine(engine, folder)
     # DuckDB: the events' validation scan runs while pandas reads the small tables below
-    early = start_scan(events_source(folder), find_table_file(folder, "members"),
-                       engine=engine, tz=tz) if engine == "duckdb" else None
+    early = None
     try:
+        if engine == "duckdb":
+            early = start_scan(events_source(folder), find_table_file(folder, "members"),
+                               engine=engine, tz=tz)
         return _load(folder, tz=tz, pre_join_events=pre_join_events, engine=engine, early=early)
     except BaseException:
         if early is not None:
@@ -225,11 +227,14 @@ def _load(folder: Path, *, tz: str, pre_join_events: str, engine: str, early) ->
 
     members = _validate_members(tables["members"], files["members"], notes)
     rest = ahead = None
-    if early is not None:  # while DuckDB scans the events: the other tables (errors held back)
-        try:
-            ahead = _validate_rest(tables, files, members, copy=True)
-        except DataError as exc:
-            ahead = exc
+    held: list = []
+    if early is not None:  # while DuckDB scans the events: the other tables (their errors and
+        with warnings.catch_warnings(record=True) as held:  # warnings held back)
+            warnings.simplefilter("always", AnalysisWarning)
+            try:
+                ahead = _validate_rest(tables, files, members, copy=True)
+            except DataError as exc:
+                ahead = exc
     if "events" in tables:  # CSV (or engine="pandas"): checked here, then handed over
         events = _validate_events(tables["events"], members, files["events"], notes,
                                   pre_join_events)
@@ -242,12 +247,23 @@ def _load(folder: Path, *, tz: str, pre_join_events: str, engine: str, early) ->
                                       early=early)
         if members["member_id"].dtype == ids:  # the ids checked ahead are the members' ids
             rest = ahead
+            _warn_again(held)  # after the events' own, as without the early scan
     if isinstance(rest, DataError):
         raise rest  # after the events' own errors, as without the early scan
     rest = rest or _validate_rest(tables, files, members)
     notes.extend(rest.pop("notes"))
     return Community(members=members, events=events, source=folder, timezone=tz,
                      notes=tuple(notes), engine=engine, **rest)
+
+
+def _warn_again(caught) -> None:
+    """Emit warnings recorded by ``warnings.catch_warnings(record=True)``: ours at the
+    analyst's line, others where they were raised."""
+    for w in caught:
+        if issubclass(w.category, AnalysisWarning):
+            warn_at_caller(str(w.message), w.category)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _validate_rest(tables: dict, files: dict, members: pd.DataFrame, *,
@@ -365,8 +381,8 @@ def _validate_events(df: pd.DataFrame, members: pd.DataFrame, file, notes: list[
         if pre_join_events == "drop":
             notes.append(f"events: {int(early.sum())} event(s) dated before the member joined "
                          "were dropped")
-            warnings.warn(f"{int(early.sum())} event(s) before the member's joined_at dropped "
-                          f"from {file}", AnalysisWarning, stacklevel=3)
+            warn_at_caller(f"{int(early.sum())} event(s) before the member's joined_at "
+                           f"dropped from {file}")
             df = df.loc[~early]
     ts_ns = df["ts"].array.asi8
     if len(ts_ns) > 1 and (np.diff(ts_ns) < 0).any():

@@ -74,3 +74,14 @@ class ParameterError(WorkspaceError, ValueError):
 
 class AnalysisWarning(UserWarning):
     """A result is valid but needs a caveat (few clusters, data dropped, model not converged)."""
+
+
+def warn_at_caller(message: str, category: type[Warning] = AnalysisWarning) -> None:
+    """Warn, pointing at the first frame outside the ``helpers`` package (the analyst's line,
+    however deep inside the package the warning is raised)."""
+    import sys
+    import warnings
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "helpers":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -86,18 +86,16 @@ def lazy_compilers() -> bool:
         PACKAGE, init, submodule_search_locations=[str(folder)])
     module.__all__ = sorted(names)
     module._community_lazy = True
+    # the eager package's submodules: its compilers' and the two they all import
+    modules = {m.rsplit(".", 1)[1] for m in names.values()} | {"base", "_compat"}
 
     def __getattr__(attr: str):
         if attr in names:
             value = getattr(importlib.import_module(names[attr]), attr)
             setattr(module, attr, value)
             return value
-        if not attr.startswith("__"):
-            try:
-                return importlib.import_module(f"{PACKAGE}.{attr}")  # e.g. ``sc.duckdb``
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{PACKAGE}.{attr}":
-                    raise  # the compiler's module exists but needs a package not installed
+        if attr in modules:  # e.g. ``sc.duckdb``: the modules the real package imports
+            return importlib.import_module(f"{PACKAGE}.{attr}")
         raise AttributeError(f"module {PACKAGE!r} has no attribute {attr!r}")
 
     def __dir__():

@@ -12,7 +12,6 @@ Parquet is written with **microsecond** timestamps (Spark refuses nanoseconds).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +20,7 @@ import pandas as pd
 
 from .._checks import check_choice
 from .._time import period_codes
-from ..errors import AnalysisWarning, DataError
+from ..errors import DataError, warn_at_caller
 
 Engine = Literal["auto", "pandas", "duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb", "spark")
@@ -82,6 +81,8 @@ class EarlyScan:
         self.source, self.span, self.week_zone = source, span, week_zone
         self.con = self.events = self.numbered = self.row_counts = None
         self._future = self._running = None
+        #: what :meth:`result` runs when the stored scan failed (e.g. it could not spill)
+        self.fallback = None
 
     def start(self, con, work, *args) -> None:
         """Run ``work(*args)`` in a thread of its own; ``con``: the DuckDB connection it uses
@@ -101,22 +102,33 @@ class EarlyScan:
 
     def result(self) -> dict:
         """The scan's arrays (:func:`helpers.engine.validate.run_group_scan`; waits for them,
-        re-raises the scan's error)."""
-        return self._future.result()
+        re-raises the scan's error). A failed stored scan is replaced by :attr:`fallback`
+        (Ibis' scan, run here), so that only Ibis' own scan can raise."""
+        try:
+            return self._future.result()
+        except Exception:
+            if self.fallback is None:
+                raise
+            work, self.fallback = self.fallback, None
+            return work()
 
     def cancel(self) -> None:
-        """Interrupt the query (the load failed or took another path) and wait for its end."""
-        if self._future is None:
+        """Interrupt the query (the load failed or took another path) and wait for its end.
+
+        DuckDB's interrupt stops a running query only, so it is repeated until the thread
+        is done (a thread still in Python, before its query starts, would miss a single one).
+        """
+        import concurrent.futures as cf
+        future, self.fallback = self._future, None
+        if future is None:
             return
-        if not self._future.done():
+        while not future.done():
             try:
                 self._running.interrupt()
             except Exception:  # noqa: BLE001 — nothing to interrupt
                 pass
-        try:
-            self._future.result()
-        except BaseException:  # noqa: BLE001 — interrupted, or an error the caller re-finds
-            pass
+            cf.wait([future], timeout=0.01)
+        future.exception()  # retrieved: interrupted, or an error the caller finds again
         self._future = self._running = None
 
 
@@ -153,22 +165,24 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
     from . import _scan_cache as cache
     from . import duckdb as duck
     from .._time import zone_transitions
-    plain = duck.connect_plain()  # no Ibis yet
-    rng = duck.ts_range_from_statistics(plain, source)
-    if rng is None:
-        plain.close()
-        return None
-    day = pd.Timedelta(days=1)
-    span = (rng[0] - day, rng[1] + day)
-    week_zone = zone_transitions(tz, *span)
-    early = EarlyScan(source, span, week_zone)
-    key = cache.entry_key(source, tz, week_zone)
-    stored = cache.read(key)
-    if stored is not None:  # opened before: scan now, import Ibis meanwhile
-        early.start(plain, _stored_scan, plain, stored, week_zone)
-    else:
-        plain.close()
+    plain = con = early = None
     try:
+        plain = duck.connect_plain()  # no Ibis yet
+        rng = duck.ts_range_from_statistics(plain, source)
+        if rng is None:
+            plain.close()
+            return None
+        day = pd.Timedelta(days=1)
+        span = (rng[0] - day, rng[1] + day)
+        week_zone = zone_transitions(tz, *span)
+        early = EarlyScan(source, span, week_zone)
+        key = cache.entry_key(source, tz, week_zone)
+        stored = cache.read(key, cache.expected_views(source), plain)
+        if stored is not None:  # opened before: scan now, import Ibis meanwhile
+            cache.harden(plain)
+            early.start(plain, _stored_scan, plain, stored, week_zone)
+        else:
+            plain.close()
         from .validate import group_scan, run_group_scan
         con = duck.connect()
         events = duck.read_events(con, source, tz=tz)
@@ -181,16 +195,27 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
         now = cache.compiled(con, expr)
         early.con, early.events, early.numbered = con, events, _numbered(con, source, tz)
         early.row_counts = duck.problem_counts_from_statistics(con, source)
-        if stored != now:  # not stored, or not what Ibis compiles now: Ibis' scan
+        if stored == now:  # the stored scan is Ibis' own
+            early.fallback = lambda: run_group_scan(expr, week_zone)
+        else:  # not stored, or not what Ibis compiles now: Ibis' scan
             if stored is not None:
                 early.cancel()
             early.start(con.con, run_group_scan, expr, week_zone)
             if now["scan"]:
                 cache.write(key, now)
         return early
-    except Exception:  # noqa: BLE001 — open_events reads the events again and names the error
-        early.cancel()
-        return None
+    except BaseException as exc:
+        if early is not None:
+            early.cancel()
+        for c in (plain, getattr(con, "con", None)):
+            try:
+                if c is not None:
+                    c.close()
+            except Exception:  # noqa: BLE001 — closed already (by the stored scan)
+                pass
+        if isinstance(exc, Exception):
+            return None  # open_events reads the events again and names the error
+        raise
 
 
 def _kept_columns(events) -> list[str]:
@@ -283,8 +308,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         n = counts["pre_join"]
         if notes is not None:
             notes.append(f"events: {n} event(s) dated before the member joined were dropped")
-        warnings.warn(f"{n} event(s) before the member's joined_at dropped from {p}",
-                      AnalysisWarning, stacklevel=3)
+        warn_at_caller(f"{n} event(s) before the member's joined_at dropped from {p}")
         events = _drop_pre_join(events, members)
     api.remember_zone(events, tz)
     if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
