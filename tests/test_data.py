@@ -169,6 +169,19 @@ def test_duplicate_member_id(tmp_path):
     assert err.column == "member_id" and err.rows == [3, 5] and "duplicate" in str(err)
 
 
+@pytest.mark.parametrize("table, column", [("experiments", "experiment_id"),
+                                           ("activities", "activity_id")])
+def test_duplicate_ids_of_the_other_tables(tmp_path, table, column):
+    texts = {"experiments": EXPERIMENTS + "e1,group,2026-03-12,2026-03-26,\n",
+             "activities": "activity_id,activity_type,starts_at,ends_at\n"
+                           "A1,check_in,2026-03-03 09:00:00,2026-03-03 10:00:00\n"
+                           "A2,live,2026-03-05 20:00:00,2026-03-05 21:00:00\n"
+                           "A1,check_in,2026-03-10 09:00:00,2026-03-10 10:00:00\n"}
+    err = load_error(write(tmp_path / "dup", **{table: texts[table]}))
+    assert err.column == column and err.rows == [2, 4]
+    assert f"duplicate {column}" in str(err) and "keep one row per" in str(err)
+
+
 def test_event_of_unknown_member(tmp_path):
     events = EVENTS + "ghost,2026-03-06 09:00:00,message,,\n"
     err = load_error(write(tmp_path / "ghost", events=events))

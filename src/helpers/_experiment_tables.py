@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._tables import require_non_null
+from ._tables import require_non_null, require_unique
 from .errors import DataError, warn_at_caller
 
 __all__ = ["parse_split", "validate_experiments", "validate_assignments"]
@@ -40,10 +40,7 @@ def validate_experiments(df: pd.DataFrame, file) -> pd.DataFrame:
     if file is None or df.empty:
         return df
     df["experiment_id"] = df["experiment_id"].astype(str)
-    dup = df["experiment_id"].duplicated(keep=False)
-    if dup.any():
-        raise DataError.for_rows("duplicate experiment_id", file=file, column="experiment_id",
-                                 frame=df, mask=dup, fix="keep one row per experiment")
+    require_unique(df, "experiment_id", file, fix="keep one row per experiment")
     df["unit"] = df["unit"].astype(str).str.strip().str.lower()
     bad = ~df["unit"].isin(["member", "group"])
     if bad.any():

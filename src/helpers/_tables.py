@@ -152,3 +152,12 @@ def require_non_null(df: pd.DataFrame, column: str, file, fix: str) -> None:
     if bad.any():
         raise DataError.for_rows("missing value", file=file, column=column, frame=df,
                                  mask=bad, fix=fix)
+
+
+def require_unique(df: pd.DataFrame, column: str, file, fix: str, show=()) -> None:
+    """Raise "duplicate <column>" naming every row of a repeated value (up to five shown,
+    with the ``show`` columns)."""
+    dup = df[column].duplicated(keep=False)
+    if dup.any():
+        raise DataError.for_rows(f"duplicate {column}", file=file, column=column, frame=df,
+                                 mask=dup, show=list(show), fix=fix)

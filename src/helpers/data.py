@@ -40,7 +40,8 @@ import pandas as pd
 from . import config
 from ._experiment_tables import parse_split, validate_assignments, validate_experiments  # noqa: F401
 from ._tables import (as_category, as_ids, check_utf8, find_table_file,  # noqa: F401  (public
-                      parse_timestamps, read_table, require_non_null)    # here: the contract's readers)
+                      parse_timestamps, read_table, require_non_null,
+                      require_unique)  # here: the contract's readers)
 from .errors import AnalysisWarning, DataError, warn_at_caller
 
 #: required and optional columns of each table (DESIGN.md §3)
@@ -297,12 +298,9 @@ def _validate_members(df: pd.DataFrame, file, notes: list[str]) -> pd.DataFrame:
     require_non_null(df, "member_id", file, "every member needs an id; drop or fill the rows")
     require_non_null(df, "joined_at", file, "every member needs a join time")
     df["member_id"] = as_ids(df["member_id"])
-    dup = df["member_id"].duplicated(keep=False)
-    if dup.any():
-        raise DataError.for_rows("duplicate member_id", file=file, column="member_id", frame=df,
-                                 mask=dup, show=["joined_at"],
-                                 fix="keep one row per member (e.g. the first join) and move "
-                                     "re-joins to events")
+    require_unique(df, "member_id", file, show=["joined_at"],
+                   fix="keep one row per member (e.g. the first join) and move re-joins to "
+                       "events")
     for col in ("channel", "group_id"):
         blank = df[col].isna()
         if blank.any():
@@ -394,10 +392,7 @@ def _validate_activities(df: pd.DataFrame, file) -> pd.DataFrame:
     if file is None or df.empty:
         return df
     df["activity_id"] = df["activity_id"].astype(str)
-    dup = df["activity_id"].duplicated(keep=False)
-    if dup.any():
-        raise DataError.for_rows("duplicate activity_id", file=file, column="activity_id",
-                                 frame=df, mask=dup, fix="keep one row per activity")
+    require_unique(df, "activity_id", file, fix="keep one row per activity")
     bad = df["ends_at"] < df["starts_at"]
     if bad.any():
         raise DataError.for_rows("ends_at before starts_at", file=file, column="ends_at",
