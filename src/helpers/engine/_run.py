@@ -93,6 +93,12 @@ def zone(events, tz):
     return zone_transitions(zone_of(events, tz), lo, hi)
 
 
+def aware(values, tz) -> pd.DatetimeIndex:
+    """Timestamps as instants (naive values are wall-clock times in ``tz``)."""
+    idx = pd.DatetimeIndex(values)
+    return idx.tz_localize(tz) if idx.tz is None else idx
+
+
 def instants(col) -> pd.DatetimeIndex:
     """A pyarrow timestamp column as UTC instants (naive values are UTC: Spark's session)."""
     idx = pd.DatetimeIndex(col.to_pandas())

@@ -21,7 +21,7 @@ from .._time import PERIODS, to_timestamp
 from ..errors import DataError, ParameterError
 from . import _run
 from ._run import event_types, is_lazy, remember_zone, ts_range, zone_of  # noqa: F401  (public here)
-from ._run import as_end, as_until, fetch, ids, resolve_types, times, zone
+from ._run import as_end, as_until, aware, fetch, ids, resolve_types, times, zone
 
 
 def n_rows(table) -> int:
@@ -420,10 +420,8 @@ def window_totals(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
     if windows.empty:
         return window_counts(events, windows, active_types=active_types, tz=tz)
 
-    def aware(values):
-        idx = pd.DatetimeIndex(values)
-        return (idx.tz_localize(tz) if idx.tz is None else idx).tz_convert("UTC").ceil("us")
-    starts, ends = aware(windows["start"].array), aware(windows["end"].array)
+    starts, ends = (aware(windows[c].array, tz).tz_convert("UTC").ceil("us")
+                    for c in ("start", "end"))
     d0 = _time.wall_ns(starts, tz) // _time.DAY_NS
     d1 = _time.wall_ns(ends, tz) // _time.DAY_NS
     wid = windows["window_id"].to_numpy().astype(np.int64)

@@ -12,13 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._time import to_timestamp
-from ._run import as_until, fetch, ids, is_lazy, resolve_types, times, zone, zone_of
-
-
-def _aware(values, tz) -> pd.DatetimeIndex:
-    """Timestamps as instants (naive values are wall-clock times in ``tz``)."""
-    idx = pd.DatetimeIndex(values)
-    return idx.tz_localize(tz) if idx.tz is None else idx
+from ._run import as_until, aware, fetch, ids, is_lazy, resolve_types, times, zone, zone_of
 
 
 def _floor_us(t):
@@ -58,7 +52,7 @@ def purchase_summary(events, members: pd.DataFrame, *, horizon_days: float,
     from . import _ibis
     tz = zone_of(events, tz)
     m = pd.DataFrame({"member_id": _id_values(members["member_id"]),
-                      "joined_at": _aware(members["joined_at"].array, tz)})
+                      "joined_at": aware(members["joined_at"].array, tz)})
     m["window_end"] = m["joined_at"] + pd.Timedelta(days=float(horizon_days))
     windows = _ibis.windows_table(m, "member_id", "joined_at", "window_end")
     since = m["joined_at"].min() if len(m) else None
@@ -159,8 +153,8 @@ def activity_takers(events, activities: pd.DataFrame, *, until=None, tz=None) ->
     tz = zone_of(events, tz)
     until = _floor_us(as_until(events, until, tz))
     acts = pd.DataFrame({"activity_id": activities["activity_id"].astype(str).to_numpy(),
-                         "starts_at": _aware(activities["starts_at"].array, tz),
-                         "ends_at": _aware(activities["ends_at"].array, tz)})
+                         "starts_at": aware(activities["starts_at"].array, tz),
+                         "ends_at": aware(activities["ends_at"].array, tz)})
     named = _ibis.labelled_activities(events, until=until)
     seen = set() if named is None else set(map(str, named.to_pyarrow().column(0).to_pylist()))
     parts = []
@@ -207,8 +201,8 @@ def window_counts(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
                              "purchases": pd.Series(dtype=np.int64)})
     # bounds rounded up to a microsecond: the same comparisons for microsecond events
     bounds = [(int(i), lo.tz_convert("UTC").ceil("us"), hi.tz_convert("UTC").ceil("us"))
-              for i, lo, hi in zip(windows["window_id"], _aware(windows["start"].array, tz),
-                                   _aware(windows["end"].array, tz))]
+              for i, lo, hi in zip(windows["window_id"], aware(windows["start"].array, tz),
+                                   aware(windows["end"].array, tz))]
     expr = _ibis.window_counts(events, bounds, zone=zone(events, tz),
                                types=resolve_types(events, active_types))
     arrow = fetch(expr, ["window_id", "member_id"])
