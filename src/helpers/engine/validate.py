@@ -113,8 +113,9 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
 
     Two scans: a per-member summary (first and last instant, :func:`group_scan`) checked
     against the members in numpy, and the totals of the row problems (skipped when
-    ``row_counts`` already proves them, e.g. from Parquet statistics); only when a member's first event precedes their join
-    are that member's events counted exactly (a second, small query).
+    ``row_counts`` already proves them, e.g. from Parquet statistics); only when a member's
+    first event precedes their join are that member's events counted exactly (a second,
+    small query).
 
     Parameters
     ----------
