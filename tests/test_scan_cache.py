@@ -1,8 +1,10 @@
 """The loader's validation scan stored as compiled SQL (:mod:`helpers.engine._scan_cache`).
 
-A dataset opened before is scanned on a plain DuckDB connection before Ibis is imported; the
-result is used only when Ibis compiles the same SQL again, so a stale or wrong entry costs
-time, never a number.
+A dataset opened before is scanned on a plain DuckDB connection and Ibis is not imported until
+an analysis needs the table. An entry is found by a key of everything its SQL depends on
+(path, zone, the files' columns, versions, the package's source); an edited or damaged entry
+fails its checksum; one that differs from what Ibis compiles when the table is built (a hole
+in the key) is stored over and warned of.
 """
 
 from __future__ import annotations
@@ -70,7 +72,12 @@ def test_a_dataset_opened_before_is_scanned_from_the_stored_sql(cache, monkeypat
         _same(_load(dataset), second)  # the loader without any early scan
 
 
-def test_a_stale_entry_is_not_used_and_is_replaced(cache, monkeypatch, dataset):
+def _forge(path, entry):
+    """Write ``entry`` with a valid checksum (as if the key had missed a change)."""
+    path.write_text(json.dumps(dict(entry, sum=_scan_cache._sum(entry["key"], entry))))
+
+
+def test_an_edited_entry_is_not_used_and_is_replaced(cache, monkeypatch, dataset):
     want = _load(dataset)
     (entry,) = cache.glob("*.json")
     stored = json.loads(entry.read_text())
@@ -79,27 +86,86 @@ def test_a_stale_entry_is_not_used_and_is_replaced(cache, monkeypatch, dataset):
     entry.write_text(json.dumps(stored))
     calls = _calls(monkeypatch)
     got = _load(dataset)
-    assert calls == ["stored", "ibis"]  # started, then found unlike Ibis' SQL
+    assert calls == ["ibis"]  # the checksum failed: Ibis' scan
     _same(got, want)
     assert json.loads(entry.read_text())["scan"].count("+ 3")  # rewritten
     entry.write_text("not json")
     _same(_load(dataset), want)
 
 
-def test_the_stored_scan_starts_before_ibis_is_imported(cache, dataset):
+@pytest.mark.parametrize("change", ["columns", "code", "zone"])
+def test_a_change_the_sql_depends_on_is_another_key(cache, monkeypatch, tmp_path, dataset,
+                                                    change):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for f in dataset.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    _load(folder)
+    tz = "Asia/Shanghai"
+    if change == "columns":  # the same files with text ids: another scan
+        from helpers.engine import load
+        events = pd.read_parquet(folder / "events.parquet")
+        members = pd.read_parquet(folder / "members.parquet")
+        load.write_parquet(events.assign(member_id=events["member_id"].astype(str)),
+                           folder / "events.parquet")
+        load.write_parquet(members.assign(member_id=members["member_id"].astype(str)),
+                           folder / "members.parquet")
+    elif change == "code":
+        monkeypatch.setattr(_scan_cache, "_CODE", ["another version of the package"])
+    else:
+        tz = "Europe/Berlin"
+    calls = _calls(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = data.load_community(folder, engine="duckdb", tz=tz)
+    assert calls == ["ibis"] and len(list(cache.glob("*.json"))) == 2
+    engine.clear_cache()
+    with monkeypatch.context() as m:
+        m.setattr("helpers.engine.load.start_scan", lambda *a, **k: None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _same(got, data.load_community(folder, engine="duckdb", tz=tz))
+
+
+def test_an_entry_unlike_ibis_sql_is_found_when_the_table_is_built(cache, monkeypatch,
+                                                                   dataset):
+    """A hole in the key (simulated: a wrong SQL with a valid checksum) is used by the load,
+    then found when the table is built: stored over, and a warning says so."""
+    want = _load(dataset)
+    path, entry = _entry(cache)
+    _forge(path, dict(entry, scan=entry["scan"].replace("+ 3", "+ 4")))
+    calls = _calls(monkeypatch)
+    ds = _load(dataset)
+    assert calls == ["stored"]
+    with pytest.warns(RuntimeWarning, match="stored validation scan"):
+        ds.events.count().execute()
+    assert json.loads(path.read_text())["scan"] == entry["scan"]
+    _same(_load(dataset), want)
+
+
+def test_a_stored_scan_imports_no_ibis_for_the_first_table(cache, dataset):
+    """The stored scan runs before Ibis is imported, and the first weekly table needs none;
+    the events are then the Ibis table for anything else (Ibis accepts them as a table)."""
     _load(dataset)  # stores the entry
     code = ("import sys, warnings\n"
-            "from helpers import data\n"
+            "from helpers import cohorts, data\n"
             "from helpers.engine import _scan_cache\n"
             "seen = []\n"
             "run = _scan_cache.run\n"
             "_scan_cache.run = lambda *a: seen.append('ibis' in sys.modules) or run(*a)\n"
             "warnings.simplefilter('ignore')\n"
-            f"data.load_community({str(dataset)!r}, engine='duckdb')\n"
-            "print(seen)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[False]", out
+            f"ds = data.load_community({str(dataset)!r}, engine='duckdb')\n"
+            "tab = cohorts.retention(ds.members, ds.events, period='W')\n"
+            "seen.append('ibis' in sys.modules)\n"
+            "warnings.simplefilter('error', RuntimeWarning)\n"
+            "import ibis\n"
+            "n = ds.events.count().execute()\n"
+            "j = ds.events.select('member_id').distinct()\n"
+            "both = j.join(ds.events, 'member_id').count().execute()\n"
+            "print(seen, isinstance(ds.events, ibis.Table), n == both, len(tab) > 0)\n")
+    out = subprocess.run([sys.executable, "-c", code],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[False, False] True True True", out
 
 
 def test_no_cache(monkeypatch, tmp_path, dataset):
@@ -137,7 +203,7 @@ def test_only_an_entry_of_the_expected_shape_in_a_private_folder_is_run(
     else:
         entry["scan"] = "SELECT 1 AS member_id"
         cache.chmod(0o777)
-    path.write_text(json.dumps(entry))
+    _forge(path, entry)  # a valid checksum: the shape decides
     calls = _calls(monkeypatch)
     _same(_load(dataset), want)
     assert calls[0] == "ibis" and not planted.exists()
@@ -158,16 +224,14 @@ def test_the_stored_scan_connection_loads_no_extension(cache, dataset):
 
 
 def test_an_interrupted_start_leaves_no_scan_running(cache, monkeypatch, dataset):
-    """Ctrl-C while Ibis is imported (the stored scan already running): the scan is
+    """Ctrl-C while the members are read (the stored scan already running): the scan is
     interrupted, its thread ends, the interrupt reaches the caller."""
     import threading
-
-    from helpers.engine import duckdb as duck
     _load(dataset)  # stores the entry
 
-    def interrupted(**kwargs):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(duck, "connect", interrupted)
+    monkeypatch.setattr(data, "_validate_members", interrupted)
     with pytest.raises(KeyboardInterrupt):
         data.load_community(dataset, engine="duckdb")
     assert not [t for t in threading.enumerate() if t.name == "community-scan"]
@@ -254,3 +318,63 @@ def test_a_bad_duckdb_setting_does_not_hide_a_members_error(monkeypatch, tmp_pat
     monkeypatch.setenv("COMMUNITY_DUCKDB_MEMORY", "lots")
     with pytest.raises(data.DataError, match="member_id"):
         data.load_community(folder, engine="duckdb")
+
+
+def _variant(dataset, folder, change):
+    """A copy of ``dataset`` with one problem or id layout (``change``)."""
+    from helpers.engine import load
+    folder.mkdir()
+    members = pd.read_parquet(dataset / "members.parquet")
+    events = pd.read_parquet(dataset / "events.parquet")
+    for f in dataset.iterdir():
+        if f.suffix == ".parquet" and f.name not in ("events.parquet", "members.parquet"):
+            (folder / f.name).write_bytes(f.read_bytes())
+    if change == "unknown member":
+        events = pd.concat([events, events.head(2).assign(member_id=10**9)])
+    elif change == "negative amount":
+        events = events.assign(amount=events["amount"].where(events.index != 5, -1.0))
+    elif change == "pre-join":
+        joined = members.set_index("member_id")["joined_at"]
+        events = pd.concat([events, events.head(3).assign(
+            ts=lambda e: e["member_id"].map(joined) - pd.Timedelta(hours=2))])
+    elif change == "text event ids":
+        events = events.assign(member_id=events["member_id"].astype(str))
+    elif change == "text member ids":
+        members = members.assign(member_id=members["member_id"].astype(str))
+    load.write_parquet(members, folder / "members.parquet")
+    load.write_parquet(events, folder / "events.parquet")
+    return folder
+
+
+def _outcome(folder):
+    """What loading ``folder`` on DuckDB gives: the error's text, or the dataset's figures."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = data.load_community(folder, engine="duckdb")
+        except data.DataError as exc:
+            return str(exc)
+    out = (ds.notes, ds.observed_until, engine.n_rows(ds.events),
+           engine.activity_pairs(ds.events, period="W"),
+           engine.activity_pairs(ds.events, period="M"), ds.members["member_id"].dtype)
+    engine.clear_cache()
+    return out
+
+
+@pytest.mark.parametrize("change", ["unknown member", "negative amount", "pre-join",
+                                    "text event ids", "text member ids"])
+def test_a_dataset_opened_again_gives_the_same_errors_and_tables(cache, monkeypatch,
+                                                                 tmp_path, dataset, change):
+    """The second opening (stored scan, no Ibis until needed) raises the first's error, with
+    its example rows, or gives the first's tables."""
+    folder = _variant(dataset, tmp_path / "variant", change)
+    calls = _calls(monkeypatch)
+    first = _outcome(folder)
+    second = _outcome(folder)
+    assert calls[0] == "ibis" and "stored" in calls, calls
+    if isinstance(first, str):
+        assert second == first and "row" in first
+        return
+    assert first[:3] == second[:3] and first[5] == second[5]
+    for a, b in zip(first[3:5], second[3:5]):
+        pd.testing.assert_frame_equal(a, b)

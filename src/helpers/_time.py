@@ -82,7 +82,8 @@ def resolve_end(observed_until, events: pd.DataFrame | None, tz=None) -> pd.Time
     >>> resolve_end("2026-03-04", ev)
     Timestamp('2026-03-04 00:00:00+0800', tz='Asia/Shanghai')
     """
-    lazy = events is not None and type(events).__module__.startswith("ibis.")  # helpers.engine
+    # a lazy table (helpers.engine.is_lazy: Ibis, or the loader's LazyEvents)
+    lazy = events is not None and type(events).__module__.startswith(("ibis.", "helpers.engine"))
     if tz is None and events is not None and "ts" in events.columns and not lazy:
         tz = tz_of(events["ts"])
     if observed_until is None and lazy:

@@ -77,7 +77,9 @@ class Community:
         ``member_id, joined_at, channel, group_id`` [, ``left_at``, ``referrer_id``, attributes…]
     events : DataFrame or Ibis table
         ``member_id, ts, event_type`` [, ``activity_id``, ``amount``, …], sorted by ``ts``; a
-        lazy Ibis table (not sorted) on the ``duckdb`` and ``spark`` engines.
+        lazy Ibis table (not sorted) on the ``duckdb`` and ``spark`` engines (on DuckDB, for a
+        dataset opened before, a ``LazyEvents`` that builds the Ibis table on first use:
+        :mod:`helpers.engine._lazy`).
     activities, experiments, assignments : DataFrame
         Empty frames with the contract's columns when the file is absent.
     memberships : DataFrame

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import config
 from .._checks import ACTIVE_TYPES_DOC, active_mask, check_alpha
 from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes
-from ..engine import is_lazy
+from ..engine import identity, is_lazy
 from ..engine.api import step_times_in_two_passes as engine_step_times
 from ..errors import ParameterError
 from ._members import event_positions, scope, wilson
@@ -119,16 +119,17 @@ def _engine_times(events, mj: pd.DataFrame, steps, *, window_days, active_types,
     """
     types = None if active_types is None else (
         (active_types,) if isinstance(active_types, str) else tuple(active_types))
-    key = (id(events.op()), None if steps is None else tuple(steps), pd.Timestamp(end), types,
+    me = identity(events)
+    key = (id(me), None if steps is None else tuple(steps), pd.Timestamp(end), types,
            str(tz), _members_key(mj))
     hit = _TIMES.get(key)
-    if hit is not None and hit[0] is events.op() and hit[1] >= window_days:
+    if hit is not None and hit[0] is me and hit[1] >= window_days:
         return _cut(hit[2], mj, window_days) if hit[1] > window_days else hit[2]
     t = engine_step_times(events, mj, steps=steps, window_days=window_days,
                           active_types=active_types, until=end, tz=tz)
     while len(_TIMES) >= TIMES_KEPT:
         _TIMES.pop(next(iter(_TIMES)))
-    _TIMES[key] = (events.op(), float(window_days), t)
+    _TIMES[key] = (me, float(window_days), t)
     return t
 
 

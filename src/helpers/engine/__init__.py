@@ -9,6 +9,7 @@ Layout
                counts, members in a window, activity takers, before/after window counts);
 - ``_run``     what the entry points share: lazy-table caches (types, range, the dataset's
                zone), Arrow column conversion, the end/types/zone arguments;
+- ``_lazy``    ``LazyEvents``: the loader's events table that imports Ibis on first use;
 - ``duckdb``   embedded DuckDB connections and event tables (the default for large Parquet);
 - ``spark``    the Spark session (``local[2]``, a master URL or Spark Connect) and its tables;
 - ``load``     lazy events for :func:`helpers.data.load_community` (``engine=``), with the data
@@ -21,8 +22,9 @@ Layout
 Only per-member and per-(member, period) tables come back into pandas.
 """
 
-from .api import (WINDOW_COLUMNS, activity_pairs, clear_cache, event_types, is_lazy, last_event,
-                  member_spans, n_rows, purchase_days, step_times, ts_range, window_metrics)
+from .api import (WINDOW_COLUMNS, activity_pairs, clear_cache, event_types, identity, is_lazy,
+                  last_event, member_spans, n_rows, purchase_days, step_times, ts_range,
+                  window_metrics)
 from .load import ENGINES, choose_engine, open_events, write_events
 from .purchases import (activity_takers, count_events, members_between, purchase_day_totals,
                         purchase_summary, window_counts)
@@ -31,6 +33,7 @@ from .sql import churn_sql, events_parquet, retention_sql
 __all__ = ["ENGINES", "WINDOW_COLUMNS", "activity_pairs", "activity_takers", "choose_engine",
            "churn_sql", "clear_cache", "count_events", "members_between", "purchase_day_totals",
            "purchase_summary", "window_counts",
-           "event_types", "events_parquet", "is_lazy", "last_event", "member_spans", "n_rows",
+           "event_types", "events_parquet", "identity", "is_lazy", "last_event", "member_spans",
+           "n_rows",
            "open_events", "purchase_days", "retention_sql", "step_times", "ts_range",
            "window_metrics", "write_events"]

@@ -13,30 +13,42 @@ import pandas as pd
 from .. import config
 from .._checks import active_types as _resolve_types
 from .._time import to_timestamp
+from ._lazy import LazyEvents
 
 _CACHE: dict = {}
 
 
 def is_lazy(obj) -> bool:
-    """True for an Ibis table (a lazy event log), False for a DataFrame or anything else.
+    """True for an Ibis table (a lazy event log, :class:`._lazy.LazyEvents` included), False
+    for a DataFrame or anything else.
 
     Examples
     --------
     >>> is_lazy(pd.DataFrame())
     False
     """
+    if type(obj) is LazyEvents:
+        return True
     return type(obj).__module__.startswith("ibis.") and hasattr(obj, "to_pyarrow")
 
 
+def identity(events):
+    """What the per-table caches key a lazy table by: the table's operation (equal tables from
+    one definition share it), or the :class:`._lazy.LazyEvents` itself (so that a cached answer
+    needs no Ibis)."""
+    return events if type(events) is LazyEvents else events.op()
+
+
 def cached(events, key, compute):
-    k = (id(events.op()), key)
+    me = identity(events)
+    k = (id(me), key)
     hit = _CACHE.get(k)
-    if hit is not None and hit[0] is events.op():
+    if hit is not None and hit[0] is me:
         return hit[1]
     value = compute()
     if len(_CACHE) > 256:
         _CACHE.clear()
-    _CACHE[k] = (events.op(), value)
+    _CACHE[k] = (me, value)
     return value
 
 
@@ -71,20 +83,22 @@ def zone_of(events, tz=None):
     if tz is not None:
         return tz
     if is_lazy(events):
-        hit = _ZONES.get(id(events.op()))
-        if hit is not None and hit[0] is events.op():
+        me = identity(events)
+        hit = _ZONES.get(id(me))
+        if hit is not None and hit[0] is me:
             return hit[1]
     return config.TIMEZONE
 
 
-_ZONES: dict = {}  #: id(table op) -> (op, zone): metadata of loaded tables, never cleared
+_ZONES: dict = {}  #: id(identity) -> (identity, zone): metadata of loaded tables, never cleared
 
 
 def remember_zone(events, tz) -> None:
     """Record ``tz`` as the dataset zone of the lazy table ``events`` (see :func:`zone_of`)."""
     if len(_ZONES) > 256:
         _ZONES.clear()
-    _ZONES[id(events.op())] = (events.op(), tz)
+    me = identity(events)
+    _ZONES[id(me)] = (me, tz)
 
 
 def zone(events, tz):

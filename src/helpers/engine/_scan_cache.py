@@ -1,21 +1,25 @@
-"""The loader's validation scan as compiled SQL, kept on disk to run before Ibis is imported.
+"""The loader's validation scan as compiled SQL, kept on disk to run without Ibis.
 
-Opening a dataset on DuckDB costs a fresh process two things in a row: importing Ibis (~0.3 s,
-pure Python, holding the GIL) and the scan of the events (DuckDB, outside the GIL). The scan's
-SQL is what Ibis compiles from :func:`helpers.engine.validate.group_scan`; when the same
-dataset was opened before, that SQL is known, so the scan can start on a plain DuckDB
-connection at once and Ibis is imported meanwhile.
+Opening a dataset on DuckDB costs a fresh process two things: importing Ibis (~0.3-0.5 s of
+CPU, pure Python) and the scan of the events (DuckDB, outside the GIL). The scan's SQL is
+what Ibis compiles from :func:`helpers.engine.validate.group_scan`; when the same dataset was
+opened before, that SQL is known, so the scan runs on a plain DuckDB connection and Ibis is
+imported only when an analysis needs the table (:class:`helpers.engine._lazy.LazyEvents`).
 
-The stored SQL is only a guess at what Ibis compiles: once Ibis is imported, the loader
-compiles the scan again and uses the early result only if the two texts are equal (the views
-the scan reads included); otherwise it runs the scan Ibis compiled and stores that. A wrong,
-stale or foreign entry can cost time, never a wrong number.
+An entry is found by a key of everything the compiled SQL depends on (:func:`entry_key`): the
+dataset's path, zone and the zone's offsets over the data, the columns and types DuckDB reads
+from the files (:func:`helpers.engine.duckdb.parquet_columns`), the versions of DuckDB, Ibis and
+sqlglot, and the source of this package (:func:`code_hash`). A change to any of them is
+another key: the scan is compiled again and stored. When the table is built later, the
+loader compiles the scan anyway and compares (:func:`helpers.engine.load.open_events`); a
+difference (a dependence the key misses: a bug) is stored over the entry and warned of.
 
-Stored text is run before it is compared, so an entry is run only when (1) the folder and
+Stored text is run before Ibis sees it, so an entry is run only when (1) the folder and
 the file belong to the user and nobody else may write them (POSIX; elsewhere nothing is
-stored), (2) its view is exactly the ``read_parquet`` view Ibis creates for this dataset
-(:func:`expected_views`), and (3) its scan is a single ``SELECT``; the plain connection loads
-no extension and its settings are locked (:func:`harden`).
+stored), (2) it names its own key and carries its checksum, (3) its view is exactly the
+``read_parquet`` view Ibis creates for this dataset (:func:`expected_views`), and (4) its
+scan is a single ``SELECT``; the plain connection loads no extension and its settings are
+locked (:func:`harden`).
 
 Entries are small JSON files under ``COMMUNITY_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/community-analytics/scans`` (``~/.cache/...``); set
@@ -32,7 +36,7 @@ import re
 import tempfile
 from pathlib import Path
 
-FORMAT = 1  #: bump when the entries' layout changes
+FORMAT = 2  #: bump when the entries' layout changes
 MAX_ENTRIES = 256  #: entries kept (the newest); one per dataset and zone
 _VIEW = "community_scan_view_{}"
 _NAME = re.compile(r"\bibis_[a-z_]+_[a-z0-9]{20,}\b")
@@ -77,25 +81,51 @@ def expected_views(source: Path) -> list[str]:
             f"read_parquet(main.list_value('{glob}'){hive});"]
 
 
-def entry_key(source: Path, tz: str, week_zone) -> str:
-    """The key of the scan of ``source`` in ``tz`` (with the zone's offsets over the data and
-    the DuckDB and Ibis versions installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        versions = [version("duckdb"), version("ibis-framework")]
-    except PackageNotFoundError:
-        versions = []
-    raw = json.dumps([FORMAT, str(Path(source).resolve()), str(tz), week_zone, versions],
-                     default=str)
+def entry_key(source: Path, tz: str, week_zone, columns) -> str:
+    """The key of the scan of ``source`` in ``tz``: the zone's offsets over the data
+    (``week_zone``), the files' ``columns`` (name, DuckDB type), the DuckDB, Ibis and sqlglot
+    versions installed and :func:`code_hash`."""
+    raw = json.dumps([FORMAT, str(Path(source).resolve()), str(tz), week_zone,
+                      [list(c) for c in columns], _versions(), code_hash()], default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def read(key: str, views: list[str], plain) -> dict | None:
-    """The stored entry (``views``: the views' SQL, ``scan``: the scan's SQL), or None.
+def _versions() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+    out = []
+    for name in ("duckdb", "ibis-framework", "sqlglot"):
+        try:
+            out.append(version(name))
+        except PackageNotFoundError:
+            out.append("")
+    return out
 
-    None unless the folder and the file are the user's own (:func:`_private`), the entry's
-    views are ``views`` (:func:`expected_views`) and its scan is one ``SELECT`` statement
-    (parsed by the plain DuckDB connection ``plain``, not run)."""
+
+_CODE: list[str] = []
+
+
+def code_hash() -> str:
+    """A hash of the source of the ``helpers`` package as first asked in this process (any
+    change to the code that builds the scan is a new key; ~5 ms for the ~1 MB of source)."""
+    if not _CODE:
+        root = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            try:
+                h.update(f.read_bytes())
+            except OSError:
+                h.update(b"?")
+        _CODE.append(h.hexdigest())
+    return _CODE[0]
+
+
+def read(key: str, views: list[str], plain) -> dict | None:
+    """The stored entry (``key``, ``views``: the views' SQL, ``scan``: the scan's SQL), or None.
+
+    None unless the folder and the file are the user's own (:func:`_private`), the entry
+    names ``key``, its views are ``views`` (:func:`expected_views`) and its scan is one
+    ``SELECT`` statement (parsed by the plain DuckDB connection ``plain``, not run)."""
     folder = cache_dir()
     if folder is None or not views:
         return None
@@ -107,7 +137,8 @@ def read(key: str, views: list[str], plain) -> dict | None:
     except (OSError, ValueError):
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("scan"), str) \
-            or entry.get("views") != views:
+            or entry.get("key") != key or entry.get("views") != views \
+            or entry.get("sum") != _sum(key, entry):
         return None
     try:
         statements = plain.extract_statements(entry["scan"])
@@ -116,6 +147,12 @@ def read(key: str, views: list[str], plain) -> dict | None:
     if len(statements) != 1 or statements[0].type.name != "SELECT":
         return None
     return entry
+
+
+def _sum(key: str, entry: dict) -> str:
+    """The checksum an entry carries (an entry edited or damaged since it was written fails it)."""
+    raw = json.dumps([key, entry.get("views"), entry.get("scan")])
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def write(key: str, entry: dict) -> None:
@@ -131,7 +168,7 @@ def write(key: str, entry: dict) -> None:
             return
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".scan-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(entry, f)
+            json.dump(dict(entry, key=key, sum=_sum(key, entry)), f)
         os.replace(tmp, folder / f"{key}.json")
         tmp = None
         entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)

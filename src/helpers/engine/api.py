@@ -20,7 +20,8 @@ from .._checks import check_choice
 from .._time import PERIODS, to_timestamp
 from ..errors import DataError, ParameterError
 from . import _run
-from ._run import event_types, is_lazy, remember_zone, ts_range, zone_of  # noqa: F401  (public here)
+from ._run import (event_types, identity, is_lazy, remember_zone, ts_range,  # noqa: F401
+                   zone_of)  # (public here)
 from ._run import as_end, as_until, aware, fetch, ids, resolve_types, times, zone
 
 
@@ -95,12 +96,12 @@ def activity_pairs(events, *, period: str = "W", active_types=None, tz=None, unt
         if not sort:
             return out
         return out.sort_values(["member_id", "period"], kind="stable").reset_index(drop=True)
-    from . import _ibis
     types, until, since = (resolve_types(events, active_types), as_end(events, until, tz),
                            as_until(events, since, tz))
     key = _pairs_key(events, period, types, until, since, tz)
     out = _recall_pairs(events, key)
     if out is None:
+        from . import _ibis
         expr = _ibis.activity_pairs(events, period=period, zone=zone(events, tz), types=types,
                                     until=until, since=since)
         arrow = expr.to_pyarrow()
@@ -142,16 +143,18 @@ def remember_pairs(events, pairs: pd.DataFrame, *, period: str, tz) -> None:
 def _remember(events, key: tuple, pairs: pd.DataFrame) -> None:
     """Keep the pairs of ``events`` for ``key`` (:func:`_pairs_key`), at most
     :data:`PAIRS_KEPT` tables per process (the oldest is dropped)."""
-    k = (id(events.op()), key)
+    me = _run.identity(events)
+    k = (id(me), key)
     _PAIRS.pop(k, None)
-    _PAIRS[k] = (events.op(), pairs)
+    _PAIRS[k] = (me, pairs)
     while len(_PAIRS) > PAIRS_KEPT:
         _PAIRS.pop(next(iter(_PAIRS)))
 
 
 def _recall_pairs(events, key: tuple) -> pd.DataFrame | None:
-    hit = _PAIRS.get((id(events.op()), key))
-    return hit[1] if hit is not None and hit[0] is events.op() else None
+    me = _run.identity(events)
+    hit = _PAIRS.get((id(me), key))
+    return hit[1] if hit is not None and hit[0] is me else None
 
 
 def clear_cache() -> None:

@@ -156,6 +156,26 @@ def problem_counts_from_statistics(con, path: str | Path) -> dict | None:
     return {"null_ts": 0, "null_type": 0, "negative": 0}
 
 
+def parquet_columns(con, path: str | Path) -> list[tuple[str, str]] | None:
+    """The columns of Parquet events as DuckDB reads them (:func:`read_events`' view, before
+    ``ts`` becomes an instant): ``(name, DuckDB type)`` in order, or None when unreadable.
+
+    Examples
+    --------
+    >>> parquet_columns(connect_plain(), "/no/such/file.parquet") is None
+    True
+    """
+    p = Path(path)
+    glob = str(p / "**" / "*.parquet") if p.is_dir() else str(p)
+    hive = ", hive_partitioning = true, hive_types_autocast = false" if p.is_dir() else ""
+    try:
+        quoted = glob.replace("'", "''")
+        rows = _query(con, f"DESCRIBE SELECT * FROM read_parquet('{quoted}'{hive})").fetchall()
+    except Exception:  # noqa: BLE001 — no files, or not Parquet
+        return None
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
 def ts_range_from_statistics(con, path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The first and last ``ts`` of Parquet events from the files' column statistics, or None.
 

@@ -70,9 +70,9 @@ class EarlyScan:
     Built by :func:`start_scan` and handed to :func:`open_events`, which waits for it instead of
     running the scan. DuckDB runs the query outside the GIL, so pandas reads and validates the
     members and the other small tables meanwhile (at 100,000 members the scan and that
-    reading take ~0.3-0.4 s each). When the dataset was opened before, the scan starts even
-    before Ibis is imported, on a plain DuckDB connection, from the SQL Ibis compiled then
-    (:mod:`._scan_cache`; used only if Ibis compiles the same SQL now). Whatever the loader
+    reading take ~0.3-0.4 s each). When the dataset was opened before, the scan runs on a
+    plain DuckDB connection from the SQL Ibis compiled then (:mod:`._scan_cache`) and Ibis is
+    not imported: :attr:`events` is then a :class:`._lazy.LazyEvents`. Whatever the loader
     asks of a connection is asked before a query starts on it or on another connection, so
     no connection is used from two threads at once.
     """
@@ -80,6 +80,8 @@ class EarlyScan:
     def __init__(self, source: Path, span, week_zone):
         self.source, self.span, self.week_zone = source, span, week_zone
         self.con = self.events = self.numbered = self.row_counts = None
+        #: whether the events' ids are text (None: ask the Ibis table)
+        self.text_ids = None
         self._future = self._running = None
         #: what :meth:`result` runs when the stored scan failed (e.g. it could not spill)
         self.fallback = None
@@ -150,7 +152,8 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
     the first and last ``ts`` (the zone's offsets are then known over the whole log), whose
     ``ts`` is stored as a timestamp, and with a Parquet members file of at most
     :data:`FUSED_MEMBERS` rows. Otherwise :func:`open_events` runs the scan itself, after the
-    members, exactly as before.
+    members, exactly as before. When the dataset was opened before (:mod:`._scan_cache`),
+    Ibis is not imported: the scan's events are a :class:`._lazy.LazyEvents`.
     """
     if engine != "duckdb" or source is None or members_file is None \
             or members_file.suffix != ".parquet" or not source.exists() \
@@ -169,40 +172,37 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
     try:
         plain = duck.connect_plain()  # no Ibis yet
         rng = duck.ts_range_from_statistics(plain, source)
-        if rng is None:
+        columns = duck.parquet_columns(plain, source)
+        kinds = dict(columns or ())
+        if rng is None or not str(kinds.get("ts", "")).startswith("TIMESTAMP") \
+                or not {"member_id", "event_type"} <= set(kinds):
             plain.close()
             return None
         day = pd.Timedelta(days=1)
         span = (rng[0] - day, rng[1] + day)
         week_zone = zone_transitions(tz, *span)
         early = EarlyScan(source, span, week_zone)
-        key = cache.entry_key(source, tz, week_zone)
+        # missing timestamps/types and negative amounts proven absent by the files' statistics
+        early.row_counts = duck.problem_counts_from_statistics(plain, source)
+        key = cache.entry_key(source, tz, week_zone, columns)
         stored = cache.read(key, cache.expected_views(source), plain)
-        if stored is not None:  # opened before: scan now, import Ibis meanwhile
+        if stored is not None:  # opened before: scan now, no Ibis until an analysis asks
             cache.harden(plain)
             early.start(plain, _stored_scan, plain, stored, week_zone)
-        else:
-            plain.close()
+            _lazy_tables(early, tz, key, stored, kinds)
+            early.fallback = lambda: _ibis_scan(early)
+            return early
+        plain.close()
         from .validate import group_scan, run_group_scan
         con = duck.connect()
         events = duck.read_events(con, source, tz=tz)
-        if "_ts_text" in events.columns \
-                or not {"member_id", "ts", "event_type"} <= set(events.columns):
-            early.cancel()
-            return None
         events = events.select(*_kept_columns(events))
         expr = group_scan(events, week_zone)
         now = cache.compiled(con, expr)
         early.con, early.events, early.numbered = con, events, _numbered(con, source, tz)
-        early.row_counts = duck.problem_counts_from_statistics(con, source)
-        if stored == now:  # the stored scan is Ibis' own
-            early.fallback = lambda: run_group_scan(expr, week_zone)
-        else:  # not stored, or not what Ibis compiles now: Ibis' scan
-            if stored is not None:
-                early.cancel()
-            early.start(con.con, run_group_scan, expr, week_zone)
-            if now["scan"]:
-                cache.write(key, now)
+        early.start(con.con, run_group_scan, expr, week_zone)
+        if now["scan"]:
+            cache.write(key, now)
         return early
     except BaseException as exc:
         if early is not None:
@@ -216,6 +216,57 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
         if isinstance(exc, Exception):
             return None  # open_events reads the events again and names the error
         raise
+
+
+def _lazy_tables(early: EarlyScan, tz: str, key: str, stored: dict, kinds: dict) -> None:
+    """The events (and the numbered events) of a stored scan as :class:`._lazy.LazyEvents`
+    sharing one Ibis connection, made on first use; building the events compiles the scan and
+    compares it with the stored SQL (a difference is stored over it and warned of)."""
+    import threading
+
+    from ._lazy import LazyEvents
+    lock, made = threading.Lock(), []
+
+    def connection():
+        with lock:
+            if not made:
+                from . import duckdb as duck
+                made.append(duck.connect())
+        return made[0]
+
+    def events():
+        from . import duckdb as duck
+        t = duck.read_events(connection(), early.source, tz=tz)
+        t = t.select(*_kept_columns(t))
+        _check_stored(connection(), t, early, key, stored)
+        return t
+
+    names = [c for c in kinds if c in EVENT_COLUMNS or c == "month"]
+    early.events = LazyEvents(events, names)
+    early.numbered = LazyEvents(lambda: _numbered(connection(), early.source, tz),
+                                [*names, *(("filename",) if early.source.is_dir() else ()),
+                                 "file_row_number"])
+    early.text_ids = kinds["member_id"] == "VARCHAR"
+
+
+def _check_stored(con, events, early: EarlyScan, key: str, stored: dict) -> None:
+    """Compile the scan of ``events`` and compare it with the stored SQL the loader ran."""
+    import warnings
+
+    from . import _scan_cache as cache
+    from .validate import group_scan
+    now = cache.compiled(con, group_scan(events, early.week_zone))
+    if now["scan"] and now != {k: stored[k] for k in ("scan", "views")}:
+        cache.write(key, now)
+        warnings.warn(f"the stored validation scan of {early.source} was not what Ibis "
+                      "compiles now (stored again); load the dataset again to be sure of its "
+                      "first tables", RuntimeWarning, stacklevel=2)
+
+
+def _ibis_scan(early: EarlyScan) -> dict:
+    """Ibis' own validation scan of a stored scan's events (when the stored one failed)."""
+    from .validate import group_scan, run_group_scan
+    return run_group_scan(group_scan(early.events.table(), early.week_zone), early.week_zone)
 
 
 def _kept_columns(events) -> list[str]:
@@ -257,6 +308,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     from . import duckdb as duck
     from . import spark as spk
     from .._time import zone_transitions
+    from ._lazy import table_of
     from .validate import check_events
 
     check_choice("engine", engine, ("duckdb", "spark"))
@@ -285,12 +337,14 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
     if early is None:
         events = events.select(*_kept_columns(events))
     scanned = events
-    events, members = _align_ids(events, members)
+    text = early.text_ids if early is not None else None
+    events, members = _align_ids(events, members, text)
     if numbered is not None:
-        numbered, _ = _align_ids(numbered, members)
+        numbered, _ = _align_ids(numbered, members, text)
+    rescan = None
     if early is not None and (events is not scanned or len(members) > FUSED_MEMBERS):
         early.cancel()  # the scan grouped ids of the other type: run it again
-        early = None
+        rescan, early = early, None
     if early is not None:
         span, week_zone, row_counts = early.span, early.week_zone, early.row_counts
     else:
@@ -299,8 +353,11 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         # weeks a member, 16 bytes a pair); beyond FUSED_MEMBERS the scan groups by member only
         week_zone = zone_transitions(tz, *span) if len(members) <= FUSED_MEMBERS else None
         # missing timestamps/types and negative amounts proven absent by the files' statistics
-        row_counts = duck.problem_counts_from_statistics(con, p) \
-            if engine == "duckdb" and p.exists() and p.suffix != ".csv" else None
+        if rescan is not None:  # read by start_scan (a plain connection: none here)
+            row_counts = rescan.row_counts
+        else:
+            row_counts = duck.problem_counts_from_statistics(con, p) \
+                if engine == "duckdb" and p.exists() and p.suffix != ".csv" else None
     counts = check_events(events, members, file=p, pre_join_events=pre_join_events,
                           numbered=numbered, week_zone=week_zone, row_counts=row_counts,
                           groups=early.result if early is not None else None)
@@ -309,7 +366,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
         if notes is not None:
             notes.append(f"events: {n} event(s) dated before the member joined were dropped")
         warn_at_caller(f"{n} event(s) before the member's joined_at dropped from {p}")
-        events = _drop_pre_join(events, members)
+        events = _drop_pre_join(table_of(events), members)
     api.remember_zone(events, tz)
     if not counts["pre_join"] or pre_join_events == "keep":  # else the range is of kept events
         rng = (_instant(counts["lo"]), _instant(counts["hi"]))
@@ -369,10 +426,11 @@ def _numbered(con, p: Path, tz: str):
     return duck.instants(con, con.read_parquet(glob, **kw), tz=tz)
 
 
-def _align_ids(events, members: pd.DataFrame):
-    """Event and member ids of one type: text on both sides when either is text."""
+def _align_ids(events, members: pd.DataFrame, text: bool | None = None):
+    """Event and member ids of one type: text on both sides when either is text (``text``:
+    whether the events' ids are, when known without asking the table)."""
     ids = members["member_id"]
-    ev_text = events.member_id.type().is_string()
+    ev_text = events.member_id.type().is_string() if text is None else text
     if ev_text and ids.dtype != object:
         members = members.assign(member_id=ids.astype(str))
     elif not ev_text and ids.dtype == object:
