@@ -140,6 +140,30 @@ def wall_ns(ts, tz=None) -> np.ndarray:
     return s.tz_localize(None).asi8
 
 
+def utc(values) -> pd.DatetimeIndex:
+    """Datetimes as UTC instants; naive values are read as UTC.
+
+    Examples
+    --------
+    >>> utc(pd.to_datetime(["2026-03-02 08:00"])).tz
+    datetime.timezone.utc
+    """
+    idx = pd.DatetimeIndex(getattr(values, "array", values))
+    return idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
+
+
+def utc_instant(value) -> pd.Timestamp:
+    """One datetime as a UTC instant; a naive value is read as UTC.
+
+    Examples
+    --------
+    >>> utc_instant("2026-03-02 08:00+08:00")
+    Timestamp('2026-03-02 00:00:00+0000', tz='UTC')
+    """
+    t = pd.Timestamp(value)
+    return t.tz_convert("UTC") if t.tzinfo is not None else t.tz_localize("UTC")
+
+
 def zone_transitions(tz, lo: pd.Timestamp | None, hi: pd.Timestamp | None
                      ) -> tuple[int, list[tuple[int, int]]]:
     """UTC offsets of ``tz`` over ``[lo, hi]``: ``(offset before the first change, [(epoch
@@ -159,8 +183,7 @@ def zone_transitions(tz, lo: pd.Timestamp | None, hi: pd.Timestamp | None
     """
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         lo = hi = pd.Timestamp("2000-01-01", tz="UTC")
-    lo = pd.Timestamp(lo).tz_convert("UTC") if pd.Timestamp(lo).tzinfo else pd.Timestamp(lo, tz="UTC")
-    hi = pd.Timestamp(hi).tz_convert("UTC") if pd.Timestamp(hi).tzinfo else pd.Timestamp(hi, tz="UTC")
+    lo, hi = utc_instant(lo), utc_instant(hi)
     grid = pd.date_range((lo - pd.Timedelta(days=1)).floor("15min"),
                          (hi + pd.Timedelta(days=1)).ceil("15min"), freq="15min")
     local = grid.tz_convert(tz)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import config
 from .._checks import ACTIVE_TYPES_DOC, active_mask, check_alpha
-from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes
+from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes, utc
 from ..engine import identity, is_lazy
 from ..engine.api import step_times_in_two_passes as engine_step_times
 from ..errors import ParameterError
@@ -136,16 +136,14 @@ def _engine_times(events, mj: pd.DataFrame, steps, *, window_days, active_types,
 def _cut(t: pd.DataFrame, mj: pd.DataFrame, window_days: float) -> pd.DataFrame:
     """Step times of a longer window cut to ``window_days``: a step at or after the window's
     end (computed as :func:`helpers.engine.step_times` does) is not reached."""
-    start = pd.DatetimeIndex(mj["joined_at"].array)
-    start = start.tz_convert("UTC") if start.tz is not None else start.tz_localize("UTC")
+    start = utc(mj["joined_at"])
     end = (start.as_unit("us") + pd.Timedelta(days=float(window_days))).ceil("us")
     end = pd.Series(end, index=pd.Index(mj["member_id"].to_numpy())).reindex(
         t["member_id"].to_numpy()).to_numpy()
     out = t.copy()
     for c in t.columns[1:]:
         col = pd.DatetimeIndex(t[c])
-        inside = np.asarray(col.tz_convert("UTC") < end if col.tz is not None else
-                            col.tz_localize("UTC") < end)
+        inside = np.asarray(utc(col) < end)
         out[c] = col.where(inside)
     return out
 

@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from .._checks import PARTICIPATION_TYPE
-from .._time import DAY_SECONDS
+from .._time import DAY_SECONDS, utc, utc_instant
 
 PURCHASE_TYPE = "purchase"  #: the standard event type of a purchase (DESIGN.md section 3)
 
@@ -87,8 +87,7 @@ def local_day(ts, zone):
 def ts_literal(events, value: pd.Timestamp):
     """``value`` as a literal comparable with ``events.ts`` on its backend (aware UTC on
     DuckDB, naive UTC on Spark's UTC session)."""
-    t = pd.Timestamp(value)
-    t = t.tz_convert("UTC") if t.tzinfo is not None else t.tz_localize("UTC")
+    t = utc_instant(value)
     if events.ts.type().timezone is None:
         return ibis.literal(t.tz_localize(None).to_pydatetime(), type="timestamp")
     return ibis.literal(t.to_pydatetime(), type="timestamp('UTC')")
@@ -295,13 +294,11 @@ def windows_table(frame: pd.DataFrame, key: str, start: str, end: str):
     """A memtable ``key, window_start, window_end`` of instants (UTC, microseconds, rounded up:
     for microsecond events ``ts >= window_start`` and ``ts < window_end`` are the comparisons
     with the exact nanosecond bounds)."""
-    def utc(values):
-        idx = pd.DatetimeIndex(values)
-        idx = idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
-        return idx.ceil("us").as_unit("us")
+    def micros(values):
+        return utc(values).ceil("us").as_unit("us")
     return ibis.memtable(pd.DataFrame({key: frame[key].to_numpy(),
-                                       "window_start": utc(frame[start].array),
-                                       "window_end": utc(frame[end].array)}))
+                                       "window_start": micros(frame[start]),
+                                       "window_end": micros(frame[end])}))
 
 
 def purchase_summary(events, windows, *, until: pd.Timestamp | None = None, since=None,

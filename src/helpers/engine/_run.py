@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import config
 from .._checks import active_types as _resolve_types
-from .._time import to_timestamp
+from .._time import to_timestamp, utc
 from ._lazy import LazyEvents
 
 _CACHE: dict = {}
@@ -115,9 +115,7 @@ def aware(values, tz) -> pd.DatetimeIndex:
 
 def instants(col) -> pd.DatetimeIndex:
     """A pyarrow timestamp column as UTC instants (naive values are UTC: Spark's session)."""
-    idx = pd.DatetimeIndex(col.to_pandas())
-    idx = idx.as_unit("ns")
-    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+    return utc(pd.DatetimeIndex(col.to_pandas()).as_unit("ns"))
 
 
 def times(col, tz) -> pd.DatetimeIndex:

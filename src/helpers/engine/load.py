@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_choice
-from .._time import period_codes
+from .._time import period_codes, utc, utc_instant
 from ..errors import DataError, warn_at_caller
 
 Engine = Literal["auto", "pandas", "duckdb", "spark"]
@@ -382,8 +382,7 @@ def _likely_span(members: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     """A window that holds the events of most logs: from a year before the first join to three
     years after the last (the weekly pairs of the validation scan are kept only when the log's
     first and last event fall inside it, so the zone's offsets used for them were right)."""
-    joined = pd.DatetimeIndex(members["joined_at"].array)
-    joined = joined.tz_convert("UTC") if joined.tz is not None else joined.tz_localize("UTC")
+    joined = utc(members["joined_at"])
     if not len(joined) or joined.isna().all():
         t = pd.Timestamp("2000-01-01", tz="UTC")
         return t, t
@@ -412,8 +411,7 @@ def lazy_frame(events: pd.DataFrame, *, engine: str, con=None):
 def _instant(v):
     if v is None:
         return None
-    t = pd.Timestamp(v)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return utc_instant(v)
 
 
 def _numbered(con, p: Path, tz: str):
@@ -441,10 +439,8 @@ def _align_ids(events, members: pd.DataFrame, text: bool | None = None):
 def _drop_pre_join(events, members: pd.DataFrame):
     """``events`` without the events dated before their member joined (a semi-join)."""
     import ibis
-    idx = pd.DatetimeIndex(members["joined_at"].array)
-    joined = ibis.memtable(pd.DataFrame({
-        "member_id": members["member_id"].to_numpy(),
-        "_joined_at": idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")}))
+    joined = ibis.memtable(pd.DataFrame({"member_id": members["member_id"].to_numpy(),
+                                         "_joined_at": utc(members["joined_at"])}))
     j = events.join(joined, events.member_id == joined.member_id)
     j = j.filter(j.ts >= j._joined_at)
     return j.select(*[c for c in events.columns])

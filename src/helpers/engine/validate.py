@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._time import utc
 from ..errors import MAX_ROWS_SHOWN, DataError
 
 #: the loader's problems: (count name, problem text, column, columns shown, fix)
@@ -164,7 +165,7 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         import ibis
         known = ibis.memtable(pd.DataFrame({
             "member_id": members["member_id"].to_numpy(),
-            "_joined_at": _utc(members["joined_at"])}))
+            "_joined_at": utc(members["joined_at"])}))
         j = t.left_join(known, t.member_id == known.member_id)
         return j.select(*[t[c] for c in t.columns], known._joined_at)
 
@@ -199,14 +200,14 @@ def check_events(events, members: pd.DataFrame, *, file, pre_join_events: str,
         np.minimum.at(first, pos, lo_us)
     else:
         np.minimum.at(first, pos[ok], lo_us[ok])
-    joined_us = -(-_utc(members["joined_at"]).asi8 // 1000)  # ceil: "before" exactly as in ns
+    joined_us = -(-utc(members["joined_at"]).asi8 // 1000)  # ceil: "before" exactly as in ns
     early = first < joined_us
     counts["pre_join"] = 0
     if early.any():  # count exactly, over the few members whose first event precedes joining
         import ibis
         few = ibis.memtable(pd.DataFrame({
             "member_id": members["member_id"].to_numpy()[early],
-            "_joined_at": _utc(members["joined_at"].iloc[np.flatnonzero(early)])}))
+            "_joined_at": utc(members["joined_at"].iloc[np.flatnonzero(early)])}))
         jj = events.join(few, events.member_id == few.member_id)
         counts["pre_join"] = int(jj.filter(jj.ts < jj._joined_at).count().to_pyarrow().as_py())
     for name, problem, column, show, fix in PROBLEMS:
@@ -300,11 +301,6 @@ def _monthly_pairs(member_ids: np.ndarray, pos: np.ndarray, lo_month: np.ndarray
     key = np.flatnonzero(seen)
     return pd.DataFrame({"member_id": member_ids[key // width],
                          "period": key % width + m0})
-
-
-def _utc(values: pd.Series) -> pd.DatetimeIndex:
-    idx = pd.DatetimeIndex(values.array)
-    return idx.tz_convert("UTC") if idx.tz is not None else idx.tz_localize("UTC")
 
 
 def _examples(joined, events, name: str, numbered) -> pd.DataFrame:
