@@ -4,6 +4,8 @@ Layout
 ------
 - ``_ibis``    the event-level steps defined once as Ibis expressions (activity pairs, member
                spans, experiment window metrics, funnel step times, purchase days);
+- ``_ibis_reports`` the reports' own tables as Ibis expressions (report 04's arms and windows,
+               member layers, before/after windows, the two-pass funnel), from ``_ibis``'s pieces;
 - ``api``      one entry point per step for a DataFrame (numpy path) or a lazy Ibis table;
 - ``purchases`` the entry points of reports 03/04 (purchase summaries and day totals, event
                counts, members in a window, activity takers, before/after window counts);

@@ -372,16 +372,16 @@ def layer_figures(events, at: Sequence, *, window_days: int, active_types=None,
         ``spend_0 …`` (float), sorted by ``member_id``.
     """
     from .. import _time
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     cuts = []
     for t in at:
         t = as_until(events, t, tz)
         day = int(_time.wall_ns(t, tz)[0] // _time.DAY_NS)
         cuts.append((t.floor("us"), day))  # µs events: ts <= t unchanged, no ns literal
-    expr = _ibis.layer_figures(events, cuts, zone=zone(events, tz),
-                               types=resolve_types(events, active_types),
-                               window_days=int(window_days))
+    expr = _ibis_reports.layer_figures(events, cuts, zone=zone(events, tz),
+                                       types=resolve_types(events, active_types),
+                                       window_days=int(window_days))
     arrow = fetch(expr, ["member_id"])
     n = len(cuts)
     out = {"member_id": ids(arrow.column("member_id"))}
@@ -416,7 +416,7 @@ def window_totals(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
         member_id``.
     """
     from .. import _time
-    from . import _ibis
+    from . import _ibis_reports
     from .purchases import window_counts
     tz = zone_of(events, tz)
     cols = ["window_id", "member_id", "active_days", "purchases"]
@@ -436,9 +436,9 @@ def window_totals(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
         spec = [(int(w), s, e, int(a), int(b)) for w, s, e, a, b, ok
                 in zip(wid, starts, ends, d0, d1, long) if ok]
         types = resolve_types(events, active_types)
-        days = fetch(_ibis.window_active_days(events, spec, zone=zone(events, tz), types=types),
-                     ["member_id"])
-        buys = fetch(_ibis.window_purchases(events, [s[:3] for s in spec]), ["member_id"])
+        days = fetch(_ibis_reports.window_active_days(events, spec, zone=zone(events, tz),
+                                                      types=types), ["member_id"])
+        buys = fetch(_ibis_reports.window_purchases(events, [s[:3] for s in spec]), ["member_id"])
         day_ids, buy_ids = ids(days.column("member_id")), ids(buys.column("member_id"))
         every = pd.Index(day_ids).union(pd.Index(buy_ids))
         at_days, at_buys = every.get_indexer(day_ids), every.get_indexer(buy_ids)
@@ -471,7 +471,7 @@ def step_times_in_two_passes(events, members: pd.DataFrame, *,
     """
     import ibis
 
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     names, rules, frame = _step_rules_and_windows(events, members, steps, window_days,
                                                   active_types, tz)
@@ -479,8 +479,8 @@ def step_times_in_two_passes(events, members: pd.DataFrame, *,
     windows = ibis.memtable(frame)
     until = as_end(events, until, tz)
     since = start.min() if len(start) else None
-    arrow = _ibis.first_step(events, windows, rule=rules[0], until=until,
-                             since=since).to_pyarrow()
+    arrow = _ibis_reports.first_step(events, windows, rule=rules[0], until=until,
+                                     since=since).to_pyarrow()
     first = pd.DataFrame({"member_id": ids(arrow.column("member_id")),
                           "_at": _run.instants(arrow.column("_at"))})
     order = pd.Index(frame["member_id"]).sort_values()
@@ -492,9 +492,10 @@ def step_times_in_two_passes(events, members: pd.DataFrame, *,
     elif len(names) > 1:
         reached = frame.merge(first[["member_id"]], on="member_id")
         first_tab = ibis.memtable(first.assign(_at=first["_at"].dt.as_unit("us")))
-        expr = _ibis.later_steps(events, ibis.memtable(reached), first_tab,
-                                 zone=zone(events, tz), steps=list(zip(names[1:], rules[1:])),
-                                 until=until, since=since)
+        expr = _ibis_reports.later_steps(events, ibis.memtable(reached), first_tab,
+                                         zone=zone(events, tz),
+                                         steps=list(zip(names[1:], rules[1:])),
+                                         until=until, since=since)
         arrow = expr.to_pyarrow()
         later = pd.DataFrame({"member_id": ids(arrow.column("member_id")),
                               **{c: _run.instants(arrow.column(c)) for c in names[1:]}})

@@ -1,9 +1,9 @@
 """Engine entry points of reports 03 and 04: purchases, event counts, activity takers and
 before/after windows, for an in-memory DataFrame or a lazy Ibis table.
 
-As in :mod:`.api`: the definitions are :mod:`helpers.engine._ibis`'s, only per-member, per-(member,
-day) or per-(member, window) tables come back into pandas, and every function gives the DataFrame
-path's numbers (``tests/test_engines_value.py``).
+As in :mod:`.api`: the definitions are those of :mod:`helpers.engine._ibis_reports`; only
+per-member, per-(member, day) or per-(member, window) tables come back into pandas, and every
+function gives the DataFrame path's numbers (``tests/test_engines_value.py``).
 """
 
 from __future__ import annotations
@@ -49,15 +49,15 @@ def purchase_summary(events, members: pd.DataFrame, *, horizon_days: float,
         window_spend`` — one row per member of ``members``, sorted by ``member_id`` (0 and NaT
         without a purchase; amounts without a value count as 0; times in ``tz``).
     """
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     m = pd.DataFrame({"member_id": _id_values(members["member_id"]),
                       "joined_at": aware(members["joined_at"].array, tz)})
     m["window_end"] = m["joined_at"] + pd.Timedelta(days=float(horizon_days))
-    windows = _ibis.windows_table(m, "member_id", "joined_at", "window_end")
+    windows = _ibis_reports.windows_table(m, "member_id", "joined_at", "window_end")
     since = m["joined_at"].min() if len(m) else None
-    expr = _ibis.purchase_summary(events, windows, until=_floor_us(as_until(events, until, tz)),
-                                  since=since)
+    expr = _ibis_reports.purchase_summary(
+        events, windows, until=_floor_us(as_until(events, until, tz)), since=since)
     arrow = fetch(expr, ["member_id"])
     got = pd.DataFrame({
         "member_id": ids(arrow.column("member_id")),
@@ -81,10 +81,10 @@ def purchase_day_totals(events, *, observed_until=None, tz=None) -> pd.DataFrame
     """Purchases per (member, local day), lazily: ``member_id, day, purchases, amount``
     (``day``: days since 1970-01-01 on the wall clock; ``amount`` NaN when no purchase of the
     day has one), sorted by ``member_id, day``."""
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
-    expr = _ibis.purchase_day_totals(events, zone=zone(events, tz),
-                                     until=_floor_us(as_until(events, observed_until, tz)))
+    expr = _ibis_reports.purchase_day_totals(events, zone=zone(events, tz),
+                                             until=_floor_us(as_until(events, observed_until, tz)))
     arrow = fetch(expr, ["member_id", "day"])
     amount = arrow.column("amount").to_pandas().to_numpy(dtype=float, na_value=np.nan)
     return pd.DataFrame({
@@ -115,18 +115,19 @@ def count_events(events, *, event_types=None, until=None, tz=None) -> int:
             keep &= (events["ts"] <= to_timestamp(until, getattr(events["ts"].dt, "tz", None),
                                                   "until")).to_numpy()
         return int(keep.sum())
-    from . import _ibis
-    expr = _ibis.count_events(events, types=types, until=_floor_us(as_until(events, until, tz)))
+    from . import _ibis_reports
+    expr = _ibis_reports.count_events(events, types=types,
+                                      until=_floor_us(as_until(events, until, tz)))
     return int(expr.to_pyarrow().as_py())
 
 
 def members_between(events, *, since, before, tz=None) -> np.ndarray:
     """Ids of the members with an event in ``[since, before)`` (sorted), lazily."""
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     # rounded up: for microsecond events ``ts >= since`` and ``ts < before`` are unchanged
-    expr = _ibis.members_between(events, since=to_timestamp(since, tz, "since").ceil("us"),
-                                 before=to_timestamp(before, tz, "before").ceil("us"))
+    expr = _ibis_reports.members_between(events, since=to_timestamp(since, tz, "since").ceil("us"),
+                                         before=to_timestamp(before, tz, "before").ceil("us"))
     return np.sort(ids(expr.to_pyarrow().column("member_id")))
 
 
@@ -149,22 +150,22 @@ def activity_takers(events, activities: pd.DataFrame, *, until=None, tz=None) ->
     DataFrame
         ``member_id, activity_id`` (text), distinct, sorted.
     """
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     until = _floor_us(as_until(events, until, tz))
     acts = pd.DataFrame({"activity_id": activities["activity_id"].astype(str).to_numpy(),
                          "starts_at": aware(activities["starts_at"].array, tz),
                          "ends_at": aware(activities["ends_at"].array, tz)})
-    named = _ibis.labelled_activities(events, until=until)
+    named = _ibis_reports.labelled_activities(events, until=until)
     seen = set() if named is None else set(map(str, named.to_pyarrow().column(0).to_pylist()))
     parts = []
     for labelled, sub in ((True, acts[acts["activity_id"].isin(seen)]),
                           (False, acts[~acts["activity_id"].isin(seen)])):
         if sub.empty:
             continue
-        windows = _ibis.windows_table(sub, "activity_id", "starts_at", "ends_at")
-        arrow = _ibis.activity_takers(events, windows, until=until,
-                                      labelled=labelled).to_pyarrow()
+        windows = _ibis_reports.windows_table(sub, "activity_id", "starts_at", "ends_at")
+        arrow = _ibis_reports.activity_takers(events, windows, until=until,
+                                              labelled=labelled).to_pyarrow()
         parts.append(pd.DataFrame({"member_id": ids(arrow.column("member_id")),
                                    "activity_id": np.asarray(
                                        arrow.column("activity_id").to_pylist(), dtype=object)}))
@@ -192,7 +193,7 @@ def window_counts(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
         ``window_id, member_id, active_days, purchases`` (int64) for the members with an event
         in a window, sorted by ``window_id, member_id``.
     """
-    from . import _ibis
+    from . import _ibis_reports
     tz = zone_of(events, tz)
     if windows.empty:
         return pd.DataFrame({"window_id": pd.Series(dtype=np.int64),
@@ -203,8 +204,8 @@ def window_counts(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
     bounds = [(int(i), lo.tz_convert("UTC").ceil("us"), hi.tz_convert("UTC").ceil("us"))
               for i, lo, hi in zip(windows["window_id"], aware(windows["start"].array, tz),
                                    aware(windows["end"].array, tz))]
-    expr = _ibis.window_counts(events, bounds, zone=zone(events, tz),
-                               types=resolve_types(events, active_types))
+    expr = _ibis_reports.window_counts(events, bounds, zone=zone(events, tz),
+                                       types=resolve_types(events, active_types))
     arrow = fetch(expr, ["window_id", "member_id"])
     return pd.DataFrame({
         "window_id": arrow.column("window_id").to_numpy(zero_copy_only=False).astype(np.int64),
