@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the project (done by every target below)
 
-$(DEMO): $(STAMP) src/helpers/synth.py src/helpers/config.py
+$(DEMO): $(STAMP) $(wildcard src/helpers/synth/*.py) src/helpers/config.py
 	$(PY) -m helpers.synth --out data/raw/demo
 
 data: $(DEMO) ## generate the demo community in data/raw/demo (if missing or outdated)

@@ -20,7 +20,7 @@ module                  what it holds
 ``data``                the data contract: load and validate a dataset (``engine=``)
 ``engine/``             event-level steps as Ibis expressions on DuckDB / Spark, lazy events
 ``duck``                thin alias of ``engine`` kept for existing callers
-``synth``               the synthetic community with planted truth
+``synth/``              the synthetic community with planted truth
 ``pseudonym``           salted pseudonyms of member ids
 ``cohorts/``            retention, growth and lifecycle, layers, fission, report 01
 ``survival/``           churn table, KM/RMST, log-rank, Cox, time-varying, risk list, report 02
