@@ -20,7 +20,7 @@ from .. import config
 from .._checks import ACTIVE_TYPES_DOC, active_mask, check_alpha
 from .._time import DAY_NS, OBSERVED_UNTIL_DOC, as_ns, from_ns, period_codes, utc
 from ..engine import identity, is_lazy
-from ..engine.api import step_times_in_two_passes as engine_step_times
+from ..engine import step_times as engine_step_times
 from ..errors import ParameterError
 from ._members import event_positions, scope, wilson
 

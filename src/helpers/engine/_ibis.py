@@ -241,42 +241,6 @@ def active_counts(events, *, types: Sequence[str] | None, since):
     return ev.group_by("member_id").aggregate(n=ev.count())
 
 
-def step_times(events, windows, *, zone, steps: Sequence[tuple[str, object]],
-               until: pd.Timestamp | None = None, since=None):
-    """Funnel step times per member: each step the first matching event inside the member's
-    window at or after the time the previous step was reached (the funnel's ordered rule).
-
-    ``windows``: a table ``member_id, window_start, window_end`` (join time and join time +
-    ``window_days``). ``steps``: ``(name, rule)`` in order, a rule being ``("active", types)``
-    (an active event), ``("type", event_type)`` or ``("later_day", event_type)`` (that type on a
-    later local day than the previous step: the repurchase). Events after ``until`` are ignored;
-    ``since`` (the earliest window start) and ``until`` prune month partitions.
-
-    Returns ``member_id`` and one timestamp column per step (null when not reached), for every
-    member of ``windows``.
-    """
-    ev = until_filter(prune(events, since=since), until)
-    ev = ev.join(windows, ev.member_id == windows.member_id).select(
-        ev.member_id, ev.ts, ev.event_type, windows.window_start, windows.window_end)
-    ev = ev.filter((ev.ts >= ev.window_start) & (ev.ts < ev.window_end))
-    prev = windows.select("member_id", _at=windows.window_start)
-    out = windows.select("member_id")
-    for name, (kind, arg) in steps:
-        j = ev.join(prev, ev.member_id == prev.member_id).select(
-            ev.member_id, ev.ts, ev.event_type, prev._at)
-        if kind == "active":
-            cond = is_active(j, arg)
-        elif kind == "later_day":
-            cond = (j.event_type == arg) & (local_day(j.ts, zone) > local_day(j._at, zone))
-        else:
-            cond = j.event_type == arg
-        j = j.filter(cond & (j.ts >= j._at))
-        prev = j.group_by("member_id").aggregate(_at=j.ts.min())
-        out = out.left_join(prev, out.member_id == prev.member_id).select(
-            *[out[c] for c in out.columns], **{name: prev._at})
-    return out
-
-
 def purchase_days(events, *, zone, until: pd.Timestamp | None = None,
                   purchase_type: str = PURCHASE_TYPE):
     """Purchases per (member, local day): ``member_id, day, purchases, amount, first_at``."""

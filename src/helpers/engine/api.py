@@ -274,49 +274,10 @@ def window_metrics(events, *, start, end, pre_start=None, ret_from=None, active_
 DEFAULT_STEPS = ("active", "purchased", "repurchased")
 
 
-def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = None,
-               window_days: float = 30, active_types=None, until=None,
-               tz=None) -> pd.DataFrame:
-    """Funnel step times per member inside ``[joined_at, joined_at + window_days)``, lazily.
-
-    The funnel's rules (:mod:`helpers.conversion.funnel`): each step is the first matching event
-    at or after the previous step; default steps ``active`` (an active event), ``purchased`` (a
-    ``purchase``) and ``repurchased`` (a purchase on a later local day than the first); custom
-    ``steps`` name event types in order.
-
-    Parameters
-    ----------
-    members : DataFrame
-        ``member_id, joined_at`` of the members to follow.
-    until : Timestamp, optional
-        The end of observation (later events are ignored).
-
-    Returns
-    -------
-    DataFrame
-        ``member_id`` and one column per step (timestamps in ``tz``; NaT when not reached), one
-        row per member of ``members``, sorted by ``member_id``.
-    """
-    import ibis
-
-    from . import _ibis
-    tz = zone_of(events, tz)
-    names, rules, frame = _step_rules_and_windows(events, members, steps, window_days,
-                                                  active_types, tz)
-    start = frame["window_start"]
-    windows = ibis.memtable(frame)
-    expr = _ibis.step_times(events, windows, zone=zone(events, tz), steps=list(zip(names, rules)),
-                            until=as_end(events, until, tz),
-                            since=start.min() if len(start) else None)
-    arrow = fetch(expr, ["member_id"])
-    return pd.DataFrame({"member_id": ids(arrow.column("member_id")),
-                         **{c: times(arrow.column(c), tz) for c in names}})
-
-
 def _step_rules_and_windows(events, members: pd.DataFrame, steps, window_days: float,
                             active_types, tz) -> tuple[list, list, pd.DataFrame]:
     """The step names, their rules and the members' windows (``member_id, window_start,
-    window_end`` in UTC microseconds) of :func:`step_times` and :func:`step_times_in_two_passes`."""
+    window_end`` in UTC microseconds) of :func:`step_times`."""
     from . import _ibis
     if steps is None:
         names = list(DEFAULT_STEPS)
@@ -458,16 +419,33 @@ def window_totals(events, windows: pd.DataFrame, *, active_types=None, tz=None) 
     return out.iloc[order].reset_index(drop=True)
 
 
-def step_times_in_two_passes(events, members: pd.DataFrame, *,
-                             steps: Sequence[str] | None = None, window_days: float = 30,
-                             active_types=None, until=None, tz=None) -> pd.DataFrame:
-    """:func:`step_times` (same arguments, rules and frame) in two queries: the first step over
-    every event of the windows, then the later steps over the events of their types only,
-    from the first step's times.
+def step_times(events, members: pd.DataFrame, *, steps: Sequence[str] | None = None,
+               window_days: float = 30, active_types=None, until=None,
+               tz=None) -> pd.DataFrame:
+    """Funnel step times per member inside ``[joined_at, joined_at + window_days)``, lazily.
 
-    The one-query definition joins every event of the windows once per step and aggregates the
-    first step twice (at 1,000,000 members over 90 days: two aggregates of 35 million rows of
-    the 63 s); the funnel's later steps are purchases.
+    The funnel's rules (:mod:`helpers.conversion.funnel`): each step is the first matching event
+    at or after the previous step; default steps ``active`` (an active event), ``purchased`` (a
+    ``purchase``) and ``repurchased`` (a purchase on a later local day than the first); custom
+    ``steps`` name event types in order.
+
+    Two queries: the first step over every event of the windows, then the later steps over
+    the events of their types only, from the first step's times (one query joining every
+    event of the windows once per step aggregated the first step twice: at 1,000,000 members
+    over 90 days, two aggregates of 35 million rows of the 63 s; the later steps are purchases).
+
+    Parameters
+    ----------
+    members : DataFrame
+        ``member_id, joined_at`` of the members to follow.
+    until : Timestamp, optional
+        The end of observation (later events are ignored).
+
+    Returns
+    -------
+    DataFrame
+        ``member_id`` and one column per step (timestamps in ``tz``; NaT when not reached), one
+        row per member of ``members``, sorted by ``member_id``.
     """
     import ibis
 
