@@ -58,6 +58,17 @@ def test_anything_else_builds_the_table_once(lazy):
     assert builds == [1]
 
 
+def test_a_copy_is_the_same_table(lazy):
+    """Copies keep the dataset's zone and the caches (keyed by the proxy), as copies of an
+    (immutable) Ibis table do."""
+    import copy
+    t, builds = lazy
+    _run.remember_zone(t, "America/Los_Angeles")
+    for c in (copy.copy(t), copy.deepcopy(t), copy.deepcopy({"events": t})["events"]):
+        assert c is t and _run.zone_of(c) == "America/Los_Angeles"
+    assert not builds
+
+
 def test_ibis_takes_it_as_a_table(lazy):
     t, _ = lazy
     other = t.select("member_id").distinct()

@@ -111,7 +111,8 @@ def test_a_change_the_sql_depends_on_is_another_key(cache, monkeypatch, tmp_path
         load.write_parquet(members.assign(member_id=members["member_id"].astype(str)),
                            folder / "members.parquet")
     elif change == "code":
-        monkeypatch.setattr(_scan_cache, "_CODE", ["another version of the package"])
+        assert _scan_cache.code_hash() is not None
+        monkeypatch.setitem(_scan_cache._CODE, "hash", "another version of the package")
     else:
         tz = "Europe/Berlin"
     calls = _calls(monkeypatch)
@@ -130,17 +131,64 @@ def test_a_change_the_sql_depends_on_is_another_key(cache, monkeypatch, tmp_path
 def test_an_entry_unlike_ibis_sql_is_found_when_the_table_is_built(cache, monkeypatch,
                                                                    dataset):
     """A hole in the key (simulated: a wrong SQL with a valid checksum) is used by the load,
-    then found when the table is built: stored over, and a warning says so."""
+    then found when the table is built: stored over, the load's cached results forgotten,
+    and the build raises (the load must be done again); the table then works."""
     want = _load(dataset)
     path, entry = _entry(cache)
     _forge(path, dict(entry, scan=entry["scan"].replace("+ 3", "+ 4")))
     calls = _calls(monkeypatch)
-    ds = _load(dataset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = data.load_community(dataset, engine="duckdb")
     assert calls == ["stored"]
-    with pytest.warns(RuntimeWarning, match="stored validation scan"):
+    with pytest.raises(RuntimeError, match="load the dataset again"):
         ds.events.count().execute()
     assert json.loads(path.read_text())["scan"] == entry["scan"]
+    _same(ds, want)  # recomputed from the table, not the stored scan's pairs
+    engine.clear_cache()
     _same(_load(dataset), want)
+
+
+def test_files_rewritten_between_the_load_and_the_build_store_nothing(cache, tmp_path,
+                                                                     dataset):
+    """The check at build time compares only while the files are those of the load's key:
+    otherwise it would store the new files' SQL under the old files' key."""
+    from helpers.engine import load
+    folder = tmp_path / "naive"
+    folder.mkdir()
+    for f in dataset.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    events = pd.read_parquet(folder / "events.parquet")
+    naive = events.assign(ts=events["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None))
+    load.write_parquet(naive, folder / "events.parquet")
+    want = _load(folder)
+    (path, entry) = _entry(cache)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = data.load_community(folder, engine="duckdb")  # the stored scan
+    load.write_parquet(events, folder / "events.parquet")  # zoned now: another key
+    assert ds.events.count().execute() == len(events)  # no error: nothing compared
+    assert json.loads(path.read_text()) == entry
+    load.write_parquet(naive, folder / "events.parquet")
+    engine.clear_cache()
+    _same(_load(folder), want)
+
+
+def test_code_changed_after_the_start_means_no_stored_scan(cache, monkeypatch, dataset):
+    """Source changed after the process started (or since it was hashed): the code running may
+    not be the files', so the process neither runs nor stores an entry."""
+    _load(dataset)
+    calls = _calls(monkeypatch)
+    monkeypatch.setattr(_scan_cache, "_CODE", {})
+    monkeypatch.setattr(_scan_cache, "_process_start", lambda: 0.0)  # everything is newer
+    assert _scan_cache.code_hash() is None
+    _load(dataset)
+    monkeypatch.setattr(_scan_cache, "_process_start", lambda: 4e9)
+    assert _scan_cache.code_hash() is not None
+    _scan_cache._CODE["files"] = (("engine/_ibis.py", 1, 1),)  # edited since it was hashed
+    assert _scan_cache.code_hash() is None
+    _load(dataset)
+    assert calls == ["ibis", "ibis"] and len(list(cache.glob("*.json"))) == 1
 
 
 def test_a_stored_scan_imports_no_ibis_for_the_first_table(cache, dataset):

@@ -104,10 +104,10 @@ class LazyEvents:
         return str(self.table())
 
     def __copy__(self):
-        return self.table().__copy__()
+        return self  # immutable, as the Ibis table is (a copy keeps the zone and the caches)
 
     def __deepcopy__(self, memo):
-        return self.table().__deepcopy__(memo)
+        return self
 
     def __arrow_c_stream__(self, requested_schema=None):
         return self.table().__arrow_c_stream__(requested_schema)

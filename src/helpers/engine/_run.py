@@ -162,6 +162,12 @@ def fetch(expr, order: Sequence[str]):
 
 
 
-def clear() -> None:
-    """Forget the cached event types and time ranges (the recorded zones stay)."""
-    _CACHE.clear()
+def clear(events=None) -> None:
+    """Forget the cached event types and time ranges (the recorded zones stay): of every
+    table, or of ``events`` only."""
+    if events is None:
+        _CACHE.clear()
+        return
+    me = identity(events)
+    for k in [k for k, v in _CACHE.items() if v[0] is me]:
+        del _CACHE[k]

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 FORMAT = 2  #: bump when the entries' layout changes
@@ -81,12 +82,16 @@ def expected_views(source: Path) -> list[str]:
             f"read_parquet(main.list_value('{glob}'){hive});"]
 
 
-def entry_key(source: Path, tz: str, week_zone, columns) -> str:
+def entry_key(source: Path, tz: str, week_zone, columns) -> str | None:
     """The key of the scan of ``source`` in ``tz``: the zone's offsets over the data
     (``week_zone``), the files' ``columns`` (name, DuckDB type), the DuckDB, Ibis and sqlglot
-    versions installed and :func:`code_hash`."""
+    versions installed and :func:`code_hash`; None when this process keeps no entries (its
+    code may not be the files', see :func:`code_hash`)."""
+    code = code_hash()
+    if code is None:
+        return None
     raw = json.dumps([FORMAT, str(Path(source).resolve()), str(tz), week_zone,
-                      [list(c) for c in columns], _versions(), code_hash()], default=str)
+                      [list(c) for c in columns], _versions(), code], default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -101,23 +106,64 @@ def _versions() -> list[str]:
     return out
 
 
-_CODE: list[str] = []
+_CODE: dict = {}  #: "files": the sources' (path, mtime, size) when hashed, "hash"
+_IMPORTED = time.time()
 
 
-def code_hash() -> str:
-    """A hash of the source of the ``helpers`` package as first asked in this process (any
-    change to the code that builds the scan is a new key; ~5 ms for the ~1 MB of source)."""
-    if not _CODE:
-        root = Path(__file__).resolve().parents[1]
-        h = hashlib.sha256()
-        for f in sorted(root.rglob("*.py")):
-            h.update(str(f.relative_to(root)).encode())
-            try:
-                h.update(f.read_bytes())
-            except OSError:
-                h.update(b"?")
-        _CODE.append(h.hexdigest())
-    return _CODE[0]
+def _process_start() -> float:
+    """When this process started (Linux: from /proc), else when this module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return _IMPORTED
+
+
+def _sources(root: str) -> tuple:
+    """``(path relative to root, mtime_ns, size)`` of the package's ``.py`` files, sorted."""
+    out, todo = [], [root]
+    while todo:
+        with os.scandir(todo.pop()) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name != "__pycache__":
+                        todo.append(e.path)
+                elif e.name.endswith(".py"):
+                    st = e.stat()
+                    out.append((os.path.relpath(e.path, root), st.st_mtime_ns, st.st_size))
+    return tuple(sorted(out))
+
+
+def code_hash() -> str | None:
+    """A hash of the source of the ``helpers`` package (any change to the code that builds the
+    scan is a new key; ~5 ms for the ~1 MB of source, once a process), or None.
+
+    None when a source file changed after this process started, or since the hash was made:
+    the code running (imported before, or reloaded after, the change) may not be the files',
+    so this process neither runs nor stores an entry. Checked at every load (a ``stat`` of
+    each file, ~1 ms).
+    """
+    root = Path(__file__).resolve().parents[1]
+    try:
+        files = _sources(str(root))
+    except OSError:
+        return None
+    if "files" in _CODE:
+        return _CODE["hash"] if files == _CODE["files"] else None
+    if max((m for _, m, _ in files), default=0) / 1e9 > _process_start() - 1:
+        return None  # changed after the start (a second's margin: the boot time is in seconds)
+    h = hashlib.sha256()
+    for name, _, _ in files:
+        h.update(name.encode())
+        try:
+            h.update((root / name).read_bytes())
+        except OSError:
+            return None
+    _CODE.update(files=files, hash=h.hexdigest())
+    return _CODE["hash"]
 
 
 def read(key: str, views: list[str], plain) -> dict | None:
@@ -127,7 +173,7 @@ def read(key: str, views: list[str], plain) -> dict | None:
     names ``key``, its views are ``views`` (:func:`expected_views`) and its scan is one
     ``SELECT`` statement (parsed by the plain DuckDB connection ``plain``, not run)."""
     folder = cache_dir()
-    if folder is None or not views:
+    if folder is None or not views or key is None:
         return None
     path = folder / f"{key}.json"
     if not (_private(folder) and _private(path)):
@@ -159,7 +205,7 @@ def write(key: str, entry: dict) -> None:
     """Store ``entry`` (atomically: a reader sees the old file or the new one) in a folder
     only the user may read; silent when the folder cannot be written."""
     folder = cache_dir()
-    if folder is None:
+    if folder is None or key is None:
         return
     tmp = None
     try:

@@ -157,10 +157,16 @@ def _recall_pairs(events, key: tuple) -> pd.DataFrame | None:
     return hit[1] if hit is not None and hit[0] is me else None
 
 
-def clear_cache() -> None:
-    """Forget every cached result of lazy tables (pairs, types, ranges) in this process."""
-    _PAIRS.clear()
-    _run.clear()
+def clear_cache(events=None) -> None:
+    """Forget the cached results of lazy tables (pairs, types, ranges) in this process: of
+    every table, or of ``events`` only."""
+    if events is None:
+        _PAIRS.clear()
+    else:
+        me = _run.identity(events)
+        for k in [k for k, v in _PAIRS.items() if v[0] is me]:
+            del _PAIRS[k]
+    _run.clear(events)
 
 
 def member_spans(events, *, active_types=None, observed_until=None,

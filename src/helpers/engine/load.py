@@ -221,7 +221,8 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
 def _lazy_tables(early: EarlyScan, tz: str, key: str, stored: dict, kinds: dict) -> None:
     """The events (and the numbered events) of a stored scan as :class:`._lazy.LazyEvents`
     sharing one Ibis connection, made on first use; building the events compiles the scan and
-    compares it with the stored SQL (a difference is stored over it and warned of)."""
+    compares it with the stored SQL (a difference is stored over it, the table's cached
+    results are forgotten and the build raises: the load must be done again)."""
     import threading
 
     from ._lazy import LazyEvents
@@ -238,7 +239,7 @@ def _lazy_tables(early: EarlyScan, tz: str, key: str, stored: dict, kinds: dict)
         from . import duckdb as duck
         t = duck.read_events(connection(), early.source, tz=tz)
         t = t.select(*_kept_columns(t))
-        _check_stored(connection(), t, early, key, stored)
+        _check_stored(connection(), t, early, tz, key, stored)
         return t
 
     names = [c for c in kinds if c in EVENT_COLUMNS or c == "month"]
@@ -249,18 +250,27 @@ def _lazy_tables(early: EarlyScan, tz: str, key: str, stored: dict, kinds: dict)
     early.text_ids = kinds["member_id"] == "VARCHAR"
 
 
-def _check_stored(con, events, early: EarlyScan, key: str, stored: dict) -> None:
-    """Compile the scan of ``events`` and compare it with the stored SQL the loader ran."""
-    import warnings
+def _check_stored(con, events, early: EarlyScan, tz: str, key: str, stored: dict) -> None:
+    """Compile the scan of ``events`` and compare it with the stored SQL the loader ran.
 
+    Only while the files' columns are those the entry's key was made of: files rewritten
+    since the load (another key) are not compared, and nothing is stored for them here."""
     from . import _scan_cache as cache
+    from . import duckdb as duck
     from .validate import group_scan
+    columns = duck.parquet_columns(con.con, early.source)
+    if columns is None or cache.entry_key(early.source, tz, early.week_zone, columns) != key:
+        return
     now = cache.compiled(con, group_scan(events, early.week_zone))
     if now["scan"] and now != {k: stored[k] for k in ("scan", "views")}:
+        # a dependence the key misses: the load's checks, range and pairs came from other SQL
+        from . import api
         cache.write(key, now)
-        warnings.warn(f"the stored validation scan of {early.source} was not what Ibis "
-                      "compiles now (stored again); load the dataset again to be sure of its "
-                      "first tables", RuntimeWarning, stacklevel=2)
+        stored.update(now)  # the next build of this table is Ibis' own
+        api.clear_cache(early.events)
+        raise RuntimeError(f"the stored validation scan of {early.source} was not what Ibis "
+                           "compiles now (it is stored again): load the dataset again — the "
+                           "checks and first tables of this load may be wrong")
 
 
 def _ibis_scan(early: EarlyScan) -> dict:
