@@ -9,10 +9,12 @@ imported only when an analysis needs the table (:class:`helpers.engine._lazy.Laz
 An entry is found by a key of everything the compiled SQL depends on (:func:`entry_key`): the
 dataset's path, zone and the zone's offsets over the data, the columns and types DuckDB reads
 from the files (:func:`helpers.engine.duckdb.parquet_columns`), the versions of DuckDB, Ibis and
-sqlglot, and the source of this package (:func:`code_hash`). A change to any of them is
-another key: the scan is compiled again and stored. When the table is built later, the
-loader compiles the scan anyway and compares (:func:`helpers.engine.load.open_events`); a
-difference (a dependence the key misses: a bug) is stored over the entry and warned of.
+sqlglot, and the source of this package (:func:`code_hash`; a process whose source changed
+after it started keeps no entries). A change to any of them is another key: the scan is
+compiled again and stored. When the table is built later, the loader compiles the scan anyway
+and compares (:func:`helpers.engine.load.open_events`); a difference (a dependence the key
+misses: a bug) is stored over the entry, the load's cached results are dropped and the build
+raises, asking for the dataset to be loaded again.
 
 Stored text is run before Ibis sees it, so an entry is run only when (1) the folder and
 the file belong to the user and nobody else may write them (POSIX; elsewhere nothing is
