@@ -110,3 +110,8 @@ def test_a_failed_build_is_tried_again():
 
 def test_not_lazy():
     assert table_of(_events()) is not None and not engine.is_lazy(_events())
+
+
+def test_without_columns_they_come_from_the_table():
+    t = LazyEvents(lambda: ibis.memtable(_events()))
+    assert not t.built and t.columns == ("member_id", "event_type", "ts") and t.built

@@ -26,8 +26,9 @@ class LazyEvents:
     ----------
     build : callable
         Returns the Ibis table (called once, on first use).
-    columns : sequence of str
-        The table's columns (what ``build`` will return), known without building it.
+    columns : sequence of str, optional
+        The table's columns (what ``build`` will return), known without building it; without
+        them ``columns`` builds the table.
 
     Examples
     --------
@@ -36,13 +37,18 @@ class LazyEvents:
     (('member_id', 'ts', 'event_type'), False)
     """
 
-    __slots__ = ("_build", "_table", "_lock", "columns", "__weakref__")
+    __slots__ = ("_build", "_table", "_lock", "_columns", "__weakref__")
 
-    def __init__(self, build, columns):
+    def __init__(self, build, columns=None):
         object.__setattr__(self, "_build", build)
         object.__setattr__(self, "_table", None)
         object.__setattr__(self, "_lock", threading.Lock())
-        object.__setattr__(self, "columns", tuple(columns))
+        object.__setattr__(self, "_columns", None if columns is None else tuple(columns))
+
+    @property
+    def columns(self) -> tuple:
+        """The table's columns (without a build when they were given)."""
+        return self._columns if self._columns is not None else tuple(self.table().columns)
 
     @property
     def built(self) -> bool:
@@ -60,9 +66,9 @@ class LazyEvents:
 
     # ---- the Ibis table for everything else
     def __getattr__(self, name):
-        if name.startswith("_ipython") or name in ("_build", "_table", "_lock"):
+        if name.startswith("_ipython") or name in self.__slots__:
             raise AttributeError(name)  # IPython's probes (an Ibis table has none but the
-            # completions above) and unset slots: no build
+            # key completions below) and unset slots: no build
         return getattr(self.table(), name)
 
     def __setattr__(self, name, value):
@@ -79,47 +85,28 @@ class LazyEvents:
     def _ipython_key_completions_(self):
         return list(self.columns)
 
-    def __getitem__(self, key):
-        return self.table()[key]
-
-    def __contains__(self, key):
-        return key in self.table()
-
-    def __iter__(self):
-        return iter(self.table())
-
-    def __len__(self):
-        return len(self.table())
-
-    def __bool__(self):
-        return bool(self.table())
-
-    def __dir__(self):
-        return dir(self.table())
-
-    def __repr__(self):
-        return repr(self.table())
-
-    def __str__(self):
-        return str(self.table())
-
     def __copy__(self):
         return self  # immutable, as the Ibis table is (a copy keeps the zone and the caches)
 
     def __deepcopy__(self, memo):
         return self
 
-    def __arrow_c_stream__(self, requested_schema=None):
-        return self.table().__arrow_c_stream__(requested_schema)
 
-    def __dataframe__(self, *args, **kwargs):
-        return self.table().__dataframe__(*args, **kwargs)
+def _forwarded(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(self.table(), name)(*args, **kwargs)
+    method.__name__ = name
+    return method
 
-    def __array__(self, *args, **kwargs):
-        return self.table().__array__(*args, **kwargs)
 
-    def __reduce_ex__(self, protocol):
-        return self.table().__reduce_ex__(protocol)
+#: the special methods Python looks up on the type (so ``__getattr__`` never sees them): the
+#: Ibis table's own, called on the built table
+FORWARDED = ("__getitem__", "__contains__", "__iter__", "__len__", "__bool__", "__dir__",
+             "__repr__", "__str__", "__arrow_c_stream__", "__dataframe__", "__array__",
+             "__reduce_ex__")
+for _name in FORWARDED:
+    setattr(LazyEvents, _name, _forwarded(_name))
+del _name
 
 
 def table_of(events):

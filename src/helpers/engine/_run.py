@@ -162,12 +162,18 @@ def fetch(expr, order: Sequence[str]):
 
 
 
+def forget(cache: dict, events=None) -> None:
+    """Empty a per-table cache (entries ``(id, ...) -> (identity, ...)``), or drop the entries
+    of ``events`` only."""
+    if events is None:
+        cache.clear()
+        return
+    me = identity(events)
+    for k in [k for k, v in cache.items() if v[0] is me]:
+        del cache[k]
+
+
 def clear(events=None) -> None:
     """Forget the cached event types and time ranges (the recorded zones stay): of every
     table, or of ``events`` only."""
-    if events is None:
-        _CACHE.clear()
-        return
-    me = identity(events)
-    for k in [k for k, v in _CACHE.items() if v[0] is me]:
-        del _CACHE[k]
+    forget(_CACHE, events)

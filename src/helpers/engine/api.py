@@ -160,12 +160,7 @@ def _recall_pairs(events, key: tuple) -> pd.DataFrame | None:
 def clear_cache(events=None) -> None:
     """Forget the cached results of lazy tables (pairs, types, ranges) in this process: of
     every table, or of ``events`` only."""
-    if events is None:
-        _PAIRS.clear()
-    else:
-        me = _run.identity(events)
-        for k in [k for k, v in _PAIRS.items() if v[0] is me]:
-            del _PAIRS[k]
+    _run.forget(_PAIRS, events)
     _run.clear(events)
 
 

@@ -196,7 +196,7 @@ def start_scan(source: Path | None, members_file: Path | None, *, engine: str,
         from .validate import group_scan, run_group_scan
         con = duck.connect()
         events = duck.read_events(con, source, tz=tz)
-        events = events.select(*_kept_columns(events))
+        events = events.select(*_kept_columns(events.columns))
         expr = group_scan(events, week_zone)
         now = cache.compiled(con, expr)
         early.con, early.events, early.numbered = con, events, _numbered(con, source, tz)
@@ -238,15 +238,12 @@ def _lazy_tables(early: EarlyScan, tz: str, key: str, stored: dict, kinds: dict)
     def events():
         from . import duckdb as duck
         t = duck.read_events(connection(), early.source, tz=tz)
-        t = t.select(*_kept_columns(t))
+        t = t.select(*_kept_columns(t.columns))
         _check_stored(connection(), t, early, tz, key, stored)
         return t
 
-    names = [c for c in kinds if c in EVENT_COLUMNS or c == "month"]
-    early.events = LazyEvents(events, names)
-    early.numbered = LazyEvents(lambda: _numbered(connection(), early.source, tz),
-                                [*names, *(("filename",) if early.source.is_dir() else ()),
-                                 "file_row_number"])
+    early.events = LazyEvents(events, _kept_columns(kinds))
+    early.numbered = LazyEvents(lambda: _numbered(connection(), early.source, tz))
     early.text_ids = kinds["member_id"] == "VARCHAR"
 
 
@@ -279,8 +276,10 @@ def _ibis_scan(early: EarlyScan) -> dict:
     return run_group_scan(group_scan(early.events.table(), early.week_zone), early.week_zone)
 
 
-def _kept_columns(events) -> list[str]:
-    return [c for c in events.columns if c in EVENT_COLUMNS or c in ("month", "_ts_text")]
+def _kept_columns(columns) -> list[str]:
+    """The events' columns an analysis reads, in the files' order (``month``: the partition;
+    ``_ts_text``: the unparsed text of a text ``ts``)."""
+    return [c for c in columns if c in EVENT_COLUMNS or c in ("month", "_ts_text")]
 
 
 def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
@@ -345,7 +344,7 @@ def open_events(source, members: pd.DataFrame, *, engine: str, tz: str,
                         fix="rename or add the column; 'events' needs ['member_id', 'ts', "
                             "'event_type'] (see data/raw/README.md)")
     if early is None:
-        events = events.select(*_kept_columns(events))
+        events = events.select(*_kept_columns(events.columns))
     scanned = events
     text = early.text_ids if early is not None else None
     events, members = _align_ids(events, members, text)
